@@ -1,0 +1,44 @@
+package dev.activerm.server;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * Everything a server needs to start; validated here so a bad flag fails at start-up with
+ * a sentence, not deep inside gRPC.
+ */
+public record ServerConfig(
+    String bindAddress,
+    int port,
+    Path dataDir,
+    int maxMessageBytes,
+    long cacheBytes,
+    int grpcThreads,
+    int computeThreads,
+    Duration shutdownGrace) {
+
+  public ServerConfig {
+    if (port < 0 || port > 65535) {
+      throw new IllegalArgumentException("--port is " + port + "; use 0..65535 (0 picks a free port)");
+    }
+    if (maxMessageBytes < 1 << 20) {
+      throw new IllegalArgumentException("--max-message-mib must be at least 1");
+    }
+    if (cacheBytes < 0) {
+      throw new IllegalArgumentException("--cache-mib must be >= 0");
+    }
+    if (grpcThreads < 1 || computeThreads < 1) {
+      throw new IllegalArgumentException("--grpc-threads and --compute-threads must be >= 1");
+    }
+    if (shutdownGrace.isNegative()) {
+      throw new IllegalArgumentException("--shutdown-grace-seconds must be >= 0");
+    }
+  }
+
+  /** Defaults for tests and embedding: loopback, a free port, the given data dir. */
+  public static ServerConfig defaults(Path dataDir) {
+    int cores = Runtime.getRuntime().availableProcessors();
+    return new ServerConfig(
+        "127.0.0.1", 0, dataDir, 64 << 20, 512L << 20, Math.max(4, 2 * cores), cores, Duration.ofSeconds(30));
+  }
+}

@@ -1,0 +1,120 @@
+package dev.activerm.server.api;
+
+import dev.activerm.proto.v1.ActiveRewardModelingServiceGrpc;
+import dev.activerm.proto.v1.AddComparisonsRequest;
+import dev.activerm.proto.v1.AddComparisonsResponse;
+import dev.activerm.proto.v1.AddResponsesRequest;
+import dev.activerm.proto.v1.AddResponsesResponse;
+import dev.activerm.proto.v1.CreateProjectRequest;
+import dev.activerm.proto.v1.CreateProjectResponse;
+import dev.activerm.proto.v1.DeleteProjectRequest;
+import dev.activerm.proto.v1.DeleteProjectResponse;
+import dev.activerm.proto.v1.FitRequest;
+import dev.activerm.proto.v1.FitResponse;
+import dev.activerm.proto.v1.GetProjectRequest;
+import dev.activerm.proto.v1.GetProjectResponse;
+import dev.activerm.proto.v1.GetSelectionRequest;
+import dev.activerm.proto.v1.GetSelectionResponse;
+import dev.activerm.proto.v1.ListComparisonsRequest;
+import dev.activerm.proto.v1.ListComparisonsResponse;
+import dev.activerm.proto.v1.ListProjectsRequest;
+import dev.activerm.proto.v1.ListProjectsResponse;
+import dev.activerm.proto.v1.ListResponsesRequest;
+import dev.activerm.proto.v1.ListResponsesResponse;
+import dev.activerm.proto.v1.ScoreRequest;
+import dev.activerm.proto.v1.ScoreResponse;
+import dev.activerm.proto.v1.SelectBatchRequest;
+import dev.activerm.proto.v1.SelectBatchResponse;
+import dev.activerm.server.core.ActiveRmException;
+import dev.activerm.server.core.ProjectRegistry;
+import io.grpc.stub.StreamObserver;
+import java.util.function.Supplier;
+
+/** The gRPC face of {@link ProjectRegistry}: map the request, call the domain, map the answer. */
+public final class ActiveRmGrpcService extends ActiveRewardModelingServiceGrpc.ActiveRewardModelingServiceImplBase {
+  private final ProjectRegistry registry;
+  private final ProjectRpcMapper mapper;
+
+  public ActiveRmGrpcService(ProjectRegistry registry) {
+    this.registry = registry;
+    this.mapper = new ProjectRpcMapper(registry);
+  }
+
+  @Override
+  public void createProject(CreateProjectRequest request, StreamObserver<CreateProjectResponse> out) {
+    unary("CreateProject", out, () -> mapper.createProject(request));
+  }
+
+  @Override
+  public void getProject(GetProjectRequest request, StreamObserver<GetProjectResponse> out) {
+    unary("GetProject", out, () -> mapper.getProject(request));
+  }
+
+  @Override
+  public void listProjects(ListProjectsRequest request, StreamObserver<ListProjectsResponse> out) {
+    unary("ListProjects", out, () -> mapper.listProjects(request));
+  }
+
+  @Override
+  public void deleteProject(DeleteProjectRequest request, StreamObserver<DeleteProjectResponse> out) {
+    unary("DeleteProject", out, () -> mapper.deleteProject(request));
+  }
+
+  @Override
+  public StreamObserver<AddResponsesRequest> addResponses(StreamObserver<AddResponsesResponse> out) {
+    return new AddResponsesCall(registry, out);
+  }
+
+  @Override
+  public void listResponses(ListResponsesRequest request, StreamObserver<ListResponsesResponse> out) {
+    unary("ListResponses", out, () -> mapper.listResponses(request));
+  }
+
+  @Override
+  public void addComparisons(AddComparisonsRequest request, StreamObserver<AddComparisonsResponse> out) {
+    unary("AddComparisons", out, () -> mapper.addComparisons(request));
+  }
+
+  @Override
+  public void listComparisons(ListComparisonsRequest request, StreamObserver<ListComparisonsResponse> out) {
+    unary("ListComparisons", out, () -> mapper.listComparisons(request));
+  }
+
+  @Override
+  public void fit(FitRequest request, StreamObserver<FitResponse> out) {
+    unary("Fit", out, () -> notYet("Fit", "fitting Bradley–Terry reward heads"));
+  }
+
+  @Override
+  public void score(ScoreRequest request, StreamObserver<ScoreResponse> out) {
+    unary("Score", out, () -> notYet("Score", "scoring with a fitted reward head"));
+  }
+
+  @Override
+  public void selectBatch(SelectBatchRequest request, StreamObserver<SelectBatchResponse> out) {
+    unary("SelectBatch", out, () -> notYet("SelectBatch", "choosing pairs to label"));
+  }
+
+  @Override
+  public void getSelection(GetSelectionRequest request, StreamObserver<GetSelectionResponse> out) {
+    unary("GetSelection", out, () -> notYet("GetSelection", "stored selections"));
+  }
+
+  private static <T> T notYet(String method, String what) {
+    throw ActiveRmException.unimplemented(
+        method + " is not implemented in this server version (" + what + " comes in a later release); "
+            + "responses and comparisons you add now are kept and will be used by it");
+  }
+
+  private static <T> void unary(String method, StreamObserver<T> out, Supplier<T> call) {
+    T response;
+    try {
+      response = call.get();
+    } catch (RuntimeException | OutOfMemoryError e) {
+      out.onError(ErrorMapper.toStatus(method, e));
+      return;
+    }
+    out.onNext(response);
+    out.onCompleted();
+  }
+}

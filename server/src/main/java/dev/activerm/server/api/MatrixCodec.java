@@ -1,0 +1,40 @@
+package dev.activerm.server.api;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
+import dev.activerm.proto.v1.Matrix;
+import dev.activerm.server.core.ActiveRmException;
+import dev.activerm.server.core.FieldViolation;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/** Matrix messages <-> float arrays: little-endian float32, row-major, length checked. */
+public final class MatrixCodec {
+  private MatrixCodec() {}
+
+  /** Decodes a matrix; field names the message field for error messages (e.g. "embeddings"). */
+  public static float[] decode(Matrix m, String field) {
+    if (m.getRows() < 0 || m.getCols() < 0) {
+      throw ActiveRmException.invalid(
+          field + " has shape " + m.getRows() + " x " + m.getCols() + "; rows and cols must be >= 0",
+          new FieldViolation(field + ".rows", "negative shape"));
+    }
+    long expected = (long) m.getRows() * m.getCols() * Float.BYTES;
+    if (m.getData().size() != expected) {
+      throw ActiveRmException.invalid(
+          field + ".data holds " + m.getData().size() + " bytes but a " + m.getRows() + " x " + m.getCols()
+              + " float32 matrix needs " + expected + " (rows * cols * 4, little-endian, row-major)",
+          new FieldViolation(field + ".data", "length " + m.getData().size() + " != " + expected));
+    }
+    float[] out = new float[(int) (expected / Float.BYTES)];
+    m.getData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(out);
+    return out;
+  }
+
+  public static Matrix encode(float[] values, int rows, int cols) {
+    ByteBuffer buffer = ByteBuffer.allocate(values.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    buffer.asFloatBuffer().put(values);
+    ByteString data = UnsafeByteOperations.unsafeWrap(buffer.array());
+    return Matrix.newBuilder().setRows(rows).setCols(cols).setData(data).build();
+  }
+}

@@ -1,0 +1,101 @@
+package dev.activerm.server.api;
+
+import dev.activerm.proto.v1.AddComparisonsRequest;
+import dev.activerm.proto.v1.AddComparisonsResponse;
+import dev.activerm.proto.v1.CreateProjectRequest;
+import dev.activerm.proto.v1.CreateProjectResponse;
+import dev.activerm.proto.v1.DeleteProjectRequest;
+import dev.activerm.proto.v1.DeleteProjectResponse;
+import dev.activerm.proto.v1.GetProjectRequest;
+import dev.activerm.proto.v1.GetProjectResponse;
+import dev.activerm.proto.v1.ListComparisonsRequest;
+import dev.activerm.proto.v1.ListComparisonsResponse;
+import dev.activerm.proto.v1.ListProjectsRequest;
+import dev.activerm.proto.v1.ListProjectsResponse;
+import dev.activerm.proto.v1.ListResponsesRequest;
+import dev.activerm.proto.v1.ListResponsesResponse;
+import dev.activerm.server.core.ComparisonPage;
+import dev.activerm.server.core.ProjectInfo;
+import dev.activerm.server.core.ProjectPage;
+import dev.activerm.server.core.ProjectRegistry;
+import dev.activerm.server.core.ResponsePage;
+
+/** Request -> domain call -> response, for the project, response and comparison RPCs. */
+final class ProjectRpcMapper {
+  private static final String PROJECTS = "ListProjects";
+  private static final String RESPONSES = "ListResponses";
+  private static final String COMPARISONS = "ListComparisons";
+
+  private final ProjectRegistry registry;
+
+  ProjectRpcMapper(ProjectRegistry registry) {
+    this.registry = registry;
+  }
+
+  CreateProjectResponse createProject(CreateProjectRequest r) {
+    ProjectInfo info = registry.createProject(
+        r.getProjectId(), r.getEmbeddingDim(), ProtoMapper.head(r.getHead()), r.getL2());
+    return CreateProjectResponse.newBuilder().setProject(ProtoMapper.project(info)).build();
+  }
+
+  GetProjectResponse getProject(GetProjectRequest r) {
+    return GetProjectResponse.newBuilder()
+        .setProject(ProtoMapper.project(registry.getProject(r.getProjectId())))
+        .build();
+  }
+
+  ListProjectsResponse listProjects(ListProjectsRequest r) {
+    ProjectPage page = registry.listProjects(PageTokens.decode(PROJECTS, r.getPageToken()), r.getPageSize());
+    ListProjectsResponse.Builder out = ListProjectsResponse.newBuilder();
+    page.projects().forEach(p -> out.addProjects(ProtoMapper.project(p)));
+    if (page.nextAfterId() != null) {
+      out.setNextPageToken(PageTokens.encode(PROJECTS, page.nextAfterId()));
+    }
+    return out.build();
+  }
+
+  DeleteProjectResponse deleteProject(DeleteProjectRequest r) {
+    registry.deleteProject(r.getProjectId());
+    return DeleteProjectResponse.getDefaultInstance();
+  }
+
+  ListResponsesResponse listResponses(ListResponsesRequest r) {
+    ResponsePage page = registry.listResponses(
+        r.getProjectId(),
+        r.getResponseIdsList(),
+        PageTokens.decodeOffset(RESPONSES, r.getPageToken()),
+        r.getPageSize(),
+        r.getIncludeEmbeddings());
+    ListResponsesResponse.Builder out = ListResponsesResponse.newBuilder()
+        .addAllResponseIds(page.ids())
+        .addAllPromptIds(page.promptIds());
+    if (page.embeddings() != null) {
+      out.setEmbeddings(MatrixCodec.encode(page.embeddings(), page.ids().size(), page.dim()));
+    }
+    if (page.nextOffset() >= 0) {
+      out.setNextPageToken(PageTokens.encode(RESPONSES, Long.toString(page.nextOffset())));
+    }
+    return out.build();
+  }
+
+  AddComparisonsResponse addComparisons(AddComparisonsRequest r) {
+    ProjectRegistry.AddComparisonsResult result =
+        registry.addComparisons(r.getProjectId(), ProtoMapper.comparisons(r.getComparisonsList()));
+    return AddComparisonsResponse.newBuilder()
+        .setNumAdded(result.added())
+        .setNumComparisons(result.total())
+        .setNumPendingResolved(result.pendingResolved())
+        .build();
+  }
+
+  ListComparisonsResponse listComparisons(ListComparisonsRequest r) {
+    ComparisonPage page = registry.listComparisons(
+        r.getProjectId(), PageTokens.decodeOffset(COMPARISONS, r.getPageToken()), r.getPageSize());
+    ListComparisonsResponse.Builder out = ListComparisonsResponse.newBuilder();
+    page.comparisons().forEach(c -> out.addComparisons(ProtoMapper.comparison(c)));
+    if (page.nextOffset() >= 0) {
+      out.setNextPageToken(PageTokens.encode(COMPARISONS, Long.toString(page.nextOffset())));
+    }
+    return out.build();
+  }
+}

@@ -1,0 +1,401 @@
+package dev.activerm.server.core;
+
+import dev.activerm.server.store.ComparisonRecord;
+import dev.activerm.server.store.PoolFiles;
+import dev.activerm.server.store.ProjectRecord;
+import dev.activerm.server.store.SqliteStore;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.locks.Lock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The projects of one server, the domain's front door. Every write is checked in full
+ * first, then made durable (pool file, then the database commit), and only then applied
+ * in memory, so a rejected or failed call leaves no trace and an acknowledged one
+ * survives a crash.
+ */
+public final class ProjectRegistry {
+  private static final Logger log = LoggerFactory.getLogger(ProjectRegistry.class);
+  public static final int MAX_PAGE_SIZE = 100_000;
+  public static final int MAX_COMPARISONS_PER_CALL = 1_000_000;
+  public static final double MAX_WEIGHT = 1e6;
+
+  private final SqliteStore store;
+  private final PoolFiles poolFiles;
+  private final Clock clock;
+  private final Map<String, ProjectState> projects = new ConcurrentSkipListMap<>();
+  private final Object lifecycle = new Object();
+
+  private ProjectRegistry(SqliteStore store, PoolFiles poolFiles, Clock clock) {
+    this.store = store;
+    this.poolFiles = poolFiles;
+    this.clock = clock;
+  }
+
+  /** Loads every project from the store: ids and comparisons from the database, pools from their files. */
+  public static ProjectRegistry load(SqliteStore store, PoolFiles poolFiles, Clock clock) {
+    long start = System.nanoTime();
+    ProjectRegistry registry = new ProjectRegistry(store, poolFiles, clock);
+    Set<Long> keys = new HashSet<>();
+    long rows = 0;
+    for (ProjectRecord r : store.loadProjects()) {
+      HeadSpec head = new HeadSpec(HeadType.valueOf(r.headType()), r.hiddenSizes());
+      ProjectSpec spec = new ProjectSpec(
+          r.id(), r.embeddingDim(), head, r.l2(), Instant.ofEpochMilli(r.createTimeMillis()));
+      ProjectState state = new ProjectState(r.key(), spec);
+      List<String> ids = new ArrayList<>();
+      List<String> promptIds = new ArrayList<>();
+      int committed = store.loadResponses(r.key(), (id, prompt) -> {
+        ids.add(id);
+        promptIds.add(prompt);
+      });
+      state.responses.append(ids, promptIds);
+      state.pool.reserve(committed);
+      poolFiles.read(r.key(), committed, r.embeddingDim(), state.pool.shardRows(), state.pool::append);
+      store.loadComparisons(r.key(), c -> state.comparisons.append(
+          c.aRow(), c.bRow(), Outcome.values()[c.outcome()], c.weight(), c.annotatorId(), c.createTimeMillis()));
+      registry.projects.put(r.id(), state);
+      keys.add(r.key());
+      rows += committed;
+    }
+    int orphans = poolFiles.deleteOrphans(keys);
+    log.info(
+        "loaded {} projects, {} responses in {} ms{}",
+        registry.projects.size(), rows, (System.nanoTime() - start) / 1_000_000,
+        orphans > 0 ? " (removed " + orphans + " pool files of deleted projects)" : "");
+    return registry;
+  }
+
+  public ProjectInfo createProject(String id, int embeddingDim, HeadSpec head, double l2) {
+    ProjectSpec spec = ProjectSpec.create(id, embeddingDim, head, l2, Instant.ofEpochMilli(clock.millis()));
+    synchronized (lifecycle) {
+      if (projects.containsKey(id)) {
+        throw ActiveRmException.alreadyExists(
+            "project '" + id + "' already exists; choose another project_id, or DeleteProject it first",
+            new FieldViolation("project_id", "'" + id + "' is taken"));
+      }
+      long key = store.insertProject(new ProjectRecord(
+          0, id, embeddingDim, spec.head().type().name(), spec.head().hiddenSizes(), spec.l2(),
+          spec.createTime().toEpochMilli()));
+      ProjectState state = new ProjectState(key, spec);
+      projects.put(id, state);
+      log.info("created project '{}' (dim {}, head {}, l2 {})", id, embeddingDim, spec.head(), spec.l2());
+      return state.info();
+    }
+  }
+
+  public ProjectInfo getProject(String id) {
+    ProjectState s = require(id);
+    Lock l = readLock(s);
+    try {
+      return s.info();
+    } finally {
+      l.unlock();
+    }
+  }
+
+  /** Projects with ids after afterId (null: from the start), in id order. */
+  public ProjectPage listProjects(String afterId, int pageSize) {
+    int size = pageSize == 0 ? 100 : pageSize;
+    if (size < 0 || size > 1000) {
+      throw ActiveRmException.invalid(
+          "page_size is " + pageSize + "; use 1..1000 (0 means 100)",
+          new FieldViolation("page_size", "must be 0..1000"));
+    }
+    Map<String, ProjectState> tail = afterId == null
+        ? projects
+        : ((ConcurrentSkipListMap<String, ProjectState>) projects).tailMap(afterId, false);
+    List<ProjectInfo> out = new ArrayList<>();
+    String last = null;
+    boolean more = false;
+    for (ProjectState s : tail.values()) {
+      if (out.size() == size) {
+        more = true;
+        break;
+      }
+      Lock l = readLock(s);
+      try {
+        if (!s.deleted) {
+          out.add(s.info());
+          last = s.spec.id();
+        }
+      } finally {
+        l.unlock();
+      }
+    }
+    return new ProjectPage(out, more ? last : null);
+  }
+
+  public void deleteProject(String id) {
+    synchronized (lifecycle) {
+      ProjectState s = require(id);
+      s.lock.writeLock().lock();
+      try {
+        store.deleteProject(s.key);
+        s.deleted = true;
+        projects.remove(id);
+      } finally {
+        s.lock.writeLock().unlock();
+      }
+      // After the commit: a crash before this line leaves an orphan file, removed at next start.
+      poolFiles.delete(s.key);
+      log.info("deleted project '{}'", id);
+    }
+  }
+
+  /** Starts an AddResponses call: NOT_FOUND now if the project does not exist. */
+  public ResponseBatch newResponseBatch(String projectId) {
+    return new ResponseBatch(projectId, require(projectId).spec.embeddingDim());
+  }
+
+  /**
+   * Stores a whole AddResponses call atomically. Ids already in the project are
+   * ALREADY_EXISTS (every clash is named); nothing is stored then.
+   */
+  public long addResponses(ResponseBatch batch) {
+    if (batch.size() == 0) {
+      throw ActiveRmException.invalid(
+          "AddResponses received no rows; send at least one chunk with response_ids, prompt_ids and embeddings",
+          new FieldViolation("response_ids", "no rows in the call"));
+    }
+    ProjectState s = require(batch.projectId());
+    s.lock.writeLock().lock();
+    try {
+      checkNotDeleted(s);
+      Violations v = new Violations();
+      List<String> ids = batch.ids();
+      for (int i = 0; i < ids.size(); i++) {
+        if (s.responses.rowOf(ids.get(i)) >= 0) {
+          v.add("response_ids", "row " + i + " of the call: '" + ids.get(i) + "' is already in the project");
+        }
+      }
+      v.throwIfAny(
+          ActiveRmException.Kind.ALREADY_EXISTS,
+          "AddResponses: response ids already stored in project '" + s.spec.id()
+              + "'; nothing from this call was stored. Send only new ids:");
+      int firstRow = s.pool.size();
+      s.pool.reserve(batch.size());
+      poolFiles.write(s.key, firstRow, batch.dim(), batch.chunks());
+      store.appendResponses(s.key, firstRow, ids, batch.promptIds());
+      for (float[] chunk : batch.chunks()) {
+        s.pool.append(chunk);
+      }
+      s.responses.append(ids, batch.promptIds());
+      return s.pool.size();
+    } finally {
+      s.lock.writeLock().unlock();
+    }
+  }
+
+  /**
+   * Reads responses back: exactly the given ids (in order), or a page from offset.
+   * Embeddings only when asked for.
+   */
+  public ResponsePage listResponses(String projectId, List<String> ids, long offset, int pageSize, boolean withEmbeddings) {
+    ProjectState s = require(projectId);
+    Lock l = readLock(s);
+    try {
+      int[] rows;
+      long next = -1;
+      if (!ids.isEmpty()) {
+        if (ids.size() > MAX_PAGE_SIZE) {
+          throw ActiveRmException.invalid(
+              "asked for " + ids.size() + " response ids; at most " + MAX_PAGE_SIZE + " per call",
+              new FieldViolation("response_ids", "too many ids"));
+        }
+        rows = rowsOf(s, ids, "response_ids");
+      } else {
+        int size = checkPageSize(pageSize);
+        int total = s.pool.size();
+        int from = (int) Math.min(offset, total);
+        int to = (int) Math.min((long) from + size, total);
+        rows = new int[to - from];
+        for (int i = 0; i < rows.length; i++) {
+          rows[i] = from + i;
+        }
+        next = to < total ? to : -1;
+      }
+      List<String> outIds = new ArrayList<>(rows.length);
+      List<String> outPrompts = new ArrayList<>(rows.length);
+      int dim = s.spec.embeddingDim();
+      float[] embeddings = withEmbeddings ? new float[rows.length * dim] : null;
+      for (int i = 0; i < rows.length; i++) {
+        outIds.add(s.responses.id(rows[i]));
+        outPrompts.add(s.responses.promptId(rows[i]));
+        if (withEmbeddings) {
+          s.pool.copyRow(rows[i], embeddings, i * dim);
+        }
+      }
+      return new ResponsePage(outIds, outPrompts, embeddings, dim, next);
+    } finally {
+      l.unlock();
+    }
+  }
+
+  /** Result of an AddComparisons call. */
+  public record AddComparisonsResult(long added, long total, long pendingResolved) {}
+
+  /** Stores comparisons atomically after checking every one (ids, outcome, weight). */
+  public AddComparisonsResult addComparisons(String projectId, List<ComparisonInput> inputs) {
+    ProjectState s = require(projectId);
+    if (inputs.isEmpty() || inputs.size() > MAX_COMPARISONS_PER_CALL) {
+      throw ActiveRmException.invalid(
+          "AddComparisons carries " + inputs.size() + " comparisons; send 1.." + MAX_COMPARISONS_PER_CALL
+              + " per call (split larger sets)",
+          new FieldViolation("comparisons", "must hold 1.." + MAX_COMPARISONS_PER_CALL + " items"));
+    }
+    Violations invalid = new Violations();
+    for (int i = 0; i < inputs.size(); i++) {
+      ComparisonInput c = inputs.get(i);
+      String f = "comparisons[" + i + "]";
+      String pa = Identifiers.problem(c.aId());
+      if (pa != null) {
+        invalid.add(f + ".a_id", pa);
+      }
+      String pb = Identifiers.problem(c.bId());
+      if (pb != null) {
+        invalid.add(f + ".b_id", pb);
+      }
+      if (pa == null && c.aId().equals(c.bId())) {
+        invalid.add(f + ".b_id", "equals a_id ('" + c.aId() + "'); a response cannot be compared with itself");
+      }
+      if (c.outcome() == null) {
+        invalid.add(f + ".outcome", "is unset; use OUTCOME_A, OUTCOME_B or OUTCOME_TIE");
+      }
+      if (c.weight() != 0 && !(c.weight() > 0 && c.weight() <= MAX_WEIGHT)) {
+        invalid.add(f + ".weight", "is " + c.weight() + "; use a finite weight in (0, " + MAX_WEIGHT + "] (0 means 1.0)");
+      }
+      if (!c.annotatorId().isEmpty()) {
+        String pn = Identifiers.problem(c.annotatorId());
+        if (pn != null) {
+          invalid.add(f + ".annotator_id", pn);
+        }
+      }
+    }
+    invalid.throwIfAny(ActiveRmException.Kind.INVALID_ARGUMENT, "Invalid AddComparisons request; nothing was stored:");
+
+    s.lock.writeLock().lock();
+    try {
+      checkNotDeleted(s);
+      Violations missing = new Violations();
+      int[] aRows = new int[inputs.size()];
+      int[] bRows = new int[inputs.size()];
+      for (int i = 0; i < inputs.size(); i++) {
+        ComparisonInput c = inputs.get(i);
+        aRows[i] = s.responses.rowOf(c.aId());
+        bRows[i] = s.responses.rowOf(c.bId());
+        if (aRows[i] < 0) {
+          missing.add("comparisons[" + i + "].a_id", "'" + c.aId() + "' is not a response of project '" + projectId + "'");
+        }
+        if (bRows[i] < 0) {
+          missing.add("comparisons[" + i + "].b_id", "'" + c.bId() + "' is not a response of project '" + projectId + "'");
+        }
+      }
+      missing.throwIfAny(
+          ActiveRmException.Kind.NOT_FOUND,
+          "AddComparisons names responses that are not in project '" + projectId
+              + "'; add them with AddResponses first. Nothing was stored:");
+      long now = clock.millis();
+      List<ComparisonRecord> records = new ArrayList<>(inputs.size());
+      for (int i = 0; i < inputs.size(); i++) {
+        ComparisonInput c = inputs.get(i);
+        double w = c.weight() == 0 ? 1.0 : c.weight();
+        records.add(new ComparisonRecord(aRows[i], bRows[i], c.outcome().ordinal(), w, c.annotatorId(), now));
+      }
+      int firstSeq = s.comparisons.size();
+      store.appendComparisons(s.key, firstSeq, records);
+      for (ComparisonRecord r : records) {
+        s.comparisons.append(r.aRow(), r.bRow(), Outcome.values()[r.outcome()], r.weight(), r.annotatorId(), now);
+      }
+      return new AddComparisonsResult(records.size(), s.comparisons.size(), 0);
+    } finally {
+      s.lock.writeLock().unlock();
+    }
+  }
+
+  public ComparisonPage listComparisons(String projectId, long offset, int pageSize) {
+    ProjectState s = require(projectId);
+    int size = checkPageSize(pageSize);
+    Lock l = readLock(s);
+    try {
+      int total = s.comparisons.size();
+      int from = (int) Math.min(offset, total);
+      int to = (int) Math.min((long) from + size, total);
+      List<Comparison> out = new ArrayList<>(to - from);
+      for (int i = from; i < to; i++) {
+        out.add(new Comparison(
+            s.responses.id(s.comparisons.aRow(i)),
+            s.responses.id(s.comparisons.bRow(i)),
+            s.comparisons.outcome(i),
+            s.comparisons.annotator(i),
+            s.comparisons.weight(i),
+            Instant.ofEpochMilli(s.comparisons.createMillis(i))));
+      }
+      return new ComparisonPage(out, to < total ? to : -1);
+    } finally {
+      l.unlock();
+    }
+  }
+
+  private static int checkPageSize(int pageSize) {
+    int size = pageSize == 0 ? 1000 : pageSize;
+    if (size < 1 || size > MAX_PAGE_SIZE) {
+      throw ActiveRmException.invalid(
+          "page_size is " + pageSize + "; use 1.." + MAX_PAGE_SIZE + " (0 means 1000)",
+          new FieldViolation("page_size", "must be 0.." + MAX_PAGE_SIZE));
+    }
+    return size;
+  }
+
+  private static int[] rowsOf(ProjectState s, List<String> ids, String field) {
+    Violations missing = new Violations();
+    int[] rows = new int[ids.size()];
+    for (int i = 0; i < ids.size(); i++) {
+      rows[i] = s.responses.rowOf(ids.get(i));
+      if (rows[i] < 0) {
+        missing.add(field + "[" + i + "]", "'" + ids.get(i) + "' is not a response of project '" + s.spec.id() + "'");
+      }
+    }
+    missing.throwIfAny(ActiveRmException.Kind.NOT_FOUND, "Unknown response ids:");
+    return rows;
+  }
+
+  private ProjectState require(String id) {
+    Identifiers.require("project_id", id);
+    ProjectState s = projects.get(id);
+    if (s == null) {
+      throw notFound(id);
+    }
+    return s;
+  }
+
+  private static Lock readLock(ProjectState s) {
+    Lock l = s.lock.readLock();
+    l.lock();
+    if (s.deleted) {
+      l.unlock();
+      throw notFound(s.spec.id());
+    }
+    return l;
+  }
+
+  private static void checkNotDeleted(ProjectState s) {
+    if (s.deleted) {
+      throw notFound(s.spec.id());
+    }
+  }
+
+  private static ActiveRmException notFound(String id) {
+    return ActiveRmException.notFound(
+        "project '" + id + "' does not exist; create it with CreateProject (ListProjects shows the existing ones)",
+        new FieldViolation("project_id", "no project '" + id + "'"));
+  }
+}

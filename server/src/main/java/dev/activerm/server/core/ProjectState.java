@@ -1,0 +1,28 @@
+package dev.activerm.server.core;
+
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * One project in memory: its spec, pool, ids and comparisons. Guarded by its own
+ * read-write lock: writers (ingestion) exclude each other and readers; readers share.
+ * A deleted project keeps its object for callers already holding it, marked deleted.
+ */
+final class ProjectState {
+  final long key;
+  final ProjectSpec spec;
+  final EmbeddingPool pool;
+  final ResponseIndex responses = new ResponseIndex();
+  final ComparisonLog comparisons = new ComparisonLog();
+  final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+  boolean deleted;
+
+  ProjectState(long key, ProjectSpec spec) {
+    this.key = key;
+    this.spec = spec;
+    this.pool = new EmbeddingPool(spec.embeddingDim());
+  }
+
+  ProjectInfo info() {
+    return new ProjectInfo(spec, pool.size(), comparisons.size(), responses.numPrompts(), 0, 0);
+  }
+}

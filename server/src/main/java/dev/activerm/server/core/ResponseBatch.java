@@ -1,0 +1,116 @@
+package dev.activerm.server.core;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The rows of one AddResponses call, gathered chunk by chunk. Each chunk is checked as
+ * it arrives (shape, ids, finite values), so a bad upload fails at its first bad chunk;
+ * nothing reaches the project until the whole call is committed.
+ */
+public final class ResponseBatch {
+  private final String projectId;
+  private final int dim;
+  private final List<String> ids = new ArrayList<>();
+  private final List<String> promptIds = new ArrayList<>();
+  private final List<float[]> chunks = new ArrayList<>();
+  private final Set<String> seen = new HashSet<>();
+  private int chunkIndex;
+
+  ResponseBatch(String projectId, int dim) {
+    this.projectId = projectId;
+    this.dim = dim;
+  }
+
+  public String projectId() {
+    return projectId;
+  }
+
+  public int dim() {
+    return dim;
+  }
+
+  /**
+   * Adds one chunk: rows x cols values, row-major, with one response id and one prompt id
+   * per row. Throws INVALID_ARGUMENT naming every bad field (with its row) otherwise.
+   */
+  public void addChunk(List<String> chunkIds, List<String> chunkPromptIds, int rows, int cols, float[] values) {
+    int chunk = chunkIndex++;
+    String where = "chunk " + chunk + ": ";
+    Violations v = new Violations();
+    if (chunkIds.isEmpty() && rows == 0) {
+      v.add("response_ids", where + "the chunk has no rows; send response_ids, prompt_ids and embeddings");
+    }
+    if (chunkIds.size() != rows) {
+      v.add(
+          "embeddings.rows",
+          where + "has " + rows + " embedding rows for " + chunkIds.size()
+              + " response_ids; send one embedding row per response id");
+    }
+    if (chunkPromptIds.size() != chunkIds.size()) {
+      v.add(
+          "prompt_ids",
+          where + "has " + chunkPromptIds.size() + " prompt_ids for " + chunkIds.size()
+              + " response_ids; send one prompt id per response");
+    }
+    if (rows > 0 && cols != dim) {
+      v.add(
+          "embeddings.cols",
+          where + "is " + cols + " but project '" + projectId + "' has embedding_dim " + dim
+              + "; send embeddings of length " + dim + " or create a project with embedding_dim " + cols);
+    }
+    v.throwIfAny(ActiveRmException.Kind.INVALID_ARGUMENT, "Invalid AddResponses chunk " + chunk + ":");
+
+    long firstRow = ids.size();
+    for (int i = 0; i < chunkIds.size(); i++) {
+      String id = chunkIds.get(i);
+      String problem = Identifiers.problem(id);
+      if (problem != null) {
+        v.add("response_ids[" + i + "]", where + "row " + (firstRow + i) + " of the call: " + problem);
+      } else if (!seen.add(id)) {
+        v.add(
+            "response_ids[" + i + "]",
+            where + "'" + id + "' appears twice in this call (row " + (firstRow + i)
+                + "); response ids must be unique");
+      }
+      String promptProblem = Identifiers.problem(chunkPromptIds.get(i));
+      if (promptProblem != null) {
+        v.add("prompt_ids[" + i + "]", where + "row " + (firstRow + i) + " of the call: " + promptProblem);
+      }
+    }
+    for (int i = 0; i < values.length; i++) {
+      if (!Float.isFinite(values[i])) {
+        int row = i / dim;
+        v.add(
+            "embeddings.data",
+            where + "row " + row + " (response '" + chunkIds.get(row) + "'), column " + (i % dim)
+                + " is " + values[i] + "; embeddings must be finite");
+      }
+    }
+    v.throwIfAny(ActiveRmException.Kind.INVALID_ARGUMENT, "Invalid AddResponses chunk " + chunk + ":");
+
+    ids.addAll(chunkIds);
+    promptIds.addAll(chunkPromptIds);
+    chunks.add(values);
+  }
+
+  public int size() {
+    return ids.size();
+  }
+
+  List<String> ids() {
+    return Collections.unmodifiableList(ids);
+  }
+
+  List<String> promptIds() {
+    return Collections.unmodifiableList(promptIds);
+  }
+
+  /** The rows, chunk by chunk, each row-major with {@link #dim()} columns. */
+  List<float[]> chunks() {
+    return Collections.unmodifiableList(chunks);
+  }
+}

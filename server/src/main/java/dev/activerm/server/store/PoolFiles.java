@@ -1,0 +1,147 @@
+package dev.activerm.server.store;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * Embeddings of each project as one flat file of little-endian float32 rows
+ * ({@code pools/<key>.f32}). A write lands past the committed rows and is fsynced; it
+ * becomes part of the pool only when {@link SqliteStore#appendResponses} commits the
+ * matching rows. Bytes past the committed rows (from a crash mid-call) are cut off at load.
+ *
+ * <p>Why not BLOBs in SQLite: WAL mode writes every byte twice (log, then checkpoint),
+ * and restart would decode one BLOB per row; a flat file writes once at disk speed and
+ * loads with one sequential read.
+ */
+public final class PoolFiles {
+  private static final int IO_BUFFER_BYTES = 8 << 20;
+
+  private final Path dir;
+
+  public PoolFiles(Path dataDir) {
+    this.dir = dataDir.resolve("pools");
+    try {
+      Files.createDirectories(dir);
+    } catch (IOException e) {
+      throw new StoreException("cannot create " + dir + ": " + e.getMessage(), e);
+    }
+  }
+
+  Path path(long key) {
+    return dir.resolve(key + ".f32");
+  }
+
+  /**
+   * Writes rows starting at firstRow (overwriting anything uncommitted there) and fsyncs.
+   * Each chunk is row-major with dim columns.
+   */
+  public void write(long key, long firstRow, int dim, List<float[]> chunks) {
+    try (FileChannel ch = FileChannel.open(path(key), StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+      long position = firstRow * dim * Float.BYTES;
+      ByteBuffer buffer = ByteBuffer.allocateDirect(IO_BUFFER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+      FloatBuffer floats = buffer.asFloatBuffer();
+      for (float[] chunk : chunks) {
+        int offset = 0;
+        while (offset < chunk.length) {
+          int n = Math.min(floats.capacity(), chunk.length - offset);
+          floats.clear();
+          floats.put(chunk, offset, n);
+          buffer.clear().limit(n * Float.BYTES);
+          while (buffer.hasRemaining()) {
+            position += ch.write(buffer, position);
+          }
+          offset += n;
+        }
+      }
+      ch.force(false);
+    } catch (IOException e) {
+      throw new StoreException("writing embeddings to " + path(key) + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Reads the first rows of a pool file in pieces of at most maxRowsPerPiece rows and
+   * cuts off anything past them (an uncommitted tail). Fails if the file is shorter than
+   * the committed rows: the data dir was damaged outside activerm.
+   */
+  public void read(long key, int rows, int dim, int maxRowsPerPiece, Consumer<float[]> sink) {
+    Path file = path(key);
+    long expected = (long) rows * dim * Float.BYTES;
+    if (rows == 0 && !Files.exists(file)) {
+      return;
+    }
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+      long size = ch.size();
+      if (size < expected) {
+        throw new StoreException(
+            file + " holds " + size + " bytes but the database has " + rows + " committed rows of dim " + dim
+                + " (" + expected + " bytes); the data dir was changed outside activerm. Restore it from a backup.");
+      }
+      if (size > expected) {
+        ch.truncate(expected);
+        ch.force(false);
+      }
+      int pieceRows = Math.max(1, Math.min(maxRowsPerPiece, IO_BUFFER_BYTES / (dim * Float.BYTES)));
+      ByteBuffer buffer = ByteBuffer.allocateDirect(pieceRows * dim * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+      long position = 0;
+      for (int done = 0; done < rows; ) {
+        int n = Math.min(pieceRows, rows - done);
+        buffer.clear().limit(n * dim * Float.BYTES);
+        while (buffer.hasRemaining()) {
+          int read = ch.read(buffer, position);
+          if (read < 0) {
+            throw new StoreException(file + " ended early at byte " + position);
+          }
+          position += read;
+        }
+        buffer.flip();
+        float[] piece = new float[n * dim];
+        buffer.asFloatBuffer().get(piece);
+        sink.accept(piece);
+        done += n;
+      }
+    } catch (IOException e) {
+      throw new StoreException("reading " + file + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  public void delete(long key) {
+    try {
+      Files.deleteIfExists(path(key));
+    } catch (IOException e) {
+      throw new StoreException("deleting " + path(key) + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** Deletes pool files of projects the database does not know (left by a crash during a delete). */
+  public int deleteOrphans(Set<Long> liveKeys) {
+    int deleted = 0;
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*.f32")) {
+      for (Path f : files) {
+        String name = f.getFileName().toString();
+        try {
+          long key = Long.parseLong(name.substring(0, name.length() - 4));
+          if (!liveKeys.contains(key)) {
+            Files.deleteIfExists(f);
+            deleted++;
+          }
+        } catch (NumberFormatException ignored) {
+          // Not ours: leave it alone.
+        }
+      }
+    } catch (IOException e) {
+      throw new StoreException("listing " + dir + " failed: " + e.getMessage(), e);
+    }
+    return deleted;
+  }
+}

@@ -1,0 +1,272 @@
+package dev.activerm.server.store;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
+
+/**
+ * Metadata of every project in one SQLite file (WAL, synchronous=FULL): projects,
+ * response ids by pool row, comparisons. Each public method is one transaction, and a
+ * method returns only after its transaction is durable. Embeddings live in
+ * {@link PoolFiles}; the rows of the responses table are the commit point for them.
+ *
+ * <p>One connection, serialised: SQLite has one writer anyway, and reads happen only at
+ * start-up (the server answers reads from memory).
+ */
+public final class SqliteStore implements AutoCloseable {
+  static final int SCHEMA_VERSION = 1;
+
+  private final Connection connection;
+
+  private SqliteStore(Connection connection) {
+    this.connection = connection;
+  }
+
+  /** Opens (creating if needed) activerm.db in dataDir. */
+  public static SqliteStore open(Path dataDir) {
+    try {
+      Files.createDirectories(dataDir);
+      Connection c = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve("activerm.db"));
+      try (Statement s = c.createStatement()) {
+        s.execute("PRAGMA journal_mode=WAL");
+        // FULL: a commit in WAL mode is fsynced before it returns, so acknowledged means durable.
+        s.execute("PRAGMA synchronous=FULL");
+        s.execute("PRAGMA busy_timeout=10000");
+        int version;
+        try (ResultSet rs = s.executeQuery("PRAGMA user_version")) {
+          version = rs.getInt(1);
+        }
+        if (version > SCHEMA_VERSION) {
+          throw new StoreException(
+              "the data dir " + dataDir + " was written by a newer activerm (schema " + version
+                  + ", this server knows " + SCHEMA_VERSION + "); upgrade the server");
+        }
+        c.setAutoCommit(false);
+        s.execute(
+            "CREATE TABLE IF NOT EXISTS projects ("
+                + " project_key INTEGER PRIMARY KEY AUTOINCREMENT,"
+                + " project_id TEXT NOT NULL UNIQUE,"
+                + " embedding_dim INTEGER NOT NULL,"
+                + " head_type TEXT NOT NULL,"
+                + " hidden_sizes TEXT NOT NULL,"
+                + " l2 REAL NOT NULL,"
+                + " create_time_ms INTEGER NOT NULL)");
+        s.execute(
+            "CREATE TABLE IF NOT EXISTS responses ("
+                + " project_key INTEGER NOT NULL,"
+                + " row_index INTEGER NOT NULL,"
+                + " response_id TEXT NOT NULL,"
+                + " prompt_id TEXT NOT NULL,"
+                + " PRIMARY KEY (project_key, row_index)) WITHOUT ROWID");
+        s.execute(
+            "CREATE UNIQUE INDEX IF NOT EXISTS responses_by_id ON responses (project_key, response_id)");
+        s.execute(
+            "CREATE TABLE IF NOT EXISTS comparisons ("
+                + " project_key INTEGER NOT NULL,"
+                + " seq INTEGER NOT NULL,"
+                + " a_row INTEGER NOT NULL,"
+                + " b_row INTEGER NOT NULL,"
+                + " outcome INTEGER NOT NULL,"
+                + " weight REAL NOT NULL,"
+                + " annotator_id TEXT NOT NULL,"
+                + " create_time_ms INTEGER NOT NULL,"
+                + " PRIMARY KEY (project_key, seq)) WITHOUT ROWID");
+        s.execute("PRAGMA user_version=" + SCHEMA_VERSION);
+        c.commit();
+      }
+      return new SqliteStore(c);
+    } catch (SQLException | java.io.IOException e) {
+      throw new StoreException("cannot open the database in " + dataDir + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Inserts a project and returns its key (never reused, even after a delete). */
+  public synchronized long insertProject(ProjectRecord p) {
+    return inTransaction(() -> {
+      try (PreparedStatement ps = connection.prepareStatement(
+          "INSERT INTO projects (project_id, embedding_dim, head_type, hidden_sizes, l2, create_time_ms)"
+              + " VALUES (?, ?, ?, ?, ?, ?)",
+          Statement.RETURN_GENERATED_KEYS)) {
+        ps.setString(1, p.id());
+        ps.setInt(2, p.embeddingDim());
+        ps.setString(3, p.headType());
+        ps.setString(4, Arrays.stream(p.hiddenSizes()).mapToObj(Integer::toString).collect(Collectors.joining(",")));
+        ps.setDouble(5, p.l2());
+        ps.setLong(6, p.createTimeMillis());
+        ps.executeUpdate();
+        try (ResultSet keys = ps.getGeneratedKeys()) {
+          keys.next();
+          return keys.getLong(1);
+        }
+      }
+    });
+  }
+
+  public synchronized List<ProjectRecord> loadProjects() {
+    return inTransaction(() -> {
+      List<ProjectRecord> out = new ArrayList<>();
+      try (Statement s = connection.createStatement();
+          ResultSet rs = s.executeQuery(
+              "SELECT project_key, project_id, embedding_dim, head_type, hidden_sizes, l2, create_time_ms"
+                  + " FROM projects ORDER BY project_key")) {
+        while (rs.next()) {
+          String hidden = rs.getString(5);
+          int[] sizes = hidden.isEmpty()
+              ? new int[0]
+              : Arrays.stream(hidden.split(",")).mapToInt(Integer::parseInt).toArray();
+          out.add(new ProjectRecord(
+              rs.getLong(1), rs.getString(2), rs.getInt(3), rs.getString(4), sizes, rs.getDouble(6), rs.getLong(7)));
+        }
+      }
+      return out;
+    });
+  }
+
+  /** Deletes a project and all its rows in one transaction. */
+  public synchronized void deleteProject(long key) {
+    inTransaction(() -> {
+      for (String table : List.of("responses", "comparisons", "projects")) {
+        try (PreparedStatement ps = connection.prepareStatement("DELETE FROM " + table + " WHERE project_key = ?")) {
+          ps.setLong(1, key);
+          ps.executeUpdate();
+        }
+      }
+      return null;
+    });
+  }
+
+  /** Commits response rows firstRow.. of a project: the commit point of their embeddings. */
+  public synchronized void appendResponses(long key, int firstRow, List<String> ids, List<String> promptIds) {
+    inTransaction(() -> {
+      try (PreparedStatement ps = connection.prepareStatement(
+          "INSERT INTO responses (project_key, row_index, response_id, prompt_id) VALUES (?, ?, ?, ?)")) {
+        for (int i = 0; i < ids.size(); i++) {
+          ps.setLong(1, key);
+          ps.setInt(2, firstRow + i);
+          ps.setString(3, ids.get(i));
+          ps.setString(4, promptIds.get(i));
+          ps.addBatch();
+          if ((i & 4095) == 4095) {
+            ps.executeBatch();
+          }
+        }
+        ps.executeBatch();
+      }
+      return null;
+    });
+  }
+
+  /** Calls sink(responseId, promptId) for each committed row of a project, in row order. */
+  public synchronized int loadResponses(long key, ResponseSink sink) {
+    return inTransaction(() -> {
+      int rows = 0;
+      try (PreparedStatement ps = connection.prepareStatement(
+          "SELECT row_index, response_id, prompt_id FROM responses WHERE project_key = ? ORDER BY row_index")) {
+        ps.setLong(1, key);
+        ps.setFetchSize(8192);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            if (rs.getInt(1) != rows) {
+              throw new StoreException("project key " + key + ": response rows are not contiguous at " + rows);
+            }
+            sink.accept(rs.getString(2), rs.getString(3));
+            rows++;
+          }
+        }
+      }
+      return rows;
+    });
+  }
+
+  public synchronized void appendComparisons(long key, int firstSeq, List<ComparisonRecord> rows) {
+    inTransaction(() -> {
+      try (PreparedStatement ps = connection.prepareStatement(
+          "INSERT INTO comparisons (project_key, seq, a_row, b_row, outcome, weight, annotator_id, create_time_ms)"
+              + " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
+        for (int i = 0; i < rows.size(); i++) {
+          ComparisonRecord r = rows.get(i);
+          ps.setLong(1, key);
+          ps.setInt(2, firstSeq + i);
+          ps.setInt(3, r.aRow());
+          ps.setInt(4, r.bRow());
+          ps.setInt(5, r.outcome());
+          ps.setDouble(6, r.weight());
+          ps.setString(7, r.annotatorId());
+          ps.setLong(8, r.createTimeMillis());
+          ps.addBatch();
+          if ((i & 4095) == 4095) {
+            ps.executeBatch();
+          }
+        }
+        ps.executeBatch();
+      }
+      return null;
+    });
+  }
+
+  public synchronized void loadComparisons(long key, Consumer<ComparisonRecord> sink) {
+    inTransaction(() -> {
+      try (PreparedStatement ps = connection.prepareStatement(
+          "SELECT a_row, b_row, outcome, weight, annotator_id, create_time_ms FROM comparisons"
+              + " WHERE project_key = ? ORDER BY seq")) {
+        ps.setLong(1, key);
+        ps.setFetchSize(8192);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            sink.accept(new ComparisonRecord(
+                rs.getInt(1), rs.getInt(2), rs.getInt(3), rs.getDouble(4), rs.getString(5), rs.getLong(6)));
+          }
+        }
+      }
+      return null;
+    });
+  }
+
+  @Override
+  public synchronized void close() {
+    try {
+      connection.close();
+    } catch (SQLException e) {
+      throw new StoreException("closing the database failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** Receives one response row at load time. */
+  @FunctionalInterface
+  public interface ResponseSink {
+    void accept(String responseId, String promptId);
+  }
+
+  @FunctionalInterface
+  private interface Work<T> {
+    T run() throws SQLException;
+  }
+
+  private <T> T inTransaction(Work<T> work) {
+    try {
+      T result = work.run();
+      connection.commit();
+      return result;
+    } catch (SQLException | RuntimeException e) {
+      try {
+        connection.rollback();
+      } catch (SQLException rollbackFailure) {
+        e.addSuppressed(rollbackFailure);
+      }
+      if (e instanceof StoreException se) {
+        throw se;
+      }
+      throw new StoreException("database operation failed: " + e.getMessage(), e);
+    }
+  }
+}

@@ -2,6 +2,7 @@ package dev.activerm.server;
 
 import dev.activerm.server.api.ActiveRmGrpcService;
 import dev.activerm.server.core.ProjectRegistry;
+import dev.activerm.server.core.linalg.Blas;
 import dev.activerm.server.store.PoolFiles;
 import dev.activerm.server.store.SqliteStore;
 import io.grpc.Server;
@@ -37,6 +38,7 @@ public final class ActiveRmServer implements AutoCloseable {
   /** Opens the data dir and loads every project; call {@link #start()} to serve. */
   public ActiveRmServer(ServerBuilder<?> builder, ServerConfig config) {
     this.config = config;
+    Blas.setThreads(config.computeThreads());
     this.store = SqliteStore.open(config.dataDir());
     ProjectRegistry registry;
     try {

@@ -1,5 +1,6 @@
 package dev.activerm.server.core;
 
+import dev.activerm.server.core.model.RewardModel;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
@@ -15,6 +16,8 @@ final class ProjectState {
   final ComparisonLog comparisons = new ComparisonLog();
   final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   boolean deleted;
+  /** Latest fitted model, null before the first Fit; set by Fit, read by Score and SelectBatch. */
+  volatile RewardModel latestModel;
 
   ProjectState(long key, ProjectSpec spec) {
     this.key = key;
@@ -23,6 +26,8 @@ final class ProjectState {
   }
 
   ProjectInfo info() {
-    return new ProjectInfo(spec, pool.size(), comparisons.size(), responses.numPrompts(), 0, 0);
+    RewardModel model = latestModel;
+    return new ProjectInfo(
+        spec, pool.size(), comparisons.size(), responses.numPrompts(), model == null ? 0 : model.version(), 0);
   }
 }

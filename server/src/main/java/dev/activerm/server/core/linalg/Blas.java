@@ -1,0 +1,105 @@
+package dev.activerm.server.core.linalg;
+
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.openblas.global.openblas_nolapack;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Pool-sized kernels on OpenBLAS (the native library ships inside the bytedeco jar).
+ * Matrices are row-major Java arrays. OpenBLAS's own thread pool is capped by
+ * {@link #setThreads} so it does not fight the gRPC executor; the server calls it once at
+ * start with --compute-threads.
+ *
+ * <p>Small dense work (h x h factorisations, solves, log det) belongs to ojAlgo instead.
+ */
+public final class Blas {
+  private static final Logger log = LoggerFactory.getLogger(Blas.class);
+
+  static {
+    Loader.load(openblas_nolapack.class);
+  }
+
+  private Blas() {}
+
+  /** Caps OpenBLAS's threads for every later call. */
+  public static void setThreads(int threads) {
+    org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(threads);
+    log.info("OpenBLAS {} ({}) using {} threads",
+        openblas_nolapack.OPENBLAS_VERSION.trim(), openblas_nolapack.OPENBLAS_CHAR_CORENAME, threads());
+  }
+
+  public static int threads() {
+    return org.bytedeco.openblas.presets.openblas_nolapack.blas_get_num_threads();
+  }
+
+  /** C = alpha * op(A) op(B) + beta * C, float32, row-major; op(A) is m x k, op(B) is k x n. */
+  public static void sgemm(
+      boolean transA, boolean transB, int m, int n, int k,
+      float alpha, float[] a, int lda, float[] b, int ldb, float beta, float[] c, int ldc) {
+    openblas_nolapack.cblas_sgemm(
+        openblas_nolapack.CblasRowMajor, trans(transA), trans(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
+
+  /** C = alpha * op(A) op(B) + beta * C, float64, row-major. */
+  public static void dgemm(
+      boolean transA, boolean transB, int m, int n, int k,
+      double alpha, double[] a, int lda, double[] b, int ldb, double beta, double[] c, int ldc) {
+    openblas_nolapack.cblas_dgemm(
+        openblas_nolapack.CblasRowMajor, trans(transA), trans(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
+
+  /** y = alpha * op(A) x + beta * y, float32, row-major A (m x n). */
+  public static void sgemv(
+      boolean transA, int m, int n, float alpha, float[] a, int lda, float[] x, float beta, float[] y) {
+    openblas_nolapack.cblas_sgemv(
+        openblas_nolapack.CblasRowMajor, trans(transA), m, n, alpha, a, lda, x, 1, beta, y, 1);
+  }
+
+  /**
+   * Upper triangle of C = alpha * A^T A + beta * C for A (k x n, row-major) and C (n x n),
+   * float64. The lower triangle is left untouched; use {@link #symmetrizeUpper} to fill it.
+   */
+  public static void dsyrkTransposed(int n, int k, double alpha, double[] a, int lda, double beta, double[] c, int ldc) {
+    openblas_nolapack.cblas_dsyrk(
+        openblas_nolapack.CblasRowMajor, openblas_nolapack.CblasUpper, openblas_nolapack.CblasTrans,
+        n, k, alpha, a, lda, beta, c, ldc);
+  }
+
+  /** Same as {@link #dsyrkTransposed} in float32. */
+  public static void ssyrkTransposed(int n, int k, float alpha, float[] a, int lda, float beta, float[] c, int ldc) {
+    openblas_nolapack.cblas_ssyrk(
+        openblas_nolapack.CblasRowMajor, openblas_nolapack.CblasUpper, openblas_nolapack.CblasTrans,
+        n, k, alpha, a, lda, beta, c, ldc);
+  }
+
+  /**
+   * Solves X L^T = B in place for the rows of B (m x n, row-major), with L lower triangular
+   * (n x n, row-major): each row b becomes L^-1 b. This is psi = L^-1 phi for a pool.
+   */
+  public static void strsmRowsLowerInverse(int m, int n, float[] l, float[] b) {
+    openblas_nolapack.cblas_strsm(
+        openblas_nolapack.CblasRowMajor, openblas_nolapack.CblasRight, openblas_nolapack.CblasLower,
+        openblas_nolapack.CblasTrans, openblas_nolapack.CblasNonUnit, m, n, 1.0f, l, n, b, n);
+  }
+
+  /** Same as {@link #strsmRowsLowerInverse} in float64. */
+  public static void dtrsmRowsLowerInverse(int m, int n, double[] l, double[] b) {
+    openblas_nolapack.cblas_dtrsm(
+        openblas_nolapack.CblasRowMajor, openblas_nolapack.CblasRight, openblas_nolapack.CblasLower,
+        openblas_nolapack.CblasTrans, openblas_nolapack.CblasNonUnit, m, n, 1.0, l, n, b, n);
+  }
+
+  /** Copies the upper triangle of a square row-major matrix onto its lower triangle. */
+  public static void symmetrizeUpper(int n, double[] c) {
+    for (int i = 0; i < n; i++) {
+      for (int j = 0; j < i; j++) {
+        c[i * n + j] = c[j * n + i];
+      }
+    }
+  }
+
+  private static int trans(boolean t) {
+    return t ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans;
+  }
+}

@@ -368,7 +368,7 @@ public final class ProjectRegistry {
     return rows;
   }
 
-  private ProjectState require(String id) {
+  ProjectState require(String id) {
     Identifiers.require("project_id", id);
     ProjectState s = projects.get(id);
     if (s == null) {
@@ -377,7 +377,7 @@ public final class ProjectRegistry {
     return s;
   }
 
-  private static Lock readLock(ProjectState s) {
+  static Lock readLock(ProjectState s) {
     Lock l = s.lock.readLock();
     l.lock();
     if (s.deleted) {
@@ -387,7 +387,7 @@ public final class ProjectRegistry {
     return l;
   }
 
-  private static void checkNotDeleted(ProjectState s) {
+  static void checkNotDeleted(ProjectState s) {
     if (s.deleted) {
       throw notFound(s.spec.id());
     }

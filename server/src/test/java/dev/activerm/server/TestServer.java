@@ -1,0 +1,105 @@
+package dev.activerm.server;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.rpc.BadRequest;
+import dev.activerm.proto.v1.ActiveRewardModelingServiceGrpc;
+import dev.activerm.proto.v1.Matrix;
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.protobuf.StatusProto;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real {@link ActiveRmServer} on an in-process transport with a generated name, over a
+ * data dir the test owns; {@link #restart()} reopens the same data dir.
+ */
+public final class TestServer implements AutoCloseable {
+  private final Path dataDir;
+  private ActiveRmServer server;
+  private ManagedChannel channel;
+
+  public TestServer(Path dataDir) throws IOException {
+    this.dataDir = dataDir;
+    open();
+  }
+
+  private void open() throws IOException {
+    String name = InProcessServerBuilder.generateName();
+    server = new ActiveRmServer(InProcessServerBuilder.forName(name), ServerConfig.defaults(dataDir)).start();
+    channel = InProcessChannelBuilder.forName(name).directExecutor().build();
+  }
+
+  public ActiveRewardModelingServiceGrpc.ActiveRewardModelingServiceBlockingStub blocking() {
+    return ActiveRewardModelingServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
+  }
+
+  public ActiveRewardModelingServiceGrpc.ActiveRewardModelingServiceStub async() {
+    return ActiveRewardModelingServiceGrpc.newStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
+  }
+
+  public ManagedChannel channel() {
+    return channel;
+  }
+
+  /** Closes the server as a shutdown would and opens a new one on the same data dir. */
+  public void restart() throws IOException {
+    close();
+    open();
+  }
+
+  @Override
+  public void close() {
+    channel.shutdownNow();
+    server.close();
+  }
+
+  /** Little-endian float32 row-major matrix, as the API expects. */
+  public static Matrix matrix(float[][] rows) {
+    int cols = rows.length == 0 ? 0 : rows[0].length;
+    ByteBuffer b = ByteBuffer.allocate(rows.length * cols * 4).order(ByteOrder.LITTLE_ENDIAN);
+    for (float[] r : rows) {
+      for (float v : r) {
+        b.putFloat(v);
+      }
+    }
+    return Matrix.newBuilder().setRows(rows.length).setCols(cols).setData(ByteString.copyFrom(b.array())).build();
+  }
+
+  public static float[][] rows(Matrix m) {
+    ByteBuffer b = m.getData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+    float[][] out = new float[m.getRows()][m.getCols()];
+    for (float[] r : out) {
+      for (int j = 0; j < r.length; j++) {
+        r[j] = b.getFloat();
+      }
+    }
+    return out;
+  }
+
+  /** The BadRequest field names of a failed call. */
+  public static List<String> violatedFields(StatusRuntimeException e) {
+    com.google.rpc.Status status = StatusProto.fromThrowable(e);
+    if (status == null) {
+      return List.of();
+    }
+    return status.getDetailsList().stream()
+        .filter(a -> a.is(BadRequest.class))
+        .flatMap(a -> {
+          try {
+            return a.unpack(BadRequest.class).getFieldViolationsList().stream();
+          } catch (InvalidProtocolBufferException x) {
+            throw new AssertionError(x);
+          }
+        })
+        .map(BadRequest.FieldViolation::getField)
+        .toList();
+  }
+}

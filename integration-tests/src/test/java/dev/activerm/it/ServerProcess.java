@@ -1,0 +1,115 @@
+package dev.activerm.it;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The packaged server jar running as a real process on a free loopback port. The port is
+ * read from the server's own log line, so there is no race for a port.
+ */
+public final class ServerProcess implements AutoCloseable {
+  private static final Pattern LISTENING = Pattern.compile("activerm listening on port (\\d+)");
+
+  private final Process process;
+  private final int port;
+  private final List<String> log = Collections.synchronizedList(new ArrayList<>());
+
+  private ServerProcess(Process process, int port) {
+    this.process = process;
+    this.port = port;
+  }
+
+  public static Path jar() {
+    Path jar = Path.of(System.getProperty("activerm.server.jar", "../server/target/activerm-server.jar"));
+    if (!Files.exists(jar)) {
+      throw new IllegalStateException(jar.toAbsolutePath() + " is missing; build it with mvn -pl server -am package");
+    }
+    return jar;
+  }
+
+  /** Starts the jar on the data dir and waits (bounded) until it listens. */
+  public static ServerProcess start(Path dataDir, String... extraFlags) throws IOException, InterruptedException {
+    List<String> command = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Xmx4g", "-jar", jar().toString(), "--port", "0", "--data-dir", dataDir.toString()));
+    command.addAll(List.of(extraFlags));
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+    CompletableFuture<Integer> port = new CompletableFuture<>();
+    List<String> lines = Collections.synchronizedList(new ArrayList<>());
+    Thread reader = new Thread(() -> {
+      try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+        String line;
+        while ((line = r.readLine()) != null) {
+          lines.add(line);
+          Matcher m = LISTENING.matcher(line);
+          if (m.find()) {
+            port.complete(Integer.parseInt(m.group(1)));
+          }
+        }
+      } catch (IOException ignored) {
+        // The process ended.
+      }
+      port.completeExceptionally(new IllegalStateException("server exited before listening:\n" + String.join("\n", lines)));
+    }, "server-log");
+    reader.setDaemon(true);
+    reader.start();
+    try {
+      ServerProcess sp = new ServerProcess(p, port.get(60, TimeUnit.SECONDS));
+      sp.log.addAll(lines);
+      return sp;
+    } catch (Exception e) {
+      p.destroyForcibly();
+      throw new IllegalStateException("server did not start: " + e.getMessage() + "\n" + String.join("\n", lines), e);
+    }
+  }
+
+  public int port() {
+    return port;
+  }
+
+  public String target() {
+    return "127.0.0.1:" + port;
+  }
+
+  /** SIGKILL: no shutdown hook runs, nothing is flushed. */
+  public void kill9() throws InterruptedException {
+    process.destroyForcibly();
+    if (!process.waitFor(30, TimeUnit.SECONDS)) {
+      throw new IllegalStateException("server survived SIGKILL for 30 s");
+    }
+  }
+
+  /** SIGTERM, then waits for the exit code. */
+  public int terminate(Duration within) throws InterruptedException {
+    process.destroy();
+    if (!process.waitFor(within.toMillis(), TimeUnit.MILLISECONDS)) {
+      process.destroyForcibly();
+      throw new IllegalStateException("server did not stop within " + within + " of SIGTERM");
+    }
+    return process.exitValue();
+  }
+
+  public boolean isAlive() {
+    return process.isAlive();
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    if (process.isAlive()) {
+      process.destroyForcibly();
+      process.waitFor(30, TimeUnit.SECONDS);
+    }
+  }
+}

@@ -183,12 +183,18 @@ public final class ProjectRegistry {
               + "'; nothing from this call was stored. Send only new ids:");
       int firstRow = s.pool.size();
       s.pool.reserve(batch.size());
+      long t0 = System.nanoTime();
       poolFiles.write(s.key, firstRow, batch.dim(), batch.chunks());
+      long t1 = System.nanoTime();
       store.appendResponses(s.key, firstRow, ids, batch.promptIds());
+      long t2 = System.nanoTime();
       for (float[] chunk : batch.chunks()) {
         s.pool.append(chunk);
       }
       s.responses.append(ids, batch.promptIds());
+      log.info("project '{}': +{} responses ({} MB) durable in {} ms (pool file {} ms, database {} ms)",
+          s.spec.id(), ids.size(), (long) ids.size() * batch.dim() * Float.BYTES >> 20,
+          (t2 - t0) / 1_000_000, (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000);
       return s.pool.size();
     } finally {
       s.lock.writeLock().unlock();

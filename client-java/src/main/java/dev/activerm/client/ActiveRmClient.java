@@ -40,7 +40,14 @@ import dev.activerm.proto.v1.ScoreRequest;
 import dev.activerm.proto.v1.ScoreResponse;
 import dev.activerm.proto.v1.SelectBatchRequest;
 import dev.activerm.proto.v1.WithinPrompt;
+import io.grpc.Channel;
+import io.grpc.ClientInterceptors;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.TlsChannelCredentials;
+import io.grpc.stub.MetadataUtils;
+import java.io.IOException;
+import java.nio.file.Path;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCallStreamObserver;
@@ -80,18 +87,37 @@ public final class ActiveRmClient implements AutoCloseable {
   private final int chunkBytes;
 
   private ActiveRmClient(Builder b) {
-    this.channel = b.channel != null
-        ? b.channel
-        : NettyChannelBuilder.forTarget(b.target)
-            .usePlaintext()
-            .maxInboundMessageSize(b.maxMessageBytes)
-            .build();
+    this.channel = b.channel != null ? b.channel : newChannel(b);
     this.ownsChannel = b.channel == null;
-    this.blocking = ActiveRewardModelingServiceGrpc.newBlockingStub(channel);
-    this.async = ActiveRewardModelingServiceGrpc.newStub(channel);
+    Channel calls = channel;
+    if (b.apiKey != null) {
+      Metadata headers = new Metadata();
+      headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + b.apiKey);
+      calls = ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(headers));
+    }
+    this.blocking = ActiveRewardModelingServiceGrpc.newBlockingStub(calls);
+    this.async = ActiveRewardModelingServiceGrpc.newStub(calls);
     this.deadline = b.deadline;
     this.uploadDeadline = b.uploadDeadline;
     this.chunkBytes = b.chunkBytes;
+  }
+
+  private static ManagedChannel newChannel(Builder b) {
+    NettyChannelBuilder builder;
+    if (b.tlsTrust != null || b.tls) {
+      TlsChannelCredentials.Builder tls = TlsChannelCredentials.newBuilder();
+      if (b.tlsTrust != null) {
+        try {
+          tls.trustManager(b.tlsTrust.toFile());
+        } catch (IOException e) {
+          throw new IllegalArgumentException("cannot read the CA certificate " + b.tlsTrust + ": " + e.getMessage(), e);
+        }
+      }
+      builder = NettyChannelBuilder.forTarget(b.target, tls.build());
+    } else {
+      builder = NettyChannelBuilder.forTarget(b.target).usePlaintext();
+    }
+    return builder.maxInboundMessageSize(b.maxMessageBytes).build();
   }
 
   /** A plaintext client for host:port with the defaults. */
@@ -111,6 +137,27 @@ public final class ActiveRmClient implements AutoCloseable {
     private Duration uploadDeadline = Duration.ofMinutes(30);
     private int chunkBytes = DEFAULT_CHUNK_BYTES;
     private int maxMessageBytes = 64 << 20;
+    private String apiKey;
+    private Path tlsTrust;
+    private boolean tls;
+
+    /** Sends 'authorization: Bearer KEY' with every call (servers started with --api-keys-file). */
+    public Builder apiKey(String key) {
+      this.apiKey = key;
+      return this;
+    }
+
+    /** TLS, trusting the system's CAs. */
+    public Builder useTls() {
+      this.tls = true;
+      return this;
+    }
+
+    /** TLS, trusting the CA (or self-signed server) certificate in this PEM file. */
+    public Builder tlsTrust(Path caCertificate) {
+      this.tlsTrust = caCertificate;
+      return this;
+    }
 
     public Builder target(String hostPort) {
       this.target = hostPort;

@@ -1,12 +1,16 @@
 package dev.activerm.server;
 
 import dev.activerm.server.api.ActiveRmGrpcService;
+import dev.activerm.server.api.auth.ApiKeyInterceptor;
+import dev.activerm.server.api.auth.ApiKeys;
 import dev.activerm.server.core.ProjectRegistry;
 import dev.activerm.server.core.linalg.Blas;
 import dev.activerm.server.store.PoolFiles;
 import dev.activerm.server.store.SqliteStore;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
+import io.grpc.ServerInterceptors;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
@@ -42,19 +46,37 @@ public final class ActiveRmServer implements AutoCloseable {
     this.store = SqliteStore.open(config.dataDir());
     ProjectRegistry registry;
     try {
-      registry = ProjectRegistry.load(store, new PoolFiles(config.dataDir()), Clock.systemUTC());
+      registry = ProjectRegistry.load(store, new PoolFiles(config.dataDir()), Clock.systemUTC(), config.limits());
     } catch (RuntimeException e) {
       store.close();
       throw e;
+    }
+    ServerServiceDefinition service;
+    try {
+      service = withAuth(new ActiveRmGrpcService(registry).bindService(), config.security());
+    } catch (IOException | RuntimeException e) {
+      store.close();
+      throw new IllegalArgumentException("cannot read --api-keys-file: " + e.getMessage(), e);
     }
     this.executor = Executors.newFixedThreadPool(config.grpcThreads(), namedThreads("activerm-grpc-"));
     this.server = builder
         .executor(executor)
         .maxInboundMessageSize(config.maxMessageBytes())
-        .addService(new ActiveRmGrpcService(registry))
+        .addService(service)
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
         .build();
+  }
+
+  private static ServerServiceDefinition withAuth(ServerServiceDefinition service, ServerConfig.Security security)
+      throws IOException {
+    if (security.apiKeysFile() == null) {
+      log.warn("API keys are off: any client that reaches this port can use every project (use --api-keys-file in production)");
+      return service;
+    }
+    ApiKeys keys = ApiKeys.load(security.apiKeysFile());
+    log.info("API keys on: {} keys from {}", keys.size(), security.apiKeysFile());
+    return ServerInterceptors.intercept(service, new ApiKeyInterceptor(keys));
   }
 
   public ActiveRmServer start() throws IOException {

@@ -1,5 +1,7 @@
 package dev.activerm.server;
 
+import dev.activerm.server.core.Limits;
+import io.grpc.TlsServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -13,6 +15,7 @@ import picocli.CommandLine.Option;
 @Command(
     name = "activerm-server",
     mixinStandardHelpOptions = true,
+    subcommands = HashKeyCommand.class,
     version = "activerm 0.1.0",
     description = "Serves activerm: which response pairs should human annotators compare next.")
 public final class Main implements Callable<Integer> {
@@ -49,6 +52,32 @@ public final class Main implements Callable<Integer> {
       description = "On SIGTERM, how long in-flight calls may finish (env ACTIVERM_SHUTDOWN_GRACE_SECONDS, default ${DEFAULT-VALUE}).")
   long shutdownGraceSeconds;
 
+  @Option(names = "--tls-cert", defaultValue = "${env:ACTIVERM_TLS_CERT}",
+      description = "PEM certificate chain; with --tls-key turns TLS on (env ACTIVERM_TLS_CERT).")
+  Path tlsCert;
+
+  @Option(names = "--tls-key", defaultValue = "${env:ACTIVERM_TLS_KEY}",
+      description = "PEM private key (PKCS#8) for --tls-cert (env ACTIVERM_TLS_KEY).")
+  Path tlsKey;
+
+  @Option(names = "--api-keys-file", defaultValue = "${env:ACTIVERM_API_KEYS_FILE}",
+      description = "Hashed API keys, one 'sha256:<hex> <name> <admin|project,prefix*>' per line; "
+          + "off when unset (env ACTIVERM_API_KEYS_FILE). See the hash-key command.")
+  Path apiKeysFile;
+
+  @Option(names = "--max-projects", defaultValue = "${env:ACTIVERM_MAX_PROJECTS:-10000}",
+      description = "Most projects on the server, 0 for no limit (env ACTIVERM_MAX_PROJECTS, default ${DEFAULT-VALUE}).")
+  long maxProjects;
+
+  @Option(names = "--max-pool-mib-per-project", defaultValue = "${env:ACTIVERM_MAX_POOL_MIB_PER_PROJECT:-0}",
+      description = "Most embedding MiB in one project, 0 for no limit (env ACTIVERM_MAX_POOL_MIB_PER_PROJECT).")
+  long maxPoolMib;
+
+  @Option(names = "--max-call-mib", defaultValue = "${env:ACTIVERM_MAX_CALL_MIB:-0}",
+      description = "Most embedding MiB one AddResponses call may carry (it is held in memory until it commits); "
+          + "0 means a quarter of the heap (env ACTIVERM_MAX_CALL_MIB).")
+  long maxCallMib;
+
   public static void main(String[] args) {
     System.exit(new CommandLine(new Main()).execute(args));
   }
@@ -62,9 +91,15 @@ public final class Main implements Callable<Integer> {
         cacheMib << 20,
         grpcThreads == 0 ? Math.max(4, 2 * cores) : grpcThreads,
         computeThreads == 0 ? cores : computeThreads,
-        Duration.ofSeconds(shutdownGraceSeconds));
-    ActiveRmServer server =
-        new ActiveRmServer(NettyServerBuilder.forAddress(new InetSocketAddress(bind, port)), config).start();
+        Duration.ofSeconds(shutdownGraceSeconds),
+        new ServerConfig.Security(tlsCert, tlsKey, apiKeysFile),
+        new Limits(maxProjects, maxPoolMib << 20, maxCallMib == 0 ? Limits.DEFAULT.maxCallBytes() : maxCallMib << 20));
+    InetSocketAddress address = new InetSocketAddress(bind, port);
+    NettyServerBuilder builder = config.security().tls()
+        ? NettyServerBuilder.forAddress(address,
+            TlsServerCredentials.create(config.security().tlsCert().toFile(), config.security().tlsKey().toFile()))
+        : NettyServerBuilder.forAddress(address);
+    ActiveRmServer server = new ActiveRmServer(builder, config).start();
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "activerm-shutdown"));
     server.awaitTermination();
     return 0;

@@ -1,6 +1,7 @@
 package dev.activerm.server;
 
 import java.nio.file.Path;
+import dev.activerm.server.core.Limits;
 import java.time.Duration;
 
 /**
@@ -15,7 +16,24 @@ public record ServerConfig(
     long cacheBytes,
     int grpcThreads,
     int computeThreads,
-    Duration shutdownGrace) {
+    Duration shutdownGrace,
+    Security security,
+    Limits limits) {
+
+  /** TLS and API keys; every path null means off (plaintext, no keys: for local use). */
+  public record Security(Path tlsCert, Path tlsKey, Path apiKeysFile) {
+    public static final Security OFF = new Security(null, null, null);
+
+    public Security {
+      if ((tlsCert == null) != (tlsKey == null)) {
+        throw new IllegalArgumentException("--tls-cert and --tls-key go together; give both or neither");
+      }
+    }
+
+    public boolean tls() {
+      return tlsCert != null;
+    }
+  }
 
   public ServerConfig {
     if (port < 0 || port > 65535) {
@@ -30,6 +48,9 @@ public record ServerConfig(
     if (grpcThreads < 1 || computeThreads < 1) {
       throw new IllegalArgumentException("--grpc-threads and --compute-threads must be >= 1");
     }
+    if (security == null || limits == null) {
+      throw new IllegalArgumentException("security and limits must be set (use Security.OFF, Limits.DEFAULT)");
+    }
     if (shutdownGrace.isNegative()) {
       throw new IllegalArgumentException("--shutdown-grace-seconds must be >= 0");
     }
@@ -39,6 +60,7 @@ public record ServerConfig(
   public static ServerConfig defaults(Path dataDir) {
     int cores = Runtime.getRuntime().availableProcessors();
     return new ServerConfig(
-        "127.0.0.1", 0, dataDir, 64 << 20, 512L << 20, Math.max(4, 2 * cores), cores, Duration.ofSeconds(30));
+        "127.0.0.1", 0, dataDir, 64 << 20, 512L << 20, Math.max(4, 2 * cores), cores, Duration.ofSeconds(30),
+        Security.OFF, Limits.DEFAULT);
   }
 }

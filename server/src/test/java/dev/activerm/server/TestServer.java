@@ -22,18 +22,22 @@ import java.util.concurrent.TimeUnit;
  * data dir the test owns; {@link #restart()} reopens the same data dir.
  */
 public final class TestServer implements AutoCloseable {
-  private final Path dataDir;
+  private final ServerConfig config;
   private ActiveRmServer server;
   private ManagedChannel channel;
 
   public TestServer(Path dataDir) throws IOException {
-    this.dataDir = dataDir;
+    this(ServerConfig.defaults(dataDir));
+  }
+
+  public TestServer(ServerConfig config) throws IOException {
+    this.config = config;
     open();
   }
 
   private void open() throws IOException {
     String name = InProcessServerBuilder.generateName();
-    server = new ActiveRmServer(InProcessServerBuilder.forName(name), ServerConfig.defaults(dataDir)).start();
+    server = new ActiveRmServer(InProcessServerBuilder.forName(name), config).start();
     channel = InProcessChannelBuilder.forName(name).directExecutor().build();
   }
 

@@ -14,6 +14,8 @@ import dev.activerm.proto.v1.ListProjectsRequest;
 import dev.activerm.proto.v1.ListProjectsResponse;
 import dev.activerm.proto.v1.ListResponsesRequest;
 import dev.activerm.proto.v1.ListResponsesResponse;
+import dev.activerm.server.api.auth.ApiKeyInterceptor;
+import dev.activerm.server.api.auth.Principal;
 import dev.activerm.server.core.ComparisonPage;
 import dev.activerm.server.core.ProjectInfo;
 import dev.activerm.server.core.ProjectPage;
@@ -45,7 +47,9 @@ final class ProjectRpcMapper {
   }
 
   ListProjectsResponse listProjects(ListProjectsRequest r) {
-    ProjectPage page = registry.listProjects(PageTokens.decode(PROJECTS, r.getPageToken()), r.getPageSize());
+    Principal caller = ApiKeyInterceptor.current();
+    ProjectPage page = registry.listProjects(
+        PageTokens.decode(PROJECTS, r.getPageToken()), r.getPageSize(), caller::canAccess);
     ListProjectsResponse.Builder out = ListProjectsResponse.newBuilder();
     page.projects().forEach(p -> out.addProjects(ProtoMapper.project(p)));
     if (page.nextAfterId() != null) {

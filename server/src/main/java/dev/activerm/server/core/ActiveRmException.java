@@ -43,6 +43,10 @@ public final class ActiveRmException extends RuntimeException {
     return new ActiveRmException(Kind.FAILED_PRECONDITION, message, List.of());
   }
 
+  public static ActiveRmException resourceExhausted(String message) {
+    return new ActiveRmException(Kind.RESOURCE_EXHAUSTED, message, List.of());
+  }
+
   public static ActiveRmException unimplemented(String message) {
     return new ActiveRmException(Kind.UNIMPLEMENTED, message, List.of());
   }

@@ -31,19 +31,21 @@ public final class ProjectRegistry {
   private final SqliteStore store;
   private final PoolFiles poolFiles;
   private final Clock clock;
+  private final Limits limits;
   private final Map<String, ProjectState> projects = new ConcurrentSkipListMap<>();
   private final Object lifecycle = new Object();
 
-  private ProjectRegistry(SqliteStore store, PoolFiles poolFiles, Clock clock) {
+  private ProjectRegistry(SqliteStore store, PoolFiles poolFiles, Clock clock, Limits limits) {
     this.store = store;
     this.poolFiles = poolFiles;
     this.clock = clock;
+    this.limits = limits;
   }
 
   /** Loads every project from the store: ids and comparisons from the database, pools from their files. */
-  public static ProjectRegistry load(SqliteStore store, PoolFiles poolFiles, Clock clock) {
+  public static ProjectRegistry load(SqliteStore store, PoolFiles poolFiles, Clock clock, Limits limits) {
     long start = System.nanoTime();
-    ProjectRegistry registry = new ProjectRegistry(store, poolFiles, clock);
+    ProjectRegistry registry = new ProjectRegistry(store, poolFiles, clock, limits);
     Set<Long> keys = new HashSet<>();
     long rows = 0;
     for (ProjectRecord r : store.loadProjects()) {
@@ -82,6 +84,11 @@ public final class ProjectRegistry {
             "project '" + id + "' already exists; choose another project_id, or DeleteProject it first",
             new FieldViolation("project_id", "'" + id + "' is taken"));
       }
+      if (limits.maxProjects() > 0 && projects.size() >= limits.maxProjects()) {
+        throw ActiveRmException.resourceExhausted(
+            "the server holds " + projects.size() + " projects and its limit (--max-projects) is "
+                + limits.maxProjects() + "; delete projects you no longer need, or ask the operator to raise the limit");
+      }
       long key = store.insertProject(new ProjectRecord(
           0, id, embeddingDim, spec.head().type().name(), spec.head().hiddenSizes(), spec.l2(),
           spec.createTime().toEpochMilli()));
@@ -102,8 +109,8 @@ public final class ProjectRegistry {
     }
   }
 
-  /** Projects with ids after afterId (null: from the start), in id order. */
-  public ProjectPage listProjects(String afterId, int pageSize) {
+  /** Projects with ids after afterId (null: from the start) that the caller may see, in id order. */
+  public ProjectPage listProjects(String afterId, int pageSize, java.util.function.Predicate<String> visible) {
     int size = pageSize == 0 ? 100 : pageSize;
     if (size < 0 || size > 1000) {
       throw ActiveRmException.invalid(
@@ -117,6 +124,9 @@ public final class ProjectRegistry {
     String last = null;
     boolean more = false;
     for (ProjectState s : tail.values()) {
+      if (!visible.test(s.spec.id())) {
+        continue;
+      }
       if (out.size() == size) {
         more = true;
         break;
@@ -153,7 +163,7 @@ public final class ProjectRegistry {
 
   /** Starts an AddResponses call: NOT_FOUND now if the project does not exist. */
   public ResponseBatch newResponseBatch(String projectId) {
-    return new ResponseBatch(projectId, require(projectId).spec.embeddingDim());
+    return new ResponseBatch(projectId, require(projectId).spec.embeddingDim(), limits.maxCallBytes());
   }
 
   /**
@@ -181,6 +191,13 @@ public final class ProjectRegistry {
           ActiveRmException.Kind.ALREADY_EXISTS,
           "AddResponses: response ids already stored in project '" + s.spec.id()
               + "'; nothing from this call was stored. Send only new ids:");
+      long poolBytes = ((long) s.pool.size() + batch.size()) * batch.dim() * Float.BYTES;
+      if (Limits.exceeds(poolBytes, limits.maxPoolBytesPerProject())) {
+        throw ActiveRmException.resourceExhausted(
+            "project '" + s.spec.id() + "' would hold " + (poolBytes >> 20) + " MiB of embeddings after this call; its limit"
+                + " (--max-pool-mib-per-project) is " + (limits.maxPoolBytesPerProject() >> 20)
+                + " MiB. Nothing was stored; delete unused projects or ask the operator to raise the limit");
+      }
       int firstRow = s.pool.size();
       s.pool.reserve(batch.size());
       long t0 = System.nanoTime();

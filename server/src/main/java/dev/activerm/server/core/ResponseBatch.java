@@ -18,11 +18,14 @@ public final class ResponseBatch {
   private final List<String> promptIds = new ArrayList<>();
   private final List<float[]> chunks = new ArrayList<>();
   private final Set<String> seen = new HashSet<>();
+  private final long maxBytes;
+  private long bytes;
   private int chunkIndex;
 
-  ResponseBatch(String projectId, int dim) {
+  ResponseBatch(String projectId, int dim, long maxBytes) {
     this.projectId = projectId;
     this.dim = dim;
+    this.maxBytes = maxBytes;
   }
 
   public String projectId() {
@@ -40,6 +43,12 @@ public final class ResponseBatch {
   public void addChunk(List<String> chunkIds, List<String> chunkPromptIds, int rows, int cols, float[] values) {
     int chunk = chunkIndex++;
     String where = "chunk " + chunk + ": ";
+    bytes += (long) values.length * Float.BYTES;
+    if (Limits.exceeds(bytes, maxBytes)) {
+      throw ActiveRmException.resourceExhausted(
+          "this AddResponses call has sent " + (bytes >> 20) + " MiB of embeddings; one call may carry at most "
+              + (maxBytes >> 20) + " MiB (--max-call-mib). Nothing was stored: split the upload into several calls");
+    }
     Violations v = new Violations();
     if (chunkIds.isEmpty() && rows == 0) {
       v.add("response_ids", where + "the chunk has no rows; send response_ids, prompt_ids and embeddings");

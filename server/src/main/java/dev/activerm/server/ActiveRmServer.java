@@ -7,7 +7,12 @@ import dev.activerm.server.core.ProjectRegistry;
 import dev.activerm.server.core.linalg.Blas;
 import dev.activerm.server.store.PoolFiles;
 import dev.activerm.server.store.SqliteStore;
+import dev.activerm.server.api.observability.MetricsEndpoint;
+import dev.activerm.server.api.observability.RequestContextInterceptor;
 import io.grpc.Server;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.grpc.MetricCollectingServerInterceptor;
 import io.grpc.ServerBuilder;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
@@ -36,8 +41,10 @@ public final class ActiveRmServer implements AutoCloseable {
   private final SqliteStore store;
   private final HealthStatusManager health = new HealthStatusManager();
   private final ExecutorService executor;
+  private final MetricsEndpoint metrics = new MetricsEndpoint();
   private final Server server;
   private boolean closed;
+  private int metricsPort = -1;
 
   /** Opens the data dir and loads every project; call {@link #start()} to serve. */
   public ActiveRmServer(ServerBuilder<?> builder, ServerConfig config) {
@@ -53,11 +60,16 @@ public final class ActiveRmServer implements AutoCloseable {
     }
     ServerServiceDefinition service;
     try {
-      service = withAuth(new ActiveRmGrpcService(registry).bindService(), config.security());
+      // The last interceptor runs first: request ids and logging wrap metrics, which wrap auth.
+      service = ServerInterceptors.intercept(
+          withAuth(new ActiveRmGrpcService(registry).bindService(), config.security()),
+          new MetricCollectingServerInterceptor(metrics.registry()),
+          new RequestContextInterceptor());
     } catch (IOException | RuntimeException e) {
       store.close();
       throw new IllegalArgumentException("cannot read --api-keys-file: " + e.getMessage(), e);
     }
+    registerGauges(registry);
     this.executor = Executors.newFixedThreadPool(config.grpcThreads(), namedThreads("activerm-grpc-"));
     this.server = builder
         .executor(executor)
@@ -79,8 +91,31 @@ public final class ActiveRmServer implements AutoCloseable {
     return ServerInterceptors.intercept(service, new ApiKeyInterceptor(keys));
   }
 
+  private void registerGauges(ProjectRegistry registry) {
+    Gauge.builder("activerm.projects", registry, ProjectRegistry::projectCount)
+        .description("projects on the server").register(metrics.registry());
+    Gauge.builder("activerm.responses", registry, ProjectRegistry::responseCount)
+        .description("responses in all pools").register(metrics.registry());
+    Gauge.builder("activerm.comparisons", registry, ProjectRegistry::comparisonCount)
+        .description("labeled comparisons in all projects").register(metrics.registry());
+  }
+
+  /** The metrics registry, for components that add their own meters (caches, fits). */
+  public MeterRegistry meterRegistry() {
+    return metrics.registry();
+  }
+
+  /** The bound metrics port, or -1 when the endpoint is off. */
+  public int metricsPort() {
+    return metricsPort;
+  }
+
   public ActiveRmServer start() throws IOException {
     server.start();
+    if (config.metricsPort() >= 0) {
+      metricsPort = metrics.serve(config.bindAddress(), config.metricsPort());
+      log.info("metrics at http://{}:{}/metrics", config.bindAddress(), metricsPort);
+    }
     health.setStatus("", ServingStatus.SERVING);
     health.setStatus("activerm.v1.ActiveRewardModelingService", ServingStatus.SERVING);
     log.info("activerm listening on port {} (data dir {})", server.getPort(), config.dataDir().toAbsolutePath());
@@ -119,6 +154,7 @@ public final class ActiveRmServer implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     executor.shutdownNow();
+    metrics.close();
     store.close();
     log.info("activerm stopped");
   }

@@ -78,6 +78,10 @@ public final class Main implements Callable<Integer> {
           + "0 means a quarter of the heap (env ACTIVERM_MAX_CALL_MIB).")
   long maxCallMib;
 
+  @Option(names = "--metrics-port", defaultValue = "${env:ACTIVERM_METRICS_PORT:--1}",
+      description = "Serve Prometheus metrics at http://BIND:PORT/metrics; -1 (default) for none (env ACTIVERM_METRICS_PORT).")
+  int metricsPort;
+
   public static void main(String[] args) {
     System.exit(new CommandLine(new Main()).execute(args));
   }
@@ -93,7 +97,8 @@ public final class Main implements Callable<Integer> {
         computeThreads == 0 ? cores : computeThreads,
         Duration.ofSeconds(shutdownGraceSeconds),
         new ServerConfig.Security(tlsCert, tlsKey, apiKeysFile),
-        new Limits(maxProjects, maxPoolMib << 20, maxCallMib == 0 ? Limits.DEFAULT.maxCallBytes() : maxCallMib << 20));
+        new Limits(maxProjects, maxPoolMib << 20, maxCallMib == 0 ? Limits.DEFAULT.maxCallBytes() : maxCallMib << 20),
+        metricsPort);
     InetSocketAddress address = new InetSocketAddress(bind, port);
     NettyServerBuilder builder = config.security().tls()
         ? NettyServerBuilder.forAddress(address,

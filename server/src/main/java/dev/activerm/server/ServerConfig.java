@@ -18,7 +18,8 @@ public record ServerConfig(
     int computeThreads,
     Duration shutdownGrace,
     Security security,
-    Limits limits) {
+    Limits limits,
+    int metricsPort) {
 
   /** TLS and API keys; every path null means off (plaintext, no keys: for local use). */
   public record Security(Path tlsCert, Path tlsKey, Path apiKeysFile) {
@@ -51,6 +52,9 @@ public record ServerConfig(
     if (security == null || limits == null) {
       throw new IllegalArgumentException("security and limits must be set (use Security.OFF, Limits.DEFAULT)");
     }
+    if (metricsPort < -1 || metricsPort > 65535) {
+      throw new IllegalArgumentException("--metrics-port is " + metricsPort + "; use 0..65535, or leave it unset for no endpoint");
+    }
     if (shutdownGrace.isNegative()) {
       throw new IllegalArgumentException("--shutdown-grace-seconds must be >= 0");
     }
@@ -61,6 +65,6 @@ public record ServerConfig(
     int cores = Runtime.getRuntime().availableProcessors();
     return new ServerConfig(
         "127.0.0.1", 0, dataDir, 64 << 20, 512L << 20, Math.max(4, 2 * cores), cores, Duration.ofSeconds(30),
-        Security.OFF, Limits.DEFAULT);
+        Security.OFF, Limits.DEFAULT, -1);
   }
 }

@@ -368,6 +368,19 @@ public final class ProjectRegistry {
     }
   }
 
+  /** For gauges: read without locks, so a value may be a moment old. */
+  public long projectCount() {
+    return projects.size();
+  }
+
+  public long responseCount() {
+    return projects.values().stream().mapToLong(s -> s.pool.size()).sum();
+  }
+
+  public long comparisonCount() {
+    return projects.values().stream().mapToLong(s -> s.comparisons.size()).sum();
+  }
+
   private static int checkPageSize(int pageSize) {
     int size = pageSize == 0 ? 1000 : pageSize;
     if (size < 1 || size > MAX_PAGE_SIZE) {

@@ -40,7 +40,7 @@ class SecurityAndLimitsRpcTest {
   ServerConfig config(ServerConfig.Security security, Limits limits) {
     ServerConfig d = ServerConfig.defaults(dir.resolve("data"));
     return new ServerConfig(d.bindAddress(), d.port(), d.dataDir(), d.maxMessageBytes(), d.cacheBytes(),
-        d.grpcThreads(), d.computeThreads(), d.shutdownGrace(), security, limits);
+        d.grpcThreads(), d.computeThreads(), d.shutdownGrace(), security, limits, -1);
   }
 
   TestServer withKeys() throws Exception {

@@ -1,0 +1,109 @@
+package dev.activerm.server.api.observability;
+
+import com.google.protobuf.Descriptors.FieldDescriptor;
+import com.google.protobuf.Message;
+import io.grpc.ForwardingServerCall.SimpleForwardingServerCall;
+import io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.Status;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+/**
+ * Gives every call a request id (the caller's x-request-id, else a new one) and puts it,
+ * the method and the project id into the logging MDC around each callback, so every log
+ * line of a call carries them; echoes the id back in the response headers and logs one
+ * line per finished call.
+ */
+public final class RequestContextInterceptor implements ServerInterceptor {
+  private static final Logger log = LoggerFactory.getLogger("activerm.access");
+  static final Metadata.Key<String> REQUEST_ID = Metadata.Key.of("x-request-id", Metadata.ASCII_STRING_MARSHALLER);
+
+  @Override
+  public <ReqT, RespT> ServerCall.Listener<ReqT> interceptCall(
+      ServerCall<ReqT, RespT> call, Metadata headers, ServerCallHandler<ReqT, RespT> next) {
+    String given = headers.get(REQUEST_ID);
+    String requestId = given != null && given.length() <= 128 ? given : UUID.randomUUID().toString();
+    String method = call.getMethodDescriptor().getBareMethodName();
+    long start = System.nanoTime();
+    String[] project = {""};
+    ServerCall<ReqT, RespT> tracked = new SimpleForwardingServerCall<>(call) {
+      @Override
+      public void sendHeaders(Metadata responseHeaders) {
+        responseHeaders.put(REQUEST_ID, requestId);
+        super.sendHeaders(responseHeaders);
+      }
+
+      @Override
+      public void close(Status status, Metadata trailers) {
+        try (Scope ignored = new Scope(requestId, method, project[0])) {
+          log.info("{} {} in {} ms{}", method, status.getCode(), (System.nanoTime() - start) / 1_000_000,
+              status.isOk() ? "" : ": " + status.getDescription());
+        }
+        super.close(status, trailers);
+      }
+    };
+    ServerCall.Listener<ReqT> delegate;
+    try (Scope ignored = new Scope(requestId, method, "")) {
+      delegate = next.startCall(tracked, headers);
+    }
+    return new SimpleForwardingServerCallListener<>(delegate) {
+      @Override
+      public void onMessage(ReqT message) {
+        if (project[0].isEmpty()) {
+          project[0] = projectIdOf(message);
+        }
+        try (Scope ignored = new Scope(requestId, method, project[0])) {
+          super.onMessage(message);
+        }
+      }
+
+      @Override
+      public void onHalfClose() {
+        try (Scope ignored = new Scope(requestId, method, project[0])) {
+          super.onHalfClose();
+        }
+      }
+
+      @Override
+      public void onCancel() {
+        try (Scope ignored = new Scope(requestId, method, project[0])) {
+          super.onCancel();
+        }
+      }
+    };
+  }
+
+  private static String projectIdOf(Object message) {
+    if (message instanceof Message m) {
+      FieldDescriptor field = m.getDescriptorForType().findFieldByName("project_id");
+      if (field != null && field.getType() == FieldDescriptor.Type.STRING) {
+        return (String) m.getField(field);
+      }
+    }
+    return "";
+  }
+
+  /** Sets the MDC keys for the span of one callback and restores them after. */
+  private static final class Scope implements AutoCloseable {
+    Scope(String requestId, String method, String project) {
+      MDC.put("request_id", requestId);
+      MDC.put("rpc", method);
+      if (!project.isEmpty()) {
+        MDC.put("project", project);
+      }
+    }
+
+    @Override
+    public void close() {
+      MDC.remove("request_id");
+      MDC.remove("rpc");
+      MDC.remove("project");
+    }
+  }
+}

@@ -1,0 +1,53 @@
+"""Channel options, in one place, for the sync and asyncio clients."""
+from __future__ import annotations
+
+import json
+from typing import Any, Sequence
+
+SERVICE = "activerm.v1.ActiveRewardModelingService"
+DEFAULT_TARGET = "localhost:50051"
+DEFAULT_TIMEOUT_S = 60.0
+DEFAULT_MAX_MESSAGE_BYTES = 64 << 20  # the server's default --max-message-mib
+
+# Calls that change nothing on the server: retrying them after UNAVAILABLE is safe.
+# CreateProject, DeleteProject, AddResponses, AddComparisons, Fit and SelectBatch are
+# deliberately absent: a retry after the server applied the first attempt would add a
+# second model version or selection, or fail with ALREADY_EXISTS / NOT_FOUND.
+# DEADLINE_EXCEEDED is never retried (the deadline covers all attempts).
+IDEMPOTENT_METHODS = ("GetProject", "ListProjects", "ListResponses", "ListComparisons", "Score", "GetSelection")
+
+RETRY_POLICY = {
+    "maxAttempts": 4,
+    "initialBackoff": "0.2s",
+    "maxBackoff": "2s",
+    "backoffMultiplier": 2,
+    "retryableStatusCodes": ["UNAVAILABLE"],
+}
+
+
+def service_config() -> str:
+    return json.dumps({
+        "methodConfig": [{
+            "name": [{"service": SERVICE, "method": m} for m in IDEMPOTENT_METHODS],
+            "retryPolicy": RETRY_POLICY,
+        }]
+    })
+
+
+def channel_options(max_message_bytes: int, extra: Sequence[tuple[str, Any]] | None = None) -> list[tuple[str, Any]]:
+    """Every channel option the client sets; `extra` entries override same-named defaults."""
+    from . import __version__
+
+    options: dict[str, Any] = {
+        "grpc.max_send_message_length": max_message_bytes,
+        "grpc.max_receive_message_length": max_message_bytes,
+        "grpc.enable_retries": 1,
+        "grpc.service_config": service_config(),
+        # grpc-java servers accept a keepalive ping at most every 5 minutes by default.
+        "grpc.keepalive_time_ms": 300_000,
+        "grpc.keepalive_timeout_ms": 20_000,
+        "grpc.primary_user_agent": f"activerm-python/{__version__}",
+    }
+    for key, value in extra or ():
+        options[key] = value
+    return list(options.items())

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the Python client's tests against the packaged server jar.
 #
-#   scripts/run-tests.sh [SERVER_JAR] [pytest args...]
+#   scripts/run-tests.sh [SERVER_JAR] [pytest args...]     e.g. scripts/run-tests.sh -k aio
 #
 # Creates client-python-stub/.venv when missing (python3 -m venv; pip install -e '.[test]')
 # and reinstalls when pyproject.toml changed. SERVER_JAR defaults to
@@ -11,8 +11,11 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
 
-jar="${1:-$here/../server/target/activerm-server.jar}"
-shift || true
+jar="${ACTIVERM_SERVER_JAR:-$here/../server/target/activerm-server.jar}"
+if [ $# -gt 0 ] && [[ "$1" != -* ]]; then
+  jar="$1"
+  shift
+fi
 if [ ! -f "$jar" ]; then
   echo "run-tests.sh: server jar not found at $jar; build it with: mvn -B -pl server -am package" >&2
   exit 1
@@ -32,7 +35,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 fi
 
 set +e
-"$venv/bin/python" -m pytest --server-jar "$jar" "$@"
+"$venv/bin/python" -m pytest -c "$here/pyproject.toml" --rootdir "$here" "--server-jar=$jar" "$@"
 code=$?
 set -e
 if [ "$code" -eq 5 ]; then

@@ -282,7 +282,7 @@ def _as_weight_vector(weights: Any, n: int) -> np.ndarray:
     if bad.size:
         i = int(bad[0])
         raise InvalidInputError(
-            f"weights must be finite and > 0; {bad.size} are not, the first is weights[{i}] = {w[i]}",
+            f"weights must be finite and > 0, but weights[{i}] is {w[i]} ({bad.size} of {n} are bad)",
             [FieldViolation(f"weights[{i}]", f"is {w[i]}; must be finite and > 0")],
         )
     return w

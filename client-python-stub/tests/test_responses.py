@@ -7,6 +7,7 @@ import pytest
 
 import activerm
 from activerm import _convert
+from activerm.v1 import activerm_pb2 as pb
 from conftest import DIM, fill, random_rows, unique_id, violations
 
 
@@ -32,8 +33,27 @@ def test_chunking_splits_by_bytes():
     x = np.zeros((10, 4), dtype=np.float32)  # 16 bytes a row, +64 allowance for ids
     chunks = list(_convert.add_responses_chunks("p", [str(i) for i in range(10)], ["q"] * 10, x, 80 * 3))
     assert [rows for _, rows in chunks] == [3, 3, 3, 1]
-    assert chunks[0][0].project_id == "p" and all(c.project_id == "" for c, _ in chunks[1:])
-    assert all(len(c.embeddings.data) == rows * 16 for c, rows in chunks)
+    parsed = [pb.AddResponsesRequest.FromString(c) for c, _ in chunks]
+    assert parsed[0].project_id == "p" and all(c.project_id == "" for c in parsed[1:])
+    assert [len(c.embeddings.data) for c in parsed] == [48, 48, 48, 16]
+
+
+@pytest.mark.parametrize(("n", "dim", "chunk_bytes"), [(1, 1, 1), (3, 5, 1 << 20), (300, 1024, 1 << 20),
+                                                        (130, 7, 500), (2, 70_000, 8 << 20)])
+def test_hand_framed_chunks_equal_protobuf_serialization(n, dim, chunk_bytes):
+    """The chunks are byte-for-byte what protobuf itself would serialize."""
+    x = np.ascontiguousarray(np.random.default_rng(n).standard_normal((n, dim)), dtype="<f4")
+    ids = [f"id-{i}" for i in range(n)]
+    prompts = [f"prompt-{i % 3}" for i in range(n)]
+    start = 0
+    for k, (encoded, rows) in enumerate(_convert.add_responses_chunks("proj", ids, prompts, x, chunk_bytes)):
+        expected = pb.AddResponsesRequest(
+            project_id="proj" if k == 0 else "",
+            response_ids=ids[start:start + rows], prompt_ids=prompts[start:start + rows],
+            embeddings=pb.Matrix(rows=rows, cols=dim, data=x[start:start + rows].tobytes()))
+        assert encoded == expected.SerializeToString()
+        start += rows
+    assert start == n
 
 
 def test_second_call_appends(project):

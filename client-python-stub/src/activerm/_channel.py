@@ -5,6 +5,7 @@ import json
 from typing import Any, Sequence
 
 SERVICE = "activerm.v1.ActiveRewardModelingService"
+ADD_RESPONSES_PATH = f"/{SERVICE}/AddResponses"
 DEFAULT_TARGET = "localhost:50051"
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_MAX_MESSAGE_BYTES = 64 << 20  # the server's default --max-message-mib

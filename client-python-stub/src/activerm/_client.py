@@ -56,6 +56,12 @@ class Client:
         self._channel = (grpc.secure_channel(target, credentials, options=opts) if credentials is not None
                          else grpc.insecure_channel(target, options=opts))
         self._stub = pb_grpc.ActiveRewardModelingServiceStub(self._channel)
+        # AddResponses chunks arrive already serialized (see _convert.add_responses_chunks).
+        self._add_responses = self._channel.stream_unary(
+            _channel.ADD_RESPONSES_PATH,
+            request_serializer=None,
+            response_deserializer=pb.AddResponsesResponse.FromString,
+        )
         self._closed = False
 
     # -- lifecycle
@@ -199,7 +205,7 @@ class Project:
                     bar.update(rows)
 
         try:
-            resp = client._stub.AddResponses(chunks(), timeout=deadline)
+            resp = client._add_responses(chunks(), timeout=deadline)
         except grpc.RpcError as e:
             raise ActiveRmError.from_rpc_error(e, method="AddResponses", timeout=deadline,
                                                target=client.target) from e

@@ -1,6 +1,7 @@
 """Fixtures: the packaged server jar as a real process, clients, fresh projects."""
 from __future__ import annotations
 
+import hashlib
 import os
 import pathlib
 import re
@@ -31,7 +32,7 @@ def pytest_addoption(parser):
 
 
 class ServerProcess:
-    def __init__(self, jar: pathlib.Path, work: pathlib.Path) -> None:
+    def __init__(self, jar: pathlib.Path, work: pathlib.Path, extra_args: tuple[str, ...] = ()) -> None:
         self.data_dir = work / "data"
         self.log_path = work / "server.log"
         self._log = open(self.log_path, "wb")
@@ -40,7 +41,7 @@ class ServerProcess:
             raise RuntimeError("java is not on PATH; the tests start the server jar with it")
         self.proc = subprocess.Popen(
             [java, "-Xmx1g", "-jar", str(jar), "--bind", "127.0.0.1", "--port", "0",
-             "--data-dir", str(self.data_dir)],
+             "--data-dir", str(self.data_dir), *extra_args],
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
         )
         self.port = self._wait_for_port()
@@ -73,13 +74,43 @@ class ServerProcess:
         self._log.close()
 
 
-@pytest.fixture(scope="session")
-def server(request):
+def _server_jar(request) -> pathlib.Path:
     jar = pathlib.Path(request.config.getoption("--server-jar")).resolve()
     if not jar.is_file():
         pytest.fail(f"server jar not found at {jar}; build it with: mvn -B -pl server -am package", pytrace=False)
+    return jar
+
+
+@pytest.fixture(scope="session")
+def server(request):
     work = pathlib.Path(tempfile.mkdtemp(prefix="activerm-pytest-"))
-    proc = ServerProcess(jar, work)
+    proc = ServerProcess(_server_jar(request), work)
+    yield proc
+    proc.stop()
+    shutil.rmtree(work, ignore_errors=True)
+
+
+ADMIN_KEY = "admin-key-0123456789"
+TEAM_KEY = "team-a-key-0123456789"
+
+
+@pytest.fixture(scope="session")
+def secure_server(request):
+    """A second server with TLS (a self-signed certificate for 127.0.0.1) and API keys:
+    ADMIN_KEY reaches every project, TEAM_KEY only projects starting with 'team-a'."""
+    work = pathlib.Path(tempfile.mkdtemp(prefix="activerm-pytest-tls-"))
+    cert, key = work / "cert.pem", work / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+        check=True, capture_output=True)
+    keys = work / "keys.txt"
+    keys.write_text(
+        f"sha256:{hashlib.sha256(ADMIN_KEY.encode()).hexdigest()} ops admin\n"
+        f"sha256:{hashlib.sha256(TEAM_KEY.encode()).hexdigest()} team-a team-a*\n")
+    proc = ServerProcess(_server_jar(request), work,
+                         ("--tls-cert", str(cert), "--tls-key", str(key), "--api-keys-file", str(keys)))
+    proc.cert = cert
     yield proc
     proc.stop()
     shutil.rmtree(work, ignore_errors=True)

@@ -1,6 +1,8 @@
 """AddResponses (chunked client streaming) and ListResponses through the sync client."""
 from __future__ import annotations
 
+import sys
+
 import grpc
 import numpy as np
 import pytest
@@ -137,6 +139,11 @@ def test_upload_bigger_than_one_default_chunk_and_4mib_pages(client):
     assert project.add_responses(ids, ["p"] * n, x).num_added == n
     back = project.list_responses(include_embeddings=True, page_size=n)
     assert back.embeddings.tobytes() == x.tobytes()
+    # The limit is the client's own setting: a 1 MiB client cannot take that page.
+    with activerm.Client(client.target, max_message_bytes=1 << 20) as small:
+        with pytest.raises(activerm.ActiveRmError) as e:
+            small.get_project(project.id).list_responses(include_embeddings=True, page_size=n)
+        assert e.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
     project.delete()
 
 
@@ -145,6 +152,18 @@ def test_progress_bar_when_asked(project, capsys):
     project.add_responses(ids, ["p"] * 40, random_rows(40), chunk_bytes=100, progress=True)
     err = capsys.readouterr().err
     assert "add_responses" in err and "40" in err
+
+
+def test_progress_without_tqdm_warns_and_uploads_anyway(offline_project, monkeypatch):
+    from activerm import _client
+
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    monkeypatch.setattr(_client, "_warned_no_tqdm", False)
+    with pytest.warns(UserWarning, match=r"progress=True needs tqdm: pip install 'activerm\[progress\]'"):
+        with pytest.raises(activerm.ActiveRmError) as e:
+            offline_project.add_responses(["a"], ["p"], random_rows(1), progress=True)
+    assert e.value.code == grpc.StatusCode.UNAVAILABLE  # it went on to the (missing) server
 
 
 # -- server-side errors

@@ -2,7 +2,12 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, Sequence
+
+import grpc
+
+from ._errors import invalid
 
 SERVICE = "activerm.v1.ActiveRewardModelingService"
 ADD_RESPONSES_PATH = f"/{SERVICE}/AddResponses"
@@ -52,3 +57,33 @@ def channel_options(max_message_bytes: int, extra: Sequence[tuple[str, Any]] | N
     for key, value in extra or ():
         options[key] = value
     return list(options.items())
+
+
+def channel_credentials(
+    tls: bool, tls_ca_file: str | os.PathLike | None, credentials: grpc.ChannelCredentials | None
+) -> grpc.ChannelCredentials | None:
+    """None for plaintext; TLS with the system CAs (tls=True), with a CA/self-signed
+    certificate from a PEM file (tls_ca_file=...), or caller-made credentials."""
+    if credentials is not None:
+        if tls or tls_ca_file is not None:
+            raise invalid("credentials", "is given together with tls/tls_ca_file; pass one or the other")
+        return credentials
+    if tls_ca_file is not None:
+        try:
+            with open(tls_ca_file, "rb") as f:
+                return grpc.ssl_channel_credentials(root_certificates=f.read())
+        except OSError as e:
+            raise invalid("tls_ca_file", f"cannot be read: {e}") from None
+    if tls:
+        return grpc.ssl_channel_credentials()
+    return None
+
+
+def call_metadata(api_key: str | None) -> tuple[tuple[str, str], ...] | None:
+    """'authorization: Bearer KEY' for servers started with --api-keys-file."""
+    if api_key is None:
+        return None
+    if not isinstance(api_key, str) or not api_key.strip() or not api_key.isascii() or any(
+            c.isspace() or not c.isprintable() for c in api_key):
+        raise invalid("api_key", "must be a non-empty printable ASCII string without spaces")
+    return (("authorization", f"Bearer {api_key}"),)

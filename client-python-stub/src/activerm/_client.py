@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import warnings
+import os
 from typing import Any, Sequence
 
 import grpc
@@ -33,7 +34,11 @@ class Client:
     Args:
         target: ``host:port`` of the server.
         timeout: default deadline in seconds for every call (override per call with ``timeout=``).
-        credentials: ``grpc.ssl_channel_credentials(...)`` for TLS; None for plaintext.
+        api_key: sent as ``authorization: Bearer <key>`` with every call (servers started
+            with --api-keys-file; UNAUTHENTICATED without it, PERMISSION_DENIED outside its scope).
+        tls: use TLS, trusting the system's CAs. tls_ca_file: use TLS, trusting this PEM
+            (CA or self-signed server certificate). Plaintext when neither is given.
+        credentials: ready-made ``grpc.ChannelCredentials`` instead of tls/tls_ca_file.
         max_message_bytes: largest message sent or received (the server's limit is 64 MiB by default).
         options: extra gRPC channel options, overriding the client's defaults.
     """
@@ -43,6 +48,9 @@ class Client:
         target: str = _channel.DEFAULT_TARGET,
         *,
         timeout: float = _channel.DEFAULT_TIMEOUT_S,
+        api_key: str | None = None,
+        tls: bool = False,
+        tls_ca_file: str | os.PathLike | None = None,
         credentials: grpc.ChannelCredentials | None = None,
         max_message_bytes: int = _channel.DEFAULT_MAX_MESSAGE_BYTES,
         options: Sequence[tuple[str, Any]] | None = None,
@@ -53,7 +61,9 @@ class Client:
         self.timeout = float(timeout)
         self.max_message_bytes = max_message_bytes
         opts = _channel.channel_options(max_message_bytes, options)
-        self._channel = (grpc.secure_channel(target, credentials, options=opts) if credentials is not None
+        self._metadata = _channel.call_metadata(api_key)
+        creds = _channel.channel_credentials(tls, tls_ca_file, credentials)
+        self._channel = (grpc.secure_channel(target, creds, options=opts) if creds is not None
                          else grpc.insecure_channel(target, options=opts))
         self._stub = pb_grpc.ActiveRewardModelingServiceStub(self._channel)
         # AddResponses chunks arrive already serialized (see _convert.add_responses_chunks).
@@ -143,7 +153,7 @@ class Client:
         self._check_open(method)
         deadline = self._deadline(timeout)
         try:
-            return getattr(self._stub, method)(request, timeout=deadline)
+            return getattr(self._stub, method)(request, timeout=deadline, metadata=self._metadata)
         except grpc.RpcError as e:
             raise ActiveRmError.from_rpc_error(e, method=method, timeout=deadline, target=self.target) from e
 
@@ -205,7 +215,7 @@ class Project:
                     bar.update(rows)
 
         try:
-            resp = client._add_responses(chunks(), timeout=deadline)
+            resp = client._add_responses(chunks(), timeout=deadline, metadata=client._metadata)
         except grpc.RpcError as e:
             raise ActiveRmError.from_rpc_error(e, method="AddResponses", timeout=deadline,
                                                target=client.target) from e

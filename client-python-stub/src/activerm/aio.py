@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import os
 from typing import Any, Sequence
 
 import grpc
@@ -45,6 +46,9 @@ class Client:
         target: str = _channel.DEFAULT_TARGET,
         *,
         timeout: float = _channel.DEFAULT_TIMEOUT_S,
+        api_key: str | None = None,
+        tls: bool = False,
+        tls_ca_file: str | os.PathLike | None = None,
         credentials: grpc.ChannelCredentials | None = None,
         max_message_bytes: int = _channel.DEFAULT_MAX_MESSAGE_BYTES,
         options: Sequence[tuple[str, Any]] | None = None,
@@ -55,7 +59,9 @@ class Client:
         self.timeout = float(timeout)
         self.max_message_bytes = max_message_bytes
         opts = _channel.channel_options(max_message_bytes, options)
-        self._channel = (grpc.aio.secure_channel(target, credentials, options=opts) if credentials is not None
+        self._metadata = _channel.call_metadata(api_key)
+        creds = _channel.channel_credentials(tls, tls_ca_file, credentials)
+        self._channel = (grpc.aio.secure_channel(target, creds, options=opts) if creds is not None
                          else grpc.aio.insecure_channel(target, options=opts))
         self._stub = pb_grpc.ActiveRewardModelingServiceStub(self._channel)
         # AddResponses chunks arrive already serialized (see _convert.add_responses_chunks).
@@ -131,7 +137,7 @@ class Client:
         self._check_open(method)
         deadline = self._deadline(timeout)
         try:
-            return await getattr(self._stub, method)(request, timeout=deadline)
+            return await getattr(self._stub, method)(request, timeout=deadline, metadata=self._metadata)
         except grpc.RpcError as e:
             raise ActiveRmError.from_rpc_error(e, method=method, timeout=deadline, target=self.target) from e
 
@@ -182,7 +188,7 @@ class Project:
                     bar.update(rows)
 
         try:
-            resp = await client._add_responses(chunks(), timeout=deadline)
+            resp = await client._add_responses(chunks(), timeout=deadline, metadata=client._metadata)
         except grpc.RpcError as e:
             raise ActiveRmError.from_rpc_error(e, method="AddResponses", timeout=deadline,
                                                target=client.target) from e

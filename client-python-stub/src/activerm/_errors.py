@@ -71,14 +71,15 @@ class ActiveRmError(Exception):
         code = _call_attr(error, "code") or grpc.StatusCode.UNKNOWN
         message = _call_attr(error, "details") or ""
         violations = _field_violations(_call_attr(error, "trailing_metadata"))
-        if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-            message = (
-                f"{message} (the client's deadline was {timeout:g} s; pass a larger timeout= to the call "
-                "or to Client(timeout=...). A write may still have been applied on the server: "
-                "check with get_project() before sending it again)"
-                if timeout is not None
-                else message
-            )
+        if code == grpc.StatusCode.DEADLINE_EXCEEDED and timeout is not None:
+            from ._channel import IDEMPOTENT_METHODS  # late: _channel imports this module
+
+            message += (f" (the client's deadline was {timeout:g} s; pass a larger timeout= to the call "
+                        "or to Client(timeout=...)")
+            if method not in IDEMPOTENT_METHODS:
+                message += (". The server may still have applied this write: check (e.g. Project.refresh()) "
+                            "before sending it again")
+            message += ")"
         elif code == grpc.StatusCode.UNAVAILABLE and target is not None:
             message = f"{message} (is an activerm server running at {target}?)"
         return cls(code, message, violations, method=method)

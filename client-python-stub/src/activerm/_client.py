@@ -1,8 +1,8 @@
 """The synchronous activerm client."""
 from __future__ import annotations
 
-import warnings
 import os
+import warnings
 from typing import Any, Sequence
 
 import grpc

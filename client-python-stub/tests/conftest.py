@@ -163,3 +163,15 @@ def fill(project, n: int = 6, seed: int = 0, prefix: str = "r"):
 
 def violations(err: activerm.ActiveRmError) -> dict[str, str]:
     return {v.field: v.description for v in err.field_violations}
+
+
+@pytest.fixture(scope="session")
+def limited_server(request):
+    """A third server with tight resource limits: 2 projects, 2 MiB of embeddings per
+    project, 1 MiB of embeddings per AddResponses call."""
+    work = pathlib.Path(tempfile.mkdtemp(prefix="activerm-pytest-limits-"))
+    proc = ServerProcess(_server_jar(request), work,
+                         ("--max-projects", "2", "--max-pool-mib-per-project", "2", "--max-call-mib", "1"))
+    yield proc
+    proc.stop()
+    shutil.rmtree(work, ignore_errors=True)

@@ -1,0 +1,42 @@
+"""activerm: a numpy-first client for the activerm selection server.
+
+    import activerm
+    with activerm.Client("localhost:50051") as client:
+        project = client.create_project("hh-helpful", embedding_dim=2048)
+        project.add_responses(ids, prompt_ids, embeddings)    # float32 (n, D)
+
+``activerm.aio.Client`` is the asyncio variant with the same surface.
+"""
+__version__ = "0.1.0"
+
+from ._client import Client, Project  # noqa: E402
+from ._errors import ActiveRmError, FieldViolation, InvalidInputError  # noqa: E402
+from ._types import (  # noqa: E402
+    AddComparisonsResult,
+    AddResponsesResult,
+    Comparisons,
+    FitReport,
+    PairScores,
+    ProjectInfo,
+    Responses,
+    ScoredPair,
+    Selection,
+)
+
+__all__ = [
+    "ActiveRmError",
+    "AddComparisonsResult",
+    "AddResponsesResult",
+    "Client",
+    "Comparisons",
+    "FieldViolation",
+    "FitReport",
+    "InvalidInputError",
+    "PairScores",
+    "Project",
+    "ProjectInfo",
+    "Responses",
+    "ScoredPair",
+    "Selection",
+    "__version__",
+]

@@ -1,0 +1,132 @@
+"""Typed results of the activerm client. Numbers that come in bulk are numpy arrays."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    """A snapshot of a project and its counters (``Project.refresh()`` takes a new one)."""
+
+    project_id: str
+    embedding_dim: int
+    head: str  # "linear" or "mlp"
+    hidden_sizes: tuple[int, ...]  # MLP hidden widths; () for linear
+    l2: float  # prior precision lambda
+    create_time: datetime  # UTC
+    num_responses: int
+    num_comparisons: int
+    num_prompts: int
+    num_pending_pairs: int
+    latest_model_version: int  # 0: never fitted
+
+
+@dataclass(frozen=True)
+class AddResponsesResult:
+    num_added: int  # rows stored by this call
+    num_responses: int  # responses in the project after the call
+
+
+@dataclass(frozen=True)
+class AddComparisonsResult:
+    num_added: int
+    num_comparisons: int  # comparisons in the project after the call
+    num_pending_resolved: int  # pending (selected) pairs this call labeled
+
+
+@dataclass(frozen=True, eq=False)
+class Responses:
+    """Responses read back, in insertion order (or in the order asked for)."""
+
+    ids: list[str]
+    prompt_ids: list[str]
+    embeddings: np.ndarray | None  # float32 (n, D) when asked for, else None
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass(frozen=True, eq=False)
+class Comparisons:
+    """Labeled comparisons, in insertion order. Parallel columns, one row per comparison."""
+
+    a_ids: list[str]
+    b_ids: list[str]
+    outcomes: list[str]  # "a" | "b" | "tie"
+    annotator_ids: list[str | None]  # None: unknown annotator
+    weights: np.ndarray  # float64 (n,)
+    create_times: list[datetime]  # UTC, when the server stored each one
+
+    def __len__(self) -> int:
+        return len(self.a_ids)
+
+
+@dataclass(frozen=True)
+class FitReport:
+    """What a Fit did, and the model version it created."""
+
+    model_version: int
+    head: str
+    loss: float  # mean weighted BT loss on the training comparisons, without the penalty
+    iterations: int  # Newton iterations (linear) or epochs (mlp)
+    gradient_norm: float
+    converged: bool
+    train_accuracy: float
+    validation_accuracy: float
+    wall_time_s: float
+    num_comparisons: int
+    create_time: datetime
+
+
+@dataclass(frozen=True, eq=False)
+class PairScores:
+    """The model's view of pairs of stored responses, in request order."""
+
+    model_version: int
+    a_ids: list[str]
+    b_ids: list[str]
+    probabilities: np.ndarray  # float64 (n,): P(a preferred over b)
+    reward_diff_stddevs: np.ndarray  # float64 (n,): Laplace stddev of r_a - r_b
+
+    def __len__(self) -> int:
+        return len(self.a_ids)
+
+
+@dataclass(frozen=True)
+class ScoredPair:
+    a_id: str
+    b_id: str
+    score: float
+
+
+@dataclass(frozen=True, eq=False)
+class Selection:
+    """A batch of pairs chosen by SelectBatch, in the order chosen."""
+
+    selection_id: str
+    model_version: int
+    strategy: str  # e.g. "greedy_dopt"
+    seed: int
+    batch_size: int
+    num_candidates: int
+    pairs: list[ScoredPair]
+    create_time: datetime
+    wall_time_s: float
+
+    @property
+    def a_ids(self) -> list[str]:
+        return [p.a_id for p in self.pairs]
+
+    @property
+    def b_ids(self) -> list[str]:
+        return [p.b_id for p in self.pairs]
+
+    @property
+    def scores(self) -> np.ndarray:
+        return np.fromiter((p.score for p in self.pairs), dtype=np.float64, count=len(self.pairs))
+
+    def __len__(self) -> int:
+        return len(self.pairs)

@@ -1,0 +1,137 @@
+"""activerm.aio.Client against the real server: the same surface, awaited."""
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+import numpy as np
+import pytest
+
+import activerm
+import activerm.aio
+from conftest import DIM, random_rows, unique_id, violations
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_project_lifecycle(server):
+    async def go():
+        async with activerm.aio.Client(server.target, timeout=60) as client:
+            pid = unique_id("aio")
+            project = await client.create_project(pid, embedding_dim=DIM, head="mlp", hidden_sizes=[4])
+            listed = [p.id for p in await client.list_projects(page_size=1)]
+            got = await client.get_project(pid)
+            await client.delete_project(pid)
+            with pytest.raises(activerm.ActiveRmError) as missing:
+                await project.refresh()
+            return project, listed, got, missing.value
+
+    project, listed, got, missing = run(go())
+    assert (project.info.head, project.info.hidden_sizes) == ("mlp", (4,))
+    assert project.id in listed and got.info.embedding_dim == DIM
+    assert missing.code == grpc.StatusCode.NOT_FOUND and violations(missing) == {"project_id": f"no project '{project.id}'"}
+
+
+def test_responses_and_comparisons_round_trip(server):
+    n = 30
+    x = random_rows(n, seed=11)
+    ids = [f"r{i}" for i in range(n)]
+    prompts = [f"p{i % 3}" for i in range(n)]
+
+    async def go():
+        async with activerm.aio.Client(server.target, timeout=60) as client:
+            project = await client.create_project(unique_id("aio"), embedding_dim=DIM)
+            added = await project.add_responses(ids, prompts, x, chunk_bytes=200)
+            back = await project.list_responses(include_embeddings=True, page_size=7)
+            some = await project.list_responses(["r5", "r1"])
+            cmp_added = await project.add_comparisons(["r0", "r1"], ["r2", "r3"], ["b", "tie"], weights=[2.0, 1.0])
+            comps = await project.list_comparisons()
+            info = await project.refresh()
+            await project.delete()
+            return added, back, some, cmp_added, comps, info
+
+    added, back, some, cmp_added, comps, info = run(go())
+    assert (added.num_added, added.num_responses) == (n, n)
+    assert back.ids == ids and back.prompt_ids == prompts
+    assert back.embeddings.tobytes() == x.tobytes()
+    assert some.ids == ["r5", "r1"] and some.embeddings is None
+    assert (cmp_added.num_added, cmp_added.num_comparisons) == (2, 2)
+    assert comps.outcomes == ["b", "tie"]
+    np.testing.assert_array_equal(comps.weights, [2.0, 1.0])
+    assert (info.num_responses, info.num_prompts, info.num_comparisons) == (n, 3, 2)
+
+
+def test_server_errors_keep_code_and_violations(server):
+    async def go():
+        async with activerm.aio.Client(server.target, timeout=60) as client:
+            project = await client.create_project(unique_id("aio"), embedding_dim=DIM)
+            errors = []
+            for call in (
+                lambda: client.create_project(project.id, embedding_dim=DIM),
+                lambda: project.add_comparisons(["nope"], ["nada"], ["a"]),
+                lambda: project.add_responses(["ok", "ok"], ["p", "p"], random_rows(2)),
+                lambda: project.list_responses(["ghost"]),
+            ):
+                with pytest.raises(activerm.ActiveRmError) as e:
+                    await call()
+                errors.append(e.value)
+            await project.delete()
+            return project, errors
+
+    project, (exists, unknown, dup, ghost) = run(go())
+    assert exists.code == grpc.StatusCode.ALREADY_EXISTS and "project_id" in violations(exists)
+    assert unknown.code == grpc.StatusCode.NOT_FOUND
+    assert set(violations(unknown)) == {"comparisons[0].a_id", "comparisons[0].b_id"}
+    assert dup.code == grpc.StatusCode.INVALID_ARGUMENT and "appears twice" in violations(dup)["response_ids[1]"]
+    assert ghost.code == grpc.StatusCode.NOT_FOUND and ghost.method == "ListResponses"
+
+
+@pytest.mark.parametrize(
+    ("method", "call"),
+    [
+        ("Fit", lambda p: p.fit()),
+        ("Score", lambda p: p.score(embeddings=np.zeros((2, DIM), dtype=np.float32))),
+        ("SelectBatch", lambda p: p.select_batch(4, candidates="within_prompt")),
+        ("GetSelection", lambda p: p.get_selection("s-1")),
+    ],
+)
+def test_model_rpcs_are_unimplemented_for_now(server, method, call):
+    async def go():
+        async with activerm.aio.Client(server.target, timeout=60) as client:
+            project = await client.create_project(unique_id("aio"), embedding_dim=DIM)
+            try:
+                with pytest.raises(activerm.ActiveRmError) as e:
+                    await call(project)
+            finally:
+                await project.delete()
+            return e.value
+
+    err = run(go())
+    assert err.code == grpc.StatusCode.UNIMPLEMENTED and err.method == method
+
+
+def test_client_side_checks_and_deadline_and_close(server):
+    async def go():
+        client = activerm.aio.Client(server.target, timeout=60)
+        project = await client.create_project(unique_id("aio"), embedding_dim=DIM)
+        bad = random_rows(2)
+        bad[1, 1] = np.inf
+        with pytest.raises(activerm.InvalidInputError) as invalid:
+            await project.add_responses(["a", "b"], ["p", "p"], bad)
+        with pytest.raises(activerm.ActiveRmError) as late:
+            await project.refresh(timeout=1e-6)
+        info = await project.refresh()
+        await project.delete()
+        await client.close()
+        await client.close()
+        with pytest.raises(activerm.ActiveRmError) as closed:
+            await client.list_projects()
+        return invalid.value, late.value, info, closed.value
+
+    invalid, late, info, closed = run(go())
+    assert invalid.client_side and [v.field for v in invalid.field_violations] == ["embeddings[1, 1]"]
+    assert info.num_responses == 0
+    assert late.code == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert closed.code == grpc.StatusCode.CANCELLED

@@ -27,6 +27,7 @@ import dev.activerm.proto.v1.SelectBatchRequest;
 import dev.activerm.proto.v1.SelectBatchResponse;
 import dev.activerm.server.core.ActiveRmException;
 import dev.activerm.server.core.ProjectRegistry;
+import dev.activerm.server.core.RewardModeling;
 import io.grpc.stub.StreamObserver;
 import java.util.function.Supplier;
 
@@ -34,10 +35,12 @@ import java.util.function.Supplier;
 public final class ActiveRmGrpcService extends ActiveRewardModelingServiceGrpc.ActiveRewardModelingServiceImplBase {
   private final ProjectRegistry registry;
   private final ProjectRpcMapper mapper;
+  private final FitRpcMapper fitMapper;
 
   public ActiveRmGrpcService(ProjectRegistry registry) {
     this.registry = registry;
     this.mapper = new ProjectRpcMapper(registry);
+    this.fitMapper = new FitRpcMapper(RewardModeling.load(registry));
   }
 
   @Override
@@ -82,12 +85,12 @@ public final class ActiveRmGrpcService extends ActiveRewardModelingServiceGrpc.A
 
   @Override
   public void fit(FitRequest request, StreamObserver<FitResponse> out) {
-    unary("Fit", out, () -> notYet("Fit", "fitting Bradley–Terry reward heads"));
+    unary("Fit", out, () -> fitMapper.fit(request));
   }
 
   @Override
   public void score(ScoreRequest request, StreamObserver<ScoreResponse> out) {
-    unary("Score", out, () -> notYet("Score", "scoring with a fitted reward head"));
+    unary("Score", out, () -> fitMapper.score(request));
   }
 
   @Override

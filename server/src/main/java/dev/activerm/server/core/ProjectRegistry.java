@@ -404,6 +404,20 @@ public final class ProjectRegistry {
     return rows;
   }
 
+  /** The store, for other core services that persist their own tables (models, selections). */
+  SqliteStore store() {
+    return store;
+  }
+
+  Clock clock() {
+    return clock;
+  }
+
+  /** Every live project, in id order (for start-up loading by other core services). */
+  java.util.Collection<ProjectState> states() {
+    return projects.values();
+  }
+
   ProjectState require(String id) {
     Identifiers.require("project_id", id);
     ProjectState s = projects.get(id);

@@ -1,0 +1,108 @@
+package dev.activerm.server.core.model;
+
+import dev.activerm.server.core.linalg.Blas;
+import org.ojalgo.matrix.decomposition.Cholesky;
+import org.ojalgo.matrix.store.MatrixStore;
+import org.ojalgo.matrix.store.R064Store;
+
+/**
+ * The last-layer Laplace posterior of a fitted head: w ~ N(w_hat, M^-1) with
+ * M = lambda I + F(labeled), F = sum_k weight_k v_k z_k z_k^T over the labeled comparisons,
+ * z_k = phi(x_a) - phi(x_b), v_k = sigma(s_k) sigma(-s_k), s_k = w_hat^T z_k. (The loss
+ * weights make M the Hessian of the penalised objective at w_hat.) Holds the Cholesky
+ * factor M = L L^T; the standard deviation of r_a - r_b is ||L^-1 (phi_a - phi_b)||.
+ */
+public final class LaplacePosterior {
+  private static final int BLOCK_DOUBLES = 1 << 22;
+
+  private final int h;
+  private final double[] lower;
+
+  private LaplacePosterior(int h, double[] lower) {
+    this.h = h;
+    this.lower = lower;
+  }
+
+  /** Builds M from the labeled comparisons (embedding rows) and factors it. */
+  public static LaplacePosterior build(RewardModel model, ComparisonSet labeled, double lambda) {
+    int h = model.featureDim();
+    int m = labeled.numRows();
+    float[] phi = new float[m * h];
+    model.features(labeled.rows(), m, phi);
+    double[] w = model.lastLayer();
+    int n = labeled.size();
+    int block = Math.max(1, Math.min(Math.max(n, 1), BLOCK_DOUBLES / h));
+    double[] scaled = new double[block * h];
+    double[] f = new double[h * h];
+    for (int from = 0; from < n; from += block) {
+      int rows = Math.min(block, n - from);
+      for (int i = 0; i < rows; i++) {
+        int k = from + i;
+        int ao = labeled.a()[k] * h;
+        int bo = labeled.b()[k] * h;
+        int off = i * h;
+        double s = 0;
+        for (int j = 0; j < h; j++) {
+          double z = (double) phi[ao + j] - phi[bo + j];
+          scaled[off + j] = z;
+          s += w[j] * z;
+        }
+        double c = Math.sqrt(labeled.weight()[k] * BradleyTerry.curvature(s));
+        for (int j = 0; j < h; j++) {
+          scaled[off + j] *= c;
+        }
+      }
+      Blas.dsyrkTransposed(h, rows, 1.0, scaled, h, 1.0, f, h);
+    }
+    for (int j = 0; j < h; j++) {
+      f[j * h + j] += lambda;
+    }
+    Blas.symmetrizeUpper(h, f);
+    Cholesky<Double> chol = Cholesky.R064.make(h, h);
+    if (!chol.decompose(R064Store.wrap(f, h)) || !chol.isSolvable()) {
+      // lambda > 0 makes M positive definite; only non-finite features get here.
+      throw new ArithmeticException("the posterior precision lambda I + F is not positive definite (non-finite features?)");
+    }
+    MatrixStore<Double> l = chol.getL();
+    double[] lower = new double[h * h];
+    for (int i = 0; i < h; i++) {
+      for (int j = 0; j <= i; j++) {
+        lower[i * h + j] = l.doubleValue(i, j);
+      }
+    }
+    return new LaplacePosterior(h, lower);
+  }
+
+  public int featureDim() {
+    return h;
+  }
+
+  /** Approximate memory footprint, for cache weighing. */
+  public long bytes() {
+    return (long) h * h * Double.BYTES + 64;
+  }
+
+  /**
+   * sd(r_a - r_b) for pairs (a[k], b[k]) of rows of phi (m x h, float32): psi = L^-1 phi by
+   * one triangular solve over the m rows, then ||psi_a - psi_b|| per pair.
+   */
+  public double[] differenceStddev(float[] phi, int m, int[] a, int[] b) {
+    double[] psi = new double[m * h];
+    for (int i = 0; i < psi.length; i++) {
+      psi[i] = phi[i];
+    }
+    Blas.dtrsmRowsLowerInverse(m, h, lower, psi);
+    double[] out = new double[a.length];
+    for (int k = 0; k < a.length; k++) {
+      int ao = a[k] * h;
+      int bo = b[k] * h;
+      double ss = 0;
+      for (int j = 0; j < h; j++) {
+        double d = psi[ao + j] - psi[bo + j];
+        ss += d * d;
+      }
+      out[k] = Math.sqrt(ss);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Fit benchmark, Java and Python side by side in one run (see docs/benchmarks.md, "## Fit").
+#   PYTHON=/path/to/venv/bin/python benchmarks/fit/run.sh
+# The venv needs numpy, scipy, scikit-learn, and torch for the PyTorch comparison (numpy is used without it).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${OUT:-/tmp/activerm-fitbench}
+PYTHON=${PYTHON:-python3}
+THREADS=${BENCH_THREADS:-2}
+mkdir -p "$OUT"
+mvn -B -q -pl server -am verify -Dtest=FitBenchmark -Dsurefire.failIfNoSpecifiedTests=false \
+  -Dactiverm.bench.dir="$OUT" -Dactiverm.bench.threads="$THREADS" > "$OUT/maven.log" 2>&1
+echo "== Java (activerm) =="; cat "$OUT/java.txt"
+echo "== Python =="
+OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS BENCH_THREADS=$THREADS \
+  "$PYTHON" benchmarks/fit/bench_python.py "$OUT"

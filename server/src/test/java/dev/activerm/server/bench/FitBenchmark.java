@@ -1,0 +1,138 @@
+package dev.activerm.server.bench;
+
+import dev.activerm.server.core.linalg.Blas;
+import dev.activerm.server.core.model.ComparisonSet;
+import dev.activerm.server.core.model.LinearBtFitter;
+import dev.activerm.server.core.model.LinearFitOptions;
+import dev.activerm.server.core.model.MlpFitOptions;
+import dev.activerm.server.core.model.MlpTrainer;
+import java.io.BufferedOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
+/**
+ * Not a test: the Fit benchmark (benchmarks/fit/run.sh). Generates seeded BT data, writes it
+ * to activerm.bench.dir for the Python side, times the LINEAR and MLP fits and writes
+ * java.txt. Runs only with -Dactiverm.bench.dir=...
+ */
+@EnabledIfSystemProperty(named = "activerm.bench.dir", matches = ".+")
+class FitBenchmark {
+
+  @Test
+  void run() throws IOException {
+    Path dir = Path.of(System.getProperty("activerm.bench.dir"));
+    Files.createDirectories(dir);
+    int threads = Integer.getInteger("activerm.bench.threads", 2);
+    Blas.setThreads(threads);
+    StringBuilder out = new StringBuilder();
+
+    // LINEAR: 100 000 comparisons over 20 000 responses, D = 1024.
+    ComparisonSet lin = generate(20_000, 1024, 100_000, 1.5, 11, false);
+    write(dir, "linear", lin);
+    double[] tols = {0.1, 1e-3};
+    new LinearBtFitter(generate(2_000, 1024, 5_000, 1.5, 12, false), 1.0).fit(LinearFitOptions.defaults(), null); // JIT warm-up
+    for (double tol : tols) {
+      long t0 = System.nanoTime();
+      LinearBtFitter.Result r = new LinearBtFitter(lin, 1.0).fit(new LinearFitOptions(100, tol), null);
+      double secs = (System.nanoTime() - t0) / 1e9;
+      out.append(String.format(Locale.ROOT, "linear tol_sum=%g seconds=%.3f iterations=%d grad_inf=%.3e loss=%.10f%n",
+          tol, secs, r.report().iterations(), r.report().gradientNorm(), r.report().loss()));
+      writeDoubles(dir.resolve("linear_w_tol" + tol + ".f64"), r.weights());
+    }
+
+    // MLP: 20 000 comparisons over 10 000 responses, D = 2048, 3 x 512, 10 epochs, batch 256.
+    ComparisonSet mlp = generate(10_000, 2048, 20_000, 1.5, 21, true);
+    write(dir, "mlp", mlp);
+    MlpTrainer.fit(generate(500, 2048, 1_000, 1.5, 22, true), new int[] {512, 512, 512}, 1.0,
+        new MlpFitOptions(1e-3, 1, 256, 0, 0, 3), 1, null); // JIT warm-up
+    long t0 = System.nanoTime();
+    MlpTrainer.Result r = MlpTrainer.fit(mlp, new int[] {512, 512, 512}, 1.0,
+        new MlpFitOptions(1e-3, 10, 256, 0, 0, 3), 1, null);
+    double secs = (System.nanoTime() - t0) / 1e9;
+    out.append(String.format(Locale.ROOT, "mlp seconds=%.3f epochs=%d train_loss=%.5f train_acc=%.4f%n",
+        secs, r.report().iterations(), r.report().loss(), r.report().trainAccuracy()));
+    out.append("threads=").append(threads).append('\n');
+    Files.writeString(dir.resolve("java.txt"), out.toString());
+    System.out.print(out);
+  }
+
+  /** Gaussian rows, planted w with ||w|| = norm, labels ~ Bernoulli(sigma(w^T (x_a - x_b))) (nonlinear: tanh of it). */
+  static ComparisonSet generate(int rows, int dim, int n, double norm, long seed, boolean nonlinear) {
+    SplittableRandom random = new SplittableRandom(seed);
+    float[] x = new float[rows * dim];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = (float) gaussian(random);
+    }
+    double[] w = new double[dim];
+    double sq = 0;
+    for (int j = 0; j < dim; j++) {
+      w[j] = gaussian(random);
+      sq += w[j] * w[j];
+    }
+    for (int j = 0; j < dim; j++) {
+      w[j] *= norm / Math.sqrt(sq);
+    }
+    double[] r = LinearBtFitter.rowDots(x, dim, w);
+    if (nonlinear) {
+      for (int i = 0; i < rows; i++) {
+        r[i] = 2 * Math.tanh(r[i]) + 0.5 * r[i] * r[i];
+      }
+    }
+    int[] a = new int[n];
+    int[] b = new int[n];
+    double[] y = new double[n];
+    double[] wt = new double[n];
+    for (int k = 0; k < n; k++) {
+      a[k] = random.nextInt(rows);
+      do {
+        b[k] = random.nextInt(rows);
+      } while (b[k] == a[k]);
+      double p = 1 / (1 + Math.exp(-(r[a[k]] - r[b[k]])));
+      y[k] = random.nextDouble() < p ? 1 : 0;
+      wt[k] = 1;
+    }
+    return new ComparisonSet(x, dim, a, b, y, wt);
+  }
+
+  private static double gaussian(SplittableRandom random) {
+    double u = 1 - random.nextDouble();
+    double v = random.nextDouble();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  }
+
+  /** name_x.f32 (rows x dim), name_a.i32, name_b.i32, name_y.u8, name_shape.txt; little-endian. */
+  private static void write(Path dir, String name, ComparisonSet d) throws IOException {
+    Files.writeString(dir.resolve(name + "_shape.txt"), d.numRows() + " " + d.dim() + " " + d.size() + "\n");
+    ByteBuffer buf = ByteBuffer.allocate(d.rows().length * 4).order(ByteOrder.LITTLE_ENDIAN);
+    buf.asFloatBuffer().put(d.rows());
+    Files.write(dir.resolve(name + "_x.f32"), buf.array());
+    writeInts(dir.resolve(name + "_a.i32"), d.a());
+    writeInts(dir.resolve(name + "_b.i32"), d.b());
+    byte[] y = new byte[d.size()];
+    for (int k = 0; k < y.length; k++) {
+      y[k] = (byte) d.y()[k];
+    }
+    Files.write(dir.resolve(name + "_y.u8"), y);
+  }
+
+  private static void writeInts(Path p, int[] v) throws IOException {
+    ByteBuffer buf = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+    buf.asIntBuffer().put(v);
+    Files.write(p, buf.array());
+  }
+
+  private static void writeDoubles(Path p, double[] v) throws IOException {
+    ByteBuffer buf = ByteBuffer.allocate(v.length * 8).order(ByteOrder.LITTLE_ENDIAN);
+    buf.asDoubleBuffer().put(v);
+    Files.write(p, buf.array());
+  }
+}

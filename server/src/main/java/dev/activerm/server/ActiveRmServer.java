@@ -3,6 +3,7 @@ package dev.activerm.server;
 import dev.activerm.server.api.ActiveRmGrpcService;
 import dev.activerm.server.core.ProjectRegistry;
 import dev.activerm.server.core.linalg.Blas;
+import dev.activerm.server.core.select.Parallel;
 import dev.activerm.server.store.PoolFiles;
 import dev.activerm.server.store.SqliteStore;
 import io.grpc.Server;
@@ -39,6 +40,7 @@ public final class ActiveRmServer implements AutoCloseable {
   public ActiveRmServer(ServerBuilder<?> builder, ServerConfig config) {
     this.config = config;
     Blas.setThreads(config.computeThreads());
+    Parallel.setThreads(config.computeThreads());
     this.store = SqliteStore.open(config.dataDir());
     ProjectRegistry registry;
     try {
@@ -51,7 +53,7 @@ public final class ActiveRmServer implements AutoCloseable {
     this.server = builder
         .executor(executor)
         .maxInboundMessageSize(config.maxMessageBytes())
-        .addService(new ActiveRmGrpcService(registry))
+        .addService(new ActiveRmGrpcService(registry, config.cacheBytes()))
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
         .build();

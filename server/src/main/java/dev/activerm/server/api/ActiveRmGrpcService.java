@@ -27,6 +27,7 @@ import dev.activerm.proto.v1.SelectBatchRequest;
 import dev.activerm.proto.v1.SelectBatchResponse;
 import dev.activerm.server.core.ActiveRmException;
 import dev.activerm.server.core.ProjectRegistry;
+import dev.activerm.server.core.Selections;
 import io.grpc.stub.StreamObserver;
 import java.util.function.Supplier;
 
@@ -34,10 +35,17 @@ import java.util.function.Supplier;
 public final class ActiveRmGrpcService extends ActiveRewardModelingServiceGrpc.ActiveRewardModelingServiceImplBase {
   private final ProjectRegistry registry;
   private final ProjectRpcMapper mapper;
+  private final SelectionRpcMapper selections;
 
   public ActiveRmGrpcService(ProjectRegistry registry) {
+    this(registry, 512L << 20);
+  }
+
+  /** cacheBytes bounds the derived selection state (--cache-mib). */
+  public ActiveRmGrpcService(ProjectRegistry registry, long cacheBytes) {
     this.registry = registry;
     this.mapper = new ProjectRpcMapper(registry);
+    this.selections = new SelectionRpcMapper(new Selections(registry, cacheBytes));
   }
 
   @Override
@@ -92,12 +100,12 @@ public final class ActiveRmGrpcService extends ActiveRewardModelingServiceGrpc.A
 
   @Override
   public void selectBatch(SelectBatchRequest request, StreamObserver<SelectBatchResponse> out) {
-    unary("SelectBatch", out, () -> notYet("SelectBatch", "choosing pairs to label"));
+    unary("SelectBatch", out, () -> selections.selectBatch(request));
   }
 
   @Override
   public void getSelection(GetSelectionRequest request, StreamObserver<GetSelectionResponse> out) {
-    unary("GetSelection", out, () -> notYet("GetSelection", "stored selections"));
+    unary("GetSelection", out, () -> selections.getSelection(request));
   }
 
   private static <T> T notYet(String method, String what) {

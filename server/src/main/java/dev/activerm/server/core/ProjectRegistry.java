@@ -62,6 +62,7 @@ public final class ProjectRegistry {
       poolFiles.read(r.key(), committed, r.embeddingDim(), state.pool.shardRows(), state.pool::append);
       store.loadComparisons(r.key(), c -> state.comparisons.append(
           c.aRow(), c.bRow(), Outcome.values()[c.outcome()], c.weight(), c.annotatorId(), c.createTimeMillis()));
+      state.selections.load(store.loadSelections(r.key()), state.comparisons);
       registry.projects.put(r.id(), state);
       keys.add(r.key());
       rows += committed;
@@ -315,7 +316,8 @@ public final class ProjectRegistry {
       for (ComparisonRecord r : records) {
         s.comparisons.append(r.aRow(), r.bRow(), Outcome.values()[r.outcome()], r.weight(), r.annotatorId(), now);
       }
-      return new AddComparisonsResult(records.size(), s.comparisons.size(), 0);
+      long resolved = s.selections.resolve(aRows, bRows);
+      return new AddComparisonsResult(records.size(), s.comparisons.size(), resolved);
     } finally {
       s.lock.writeLock().unlock();
     }
@@ -366,6 +368,14 @@ public final class ProjectRegistry {
     }
     missing.throwIfAny(ActiveRmException.Kind.NOT_FOUND, "Unknown response ids:");
     return rows;
+  }
+
+  SqliteStore store() {
+    return store;
+  }
+
+  Clock clock() {
+    return clock;
   }
 
   ProjectState require(String id) {

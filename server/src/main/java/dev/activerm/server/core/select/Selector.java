@@ -1,6 +1,8 @@
 package dev.activerm.server.core.select;
 
 import dev.activerm.server.core.linalg.Blas;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.openblas.global.openblas_nolapack;
 import dev.activerm.server.core.model.RewardModel;
 import java.util.function.BooleanSupplier;
 
@@ -209,7 +211,11 @@ public final class Selector {
     int[] chosen = new int[b];
     double[] scores = new double[b];
     float[] gf = new float[h];
-    float[] proj = new float[w.touched().size()];
+    int tt = w.touched().size();
+    float[] proj = new float[tt];
+    // psi stays off-heap for the B GEMVs: passing the Java array would copy T x h floats per call.
+    try (FloatPointer psiP = new FloatPointer(w.psi()); FloatPointer gP = new FloatPointer(h);
+        FloatPointer projP = new FloatPointer(tt)) {
     for (int step = 0; step < b; step++) {
       Cancellation.check(in.cancelled(), "GREEDY_DOPT pick " + step);
       int k = TopK.argmax(gain);
@@ -245,7 +251,10 @@ public final class Selector {
       for (int j = 0; j < h; j++) {
         gf[j] = (float) g[j];
       }
-      Blas.sgemv(false, w.touched().size(), h, 1f, w.psi(), h, gf, 0f, proj);
+      gP.put(gf);
+      openblas_nolapack.cblas_sgemv(openblas_nolapack.CblasRowMajor, openblas_nolapack.CblasNoTrans, tt, h, 1f, psiP, h,
+          gP, 1, 0f, projP, 1);
+      projP.get(proj);
       Parallel.forRange(p, (from, to) -> {
         for (int kk = from; kk < to; kk++) {
           double diff = (double) proj[ia[kk]] - proj[ib[kk]];
@@ -256,6 +265,7 @@ public final class Selector {
       for (int i = 0; i <= step; i++) {
         gain[chosen[i]] = Double.NEGATIVE_INFINITY;
       }
+    }
     }
     return new Result(chosen, scores);
   }

@@ -5,6 +5,7 @@ import dev.activerm.server.api.auth.ApiKeyInterceptor;
 import dev.activerm.server.api.auth.ApiKeys;
 import dev.activerm.server.core.ProjectRegistry;
 import dev.activerm.server.core.linalg.Blas;
+import dev.activerm.server.core.select.Parallel;
 import dev.activerm.server.store.PoolFiles;
 import dev.activerm.server.store.SqliteStore;
 import dev.activerm.server.api.observability.MetricsEndpoint;
@@ -50,6 +51,7 @@ public final class ActiveRmServer implements AutoCloseable {
   public ActiveRmServer(ServerBuilder<?> builder, ServerConfig config) {
     this.config = config;
     Blas.setThreads(config.computeThreads());
+    Parallel.setThreads(config.computeThreads());
     this.store = SqliteStore.open(config.dataDir());
     ProjectRegistry registry;
     try {
@@ -62,7 +64,7 @@ public final class ActiveRmServer implements AutoCloseable {
     try {
       // The last interceptor runs first: request ids and logging wrap metrics, which wrap auth.
       service = ServerInterceptors.intercept(
-          withAuth(new ActiveRmGrpcService(registry).bindService(), config.security()),
+          withAuth(new ActiveRmGrpcService(registry, config.cacheBytes()).bindService(), config.security()),
           new MetricCollectingServerInterceptor(metrics.registry()),
           new RequestContextInterceptor());
     } catch (IOException | RuntimeException e) {

@@ -28,6 +28,7 @@ import dev.activerm.proto.v1.SelectBatchResponse;
 import dev.activerm.server.core.ActiveRmException;
 import dev.activerm.server.core.ProjectRegistry;
 import dev.activerm.server.core.RewardModeling;
+import dev.activerm.server.core.Selections;
 import io.grpc.stub.StreamObserver;
 import java.util.function.Supplier;
 
@@ -36,11 +37,18 @@ public final class ActiveRmGrpcService extends ActiveRewardModelingServiceGrpc.A
   private final ProjectRegistry registry;
   private final ProjectRpcMapper mapper;
   private final FitRpcMapper fitMapper;
+  private final SelectionRpcMapper selections;
 
   public ActiveRmGrpcService(ProjectRegistry registry) {
+    this(registry, 512L << 20);
+  }
+
+  /** cacheBytes bounds the derived selection state (--cache-mib). */
+  public ActiveRmGrpcService(ProjectRegistry registry, long cacheBytes) {
     this.registry = registry;
     this.mapper = new ProjectRpcMapper(registry);
     this.fitMapper = new FitRpcMapper(RewardModeling.load(registry));
+    this.selections = new SelectionRpcMapper(new Selections(registry, cacheBytes));
   }
 
   @Override
@@ -95,12 +103,12 @@ public final class ActiveRmGrpcService extends ActiveRewardModelingServiceGrpc.A
 
   @Override
   public void selectBatch(SelectBatchRequest request, StreamObserver<SelectBatchResponse> out) {
-    unary("SelectBatch", out, () -> notYet("SelectBatch", "choosing pairs to label"));
+    unary("SelectBatch", out, () -> selections.selectBatch(request));
   }
 
   @Override
   public void getSelection(GetSelectionRequest request, StreamObserver<GetSelectionResponse> out) {
-    unary("GetSelection", out, () -> notYet("GetSelection", "stored selections"));
+    unary("GetSelection", out, () -> selections.getSelection(request));
   }
 
   private static <T> T notYet(String method, String what) {

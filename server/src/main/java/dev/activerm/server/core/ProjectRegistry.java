@@ -64,6 +64,7 @@ public final class ProjectRegistry {
       poolFiles.read(r.key(), committed, r.embeddingDim(), state.pool.shardRows(), state.pool::append);
       store.loadComparisons(r.key(), c -> state.comparisons.append(
           c.aRow(), c.bRow(), Outcome.values()[c.outcome()], c.weight(), c.annotatorId(), c.createTimeMillis()));
+      state.selections.load(store.loadSelections(r.key()), state.comparisons);
       registry.projects.put(r.id(), state);
       keys.add(r.key());
       rows += committed;
@@ -338,7 +339,8 @@ public final class ProjectRegistry {
       for (ComparisonRecord r : records) {
         s.comparisons.append(r.aRow(), r.bRow(), Outcome.values()[r.outcome()], r.weight(), r.annotatorId(), now);
       }
-      return new AddComparisonsResult(records.size(), s.comparisons.size(), 0);
+      long resolved = s.selections.resolve(aRows, bRows);
+      return new AddComparisonsResult(records.size(), s.comparisons.size(), resolved);
     } finally {
       s.lock.writeLock().unlock();
     }

@@ -14,6 +14,8 @@ final class ProjectState {
   final EmbeddingPool pool;
   final ResponseIndex responses = new ResponseIndex();
   final ComparisonLog comparisons = new ComparisonLog();
+  /** Stored selections and pending pairs (SelectBatch). */
+  final SelectionLog selections = new SelectionLog();
   final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   boolean deleted;
   /** Latest fitted model, null before the first Fit; set by Fit, read by Score and SelectBatch. */
@@ -28,6 +30,7 @@ final class ProjectState {
   ProjectInfo info() {
     RewardModel model = latestModel;
     return new ProjectInfo(
-        spec, pool.size(), comparisons.size(), responses.numPrompts(), model == null ? 0 : model.version(), 0);
+        spec, pool.size(), comparisons.size(), responses.numPrompts(), model == null ? 0 : model.version(),
+        selections.pendingCount());
   }
 }

@@ -82,6 +82,7 @@ public final class SqliteStore implements AutoCloseable {
                 + " annotator_id TEXT NOT NULL,"
                 + " create_time_ms INTEGER NOT NULL,"
                 + " PRIMARY KEY (project_key, seq)) WITHOUT ROWID");
+        createSelectionTables(s);
         s.execute("PRAGMA user_version=" + SCHEMA_VERSION);
         c.commit();
       }
@@ -136,7 +137,7 @@ public final class SqliteStore implements AutoCloseable {
   /** Deletes a project and all its rows in one transaction. */
   public synchronized void deleteProject(long key) {
     inTransaction(() -> {
-      for (String table : List.of("responses", "comparisons", "projects")) {
+      for (String table : List.of("responses", "comparisons", "selections", "selection_pairs", "projects")) {
         try (PreparedStatement ps = connection.prepareStatement("DELETE FROM " + table + " WHERE project_key = ?")) {
           ps.setLong(1, key);
           ps.executeUpdate();
@@ -322,6 +323,74 @@ public final class SqliteStore implements AutoCloseable {
     });
   }
 
+  private static void createSelectionTables(Statement s) throws SQLException {
+    s.execute(
+        "CREATE TABLE IF NOT EXISTS selections ("
+            + " project_key INTEGER NOT NULL,"
+            + " seq INTEGER NOT NULL,"
+            + " selection_id TEXT NOT NULL,"
+            + " model_version INTEGER NOT NULL,"
+            + " strategy TEXT NOT NULL,"
+            + " parameters TEXT NOT NULL,"
+            + " seed INTEGER NOT NULL,"
+            + " batch_size INTEGER NOT NULL,"
+            + " num_candidates INTEGER NOT NULL,"
+            + " num_comparisons INTEGER NOT NULL,"
+            + " create_time_ms INTEGER NOT NULL,"
+            + " wall_time_ns INTEGER NOT NULL,"
+            + " PRIMARY KEY (project_key, seq)) WITHOUT ROWID");
+    s.execute(
+        "CREATE TABLE IF NOT EXISTS selection_pairs ("
+            + " project_key INTEGER NOT NULL,"
+            + " seq INTEGER NOT NULL,"
+            + " idx INTEGER NOT NULL,"
+            + " a_row INTEGER NOT NULL,"
+            + " b_row INTEGER NOT NULL,"
+            + " score REAL NOT NULL,"
+            + " PRIMARY KEY (project_key, seq, idx)) WITHOUT ROWID");
+  }
+
+  /** Stores one selection with its pairs in one transaction; durable when this returns. */
+  public synchronized void insertSelection(long key, SelectionRecord r) {
+    inTransaction(() -> {
+      try (PreparedStatement ps = connection.prepareStatement(
+          "INSERT INTO selections (project_key, seq, selection_id, model_version, strategy, parameters, seed,"
+              + " batch_size, num_candidates, num_comparisons, create_time_ms, wall_time_ns)"
+              + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+        ps.setLong(1, key);
+        ps.setInt(2, r.seq());
+        ps.setString(3, r.selectionId());
+        ps.setLong(4, r.modelVersion());
+        ps.setString(5, r.strategy());
+        ps.setString(6, r.parameters());
+        ps.setLong(7, r.seed());
+        ps.setInt(8, r.batchSize());
+        ps.setLong(9, r.numCandidates());
+        ps.setInt(10, r.numComparisons());
+        ps.setLong(11, r.createTimeMillis());
+        ps.setLong(12, r.wallTimeNanos());
+        ps.executeUpdate();
+      }
+      try (PreparedStatement ps = connection.prepareStatement(
+          "INSERT INTO selection_pairs (project_key, seq, idx, a_row, b_row, score) VALUES (?, ?, ?, ?, ?, ?)")) {
+        for (int i = 0; i < r.aRows().length; i++) {
+          ps.setLong(1, key);
+          ps.setInt(2, r.seq());
+          ps.setInt(3, i);
+          ps.setInt(4, r.aRows()[i]);
+          ps.setInt(5, r.bRows()[i]);
+          ps.setDouble(6, r.scores()[i]);
+          ps.addBatch();
+          if ((i & 4095) == 4095) {
+            ps.executeBatch();
+          }
+        }
+        ps.executeBatch();
+      }
+      return null;
+    });
+  }
+
   /** One model version of a project, or null; version 0 means the latest. */
   public synchronized ModelRecord loadModel(long key, long version) {
     return inTransaction(() -> {
@@ -354,6 +423,47 @@ public final class SqliteStore implements AutoCloseable {
       try (Statement s = connection.createStatement()) {
         return s.executeUpdate("DELETE FROM models WHERE project_key NOT IN (SELECT project_key FROM projects)");
       }
+    });
+  }
+
+  /** A project's selections in seq order, with their pairs. */
+  public synchronized List<SelectionRecord> loadSelections(long key) {
+    return inTransaction(() -> {
+      List<SelectionRecord> out = new ArrayList<>();
+      try (PreparedStatement ps = connection.prepareStatement(
+          "SELECT seq, selection_id, model_version, strategy, parameters, seed, batch_size, num_candidates,"
+              + " num_comparisons, create_time_ms, wall_time_ns FROM selections WHERE project_key = ? ORDER BY seq");
+          PreparedStatement pairs = connection.prepareStatement(
+              "SELECT a_row, b_row, score FROM selection_pairs WHERE project_key = ? AND seq = ? ORDER BY idx")) {
+        ps.setLong(1, key);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            int seq = rs.getInt(1);
+            pairs.setLong(1, key);
+            pairs.setInt(2, seq);
+            List<int[]> rows = new ArrayList<>();
+            List<Double> scores = new ArrayList<>();
+            try (ResultSet pr = pairs.executeQuery()) {
+              while (pr.next()) {
+                rows.add(new int[] {pr.getInt(1), pr.getInt(2)});
+                scores.add(pr.getDouble(3));
+              }
+            }
+            int n = rows.size();
+            int[] a = new int[n];
+            int[] b = new int[n];
+            double[] sc = new double[n];
+            for (int i = 0; i < n; i++) {
+              a[i] = rows.get(i)[0];
+              b[i] = rows.get(i)[1];
+              sc[i] = scores.get(i);
+            }
+            out.add(new SelectionRecord(seq, rs.getString(2), rs.getLong(3), rs.getString(4), rs.getString(5),
+                rs.getLong(6), rs.getInt(7), rs.getLong(8), rs.getInt(9), rs.getLong(10), rs.getLong(11), a, b, sc));
+          }
+        }
+      }
+      return out;
     });
   }
 }

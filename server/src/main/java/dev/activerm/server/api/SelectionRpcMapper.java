@@ -1,0 +1,121 @@
+package dev.activerm.server.api;
+
+import com.google.protobuf.Duration;
+import dev.activerm.proto.v1.CandidateSource;
+import dev.activerm.proto.v1.GetSelectionRequest;
+import dev.activerm.proto.v1.GetSelectionResponse;
+import dev.activerm.proto.v1.ResponsePair;
+import dev.activerm.proto.v1.ScoredPair;
+import dev.activerm.proto.v1.SelectBatchRequest;
+import dev.activerm.proto.v1.SelectBatchResponse;
+import dev.activerm.proto.v1.Selection;
+import dev.activerm.proto.v1.StrategyParams;
+import dev.activerm.server.core.ActiveRmException;
+import dev.activerm.server.core.FieldViolation;
+import dev.activerm.server.core.SelectRequest;
+import dev.activerm.server.core.SelectionInfo;
+import dev.activerm.server.core.Selections;
+import dev.activerm.server.core.select.SelectionCancelledException;
+import dev.activerm.server.core.select.Strategy;
+import io.grpc.Context;
+import io.grpc.Status;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/** SelectBatch / GetSelection: proto <-> domain, and the call's cancellation handed to core as a flag. */
+final class SelectionRpcMapper {
+  private final Selections selections;
+
+  SelectionRpcMapper(Selections selections) {
+    this.selections = selections;
+  }
+
+  SelectBatchResponse selectBatch(SelectBatchRequest r) {
+    Context context = Context.current();
+    try {
+      SelectionInfo info = selections.select(request(r), context::isCancelled);
+      return SelectBatchResponse.newBuilder().setSelection(selection(info)).build();
+    } catch (SelectionCancelledException e) {
+      boolean expired = context.getDeadline() != null && context.getDeadline().isExpired();
+      throw (expired ? Status.DEADLINE_EXCEEDED : Status.CANCELLED)
+          .withDescription(e.getMessage() + "; nothing was stored")
+          .asRuntimeException();
+    }
+  }
+
+  GetSelectionResponse getSelection(GetSelectionRequest r) {
+    return GetSelectionResponse.newBuilder()
+        .setSelection(selection(selections.get(r.getProjectId(), r.getSelectionId())))
+        .build();
+  }
+
+  static SelectRequest request(SelectBatchRequest r) {
+    Strategy strategy = strategy(r.getStrategy());
+    dev.activerm.server.core.CandidateSource source;
+    List<String> a = new ArrayList<>();
+    List<String> b = new ArrayList<>();
+    switch (r.getCandidates().getSourceCase()) {
+      case EXPLICIT_PAIRS -> {
+        source = dev.activerm.server.core.CandidateSource.EXPLICIT;
+        for (ResponsePair p : r.getCandidates().getExplicitPairs().getPairsList()) {
+          a.add(p.getAId());
+          b.add(p.getBId());
+        }
+      }
+      case WITHIN_PROMPT -> source = dev.activerm.server.core.CandidateSource.WITHIN_PROMPT;
+      default -> source = dev.activerm.server.core.CandidateSource.CROSS_PROMPT;
+    }
+    StrategyParams p = r.getParams();
+    dev.activerm.server.core.select.StrategyParams params = new dev.activerm.server.core.select.StrategyParams(
+        p.getRidge(), p.getCoresetClusters(), p.getCoresetRadius(), p.getPosteriorSamples(), p.getBatchbaldPool(),
+        p.getBatchbaldConfigurations());
+    return new SelectRequest(r.getProjectId(), r.getBatchSize(), strategy, source, a, b, r.getMaxCandidates(),
+        r.getSeed(), r.getIncludeLabeled(), r.getIncludePending(), r.getModelVersion(), params);
+  }
+
+  static Strategy strategy(dev.activerm.proto.v1.Strategy s) {
+    if (s == dev.activerm.proto.v1.Strategy.STRATEGY_UNSPECIFIED) {
+      return Strategy.GREEDY_DOPT;
+    }
+    if (s == dev.activerm.proto.v1.Strategy.UNRECOGNIZED) {
+      String valid = Arrays.stream(Strategy.values()).map(x -> "STRATEGY_" + x.name()).collect(Collectors.joining(", "));
+      throw ActiveRmException.invalid(
+          "strategy is not a known value; use one of " + valid + " (unset means STRATEGY_GREEDY_DOPT)",
+          new FieldViolation("strategy", "unknown value; valid: " + valid));
+    }
+    return Strategy.valueOf(s.name().substring("STRATEGY_".length()));
+  }
+
+  static Selection selection(SelectionInfo s) {
+    Selection.Builder b = Selection.newBuilder()
+        .setSelectionId(s.selectionId())
+        .setModelVersion(s.modelVersion())
+        .setStrategy(dev.activerm.proto.v1.Strategy.valueOf("STRATEGY_" + s.strategy().name()))
+        .setSeed(s.seed())
+        .setBatchSize(s.batchSize())
+        .setNumCandidates(s.numCandidates())
+        .setCreateTime(ProtoMapper.timestamp(s.createTime()))
+        .setWallTime(Duration.newBuilder().setSeconds(s.wallTime().getSeconds()).setNanos(s.wallTime().getNano()))
+        .setParams(StrategyParams.newBuilder()
+            .setRidge(s.params().ridge())
+            .setCoresetClusters(s.params().coresetClusters())
+            .setCoresetRadius(s.params().coresetRadius())
+            .setPosteriorSamples(s.params().posteriorSamples())
+            .setBatchbaldPool(s.params().batchBaldPool())
+            .setBatchbaldConfigurations(s.params().batchBaldConfigurations()))
+        .setMaxCandidates(s.maxCandidates())
+        .setIncludeLabeled(s.includeLabeled())
+        .setIncludePending(s.includePending())
+        .setCandidateSource(switch (s.source()) {
+          case EXPLICIT -> CandidateSource.CANDIDATE_SOURCE_EXPLICIT_PAIRS;
+          case WITHIN_PROMPT -> CandidateSource.CANDIDATE_SOURCE_WITHIN_PROMPT;
+          case CROSS_PROMPT -> CandidateSource.CANDIDATE_SOURCE_CROSS_PROMPT;
+        });
+    for (int i = 0; i < s.aIds().size(); i++) {
+      b.addPairs(ScoredPair.newBuilder().setAId(s.aIds().get(i)).setBId(s.bIds().get(i)).setScore(s.scores()[i]));
+    }
+    return b.build();
+  }
+}

@@ -1,0 +1,26 @@
+package dev.activerm.server.core;
+
+import dev.activerm.server.core.select.Strategy;
+import dev.activerm.server.core.select.StrategyParams;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+
+/** A stored selection as the API reports it: chosen pairs (ids) in the order chosen, with scores. */
+public record SelectionInfo(
+    String selectionId,
+    long modelVersion,
+    Strategy strategy,
+    long seed,
+    int batchSize,
+    long numCandidates,
+    List<String> aIds,
+    List<String> bIds,
+    double[] scores,
+    Instant createTime,
+    Duration wallTime,
+    CandidateSource source,
+    long maxCandidates,
+    boolean includeLabeled,
+    boolean includePending,
+    StrategyParams params) {}

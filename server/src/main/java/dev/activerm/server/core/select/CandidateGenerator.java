@@ -1,0 +1,192 @@
+package dev.activerm.server.core.select;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import java.util.function.BooleanSupplier;
+import java.util.function.LongPredicate;
+
+/**
+ * Builds candidate sets. When the eligible set is at most twice the cap it is enumerated
+ * (cheap: that many pairs fit anyway) and, if over the cap, sub-sampled with a seeded
+ * partial Fisher–Yates shuffle. Otherwise pairs are drawn uniformly by rejection
+ * (duplicates and excluded pairs rejected; acceptance >= 1/2), holding only the sampled
+ * pairs in a hash set: memory O(cap), never O(R^2).
+ */
+public final class CandidateGenerator {
+  private CandidateGenerator() {}
+
+  /** All unordered pairs of distinct rows 0..rows-1 (a < b), minus excluded, capped. */
+  public static PairList crossPrompt(int rows, long cap, LongPredicate excluded, long numExcluded, long seed,
+      BooleanSupplier cancelled) {
+    long total = (long) rows * (rows - 1) / 2;
+    if (total <= 2 * cap + numExcluded) {
+      // Enumerate everything eligible: total is small here.
+      long[] keys = new long[(int) total];
+      int n = 0;
+      for (int a = 0; a < rows; a++) {
+        for (int b = a + 1; b < rows; b++) {
+          long k = PairKeys.key(a, b);
+          if (!excluded.test(k)) {
+            keys[n++] = k;
+          }
+        }
+      }
+      return subsample(keys, n, cap, seed);
+    }
+    SplittableRandom random = new SplittableRandom(seed);
+    int target = (int) cap;
+    LongHashSet seen = new LongHashSet(target);
+    int[] a = new int[target];
+    int[] b = new int[target];
+    int n = 0;
+    while (n < target) {
+      if ((n & 0xffff) == 0) {
+        Cancellation.check(cancelled, "candidate sampling");
+      }
+      int x = random.nextInt(rows);
+      int y = random.nextInt(rows);
+      if (x == y) {
+        continue;
+      }
+      long k = PairKeys.key(x, y);
+      if (excluded.test(k) || !seen.add(k)) {
+        continue;
+      }
+      a[n] = Math.min(x, y);
+      b[n] = Math.max(x, y);
+      n++;
+    }
+    return new PairList(a, b);
+  }
+
+  /**
+   * All pairs of rows sharing a prompt (a < b), minus excluded, capped. promptOfRow gives
+   * each row's dense prompt index (0..numPrompts-1).
+   */
+  public static PairList withinPrompt(int rows, int[] promptOfRow, int numPrompts, long cap, LongPredicate excluded,
+      long numExcluded, long seed, BooleanSupplier cancelled) {
+    // Rows grouped by prompt (counting sort, rows ascending within a group).
+    int[] start = new int[numPrompts + 1];
+    for (int r = 0; r < rows; r++) {
+      start[promptOfRow[r] + 1]++;
+    }
+    for (int p = 0; p < numPrompts; p++) {
+      start[p + 1] += start[p];
+    }
+    int[] fill = Arrays.copyOf(start, numPrompts);
+    int[] grouped = new int[rows];
+    for (int r = 0; r < rows; r++) {
+      grouped[fill[promptOfRow[r]]++] = r;
+    }
+    // cum[p] = pairs in prompts before p.
+    long[] cum = new long[numPrompts + 1];
+    for (int p = 0; p < numPrompts; p++) {
+      long m = start[p + 1] - start[p];
+      cum[p + 1] = cum[p] + m * (m - 1) / 2;
+    }
+    long total = cum[numPrompts];
+    if (total <= 2 * cap + numExcluded) {
+      long[] keys = new long[(int) total];
+      int n = 0;
+      for (int p = 0; p < numPrompts; p++) {
+        for (int i = start[p]; i < start[p + 1]; i++) {
+          for (int j = i + 1; j < start[p + 1]; j++) {
+            long k = PairKeys.key(grouped[i], grouped[j]);
+            if (!excluded.test(k)) {
+              keys[n++] = k;
+            }
+          }
+        }
+      }
+      return subsample(keys, n, cap, seed);
+    }
+    SplittableRandom random = new SplittableRandom(seed);
+    int target = (int) cap;
+    LongHashSet seen = new LongHashSet(target);
+    int[] a = new int[target];
+    int[] b = new int[target];
+    int n = 0;
+    while (n < target) {
+      if ((n & 0xffff) == 0) {
+        Cancellation.check(cancelled, "candidate sampling");
+      }
+      long idx = random.nextLong(total);
+      int p = Arrays.binarySearch(cum, idx);
+      p = p >= 0 ? p : -p - 2; // last p with cum[p] <= idx
+      while (cum[p + 1] <= idx) {
+        p++; // skip prompts with no pairs (equal cum values)
+      }
+      long t = idx - cum[p];
+      // t-th pair (i < j) of the group in row-major order of the upper triangle.
+      int m = start[p + 1] - start[p];
+      int i = 0;
+      long before = 0;
+      // Solve for i by the quadratic formula, then fix up rounding.
+      double mm = 2.0 * m - 1;
+      i = (int) Math.floor((mm - Math.sqrt(mm * mm - 8.0 * t)) / 2);
+      i = Math.max(0, Math.min(m - 2, i));
+      while (i > 0 && rowStart(i, m) > t) {
+        i--;
+      }
+      while (i < m - 2 && rowStart(i + 1, m) <= t) {
+        i++;
+      }
+      before = rowStart(i, m);
+      int j = (int) (i + 1 + (t - before));
+      int x = grouped[start[p] + i];
+      int y = grouped[start[p] + j];
+      long k = PairKeys.key(x, y);
+      if (excluded.test(k) || !seen.add(k)) {
+        continue;
+      }
+      a[n] = Math.min(x, y);
+      b[n] = Math.max(x, y);
+      n++;
+    }
+    return new PairList(a, b);
+  }
+
+  /** Pairs before row i of the upper triangle of an m x m matrix (without diagonal). */
+  private static long rowStart(int i, int m) {
+    return (long) i * (2L * m - i - 1) / 2;
+  }
+
+  /** Keeps n keys if n <= cap, else a seeded uniform subset of cap (in original order). */
+  static PairList subsample(long[] keys, int n, long cap, long seed) {
+    int keep = (int) Math.min(n, cap);
+    long[] chosen;
+    if (keep == n) {
+      chosen = Arrays.copyOf(keys, n);
+    } else {
+      int[] idx = sampleIndices(n, keep, seed);
+      Arrays.sort(idx);
+      chosen = new long[keep];
+      for (int i = 0; i < keep; i++) {
+        chosen[i] = keys[idx[i]];
+      }
+    }
+    int[] a = new int[keep];
+    int[] b = new int[keep];
+    for (int i = 0; i < keep; i++) {
+      a[i] = PairKeys.lo(chosen[i]);
+      b[i] = PairKeys.hi(chosen[i]);
+    }
+    return new PairList(a, b);
+  }
+
+  /** k distinct indices of [0, n), uniformly, by a seeded partial Fisher–Yates shuffle. */
+  public static int[] sampleIndices(int n, int k, long seed) {
+    int[] perm = new int[n];
+    for (int i = 0; i < n; i++) {
+      perm[i] = i;
+    }
+    SplittableRandom random = new SplittableRandom(seed);
+    for (int i = 0; i < k; i++) {
+      int j = i + random.nextInt(n - i);
+      int t = perm[i];
+      perm[i] = perm[j];
+      perm[j] = t;
+    }
+    return Arrays.copyOf(perm, k);
+  }
+}

@@ -1,0 +1,118 @@
+package dev.activerm.server.core.select;
+
+import dev.activerm.server.core.linalg.Blas;
+import dev.activerm.server.core.model.LinearRewardModel;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.SplittableRandom;
+
+/**
+ * SelectBatch benchmark (not a test): DOPT, PAST_AWARE_DOPT, GREEDY_DOPT over CROSS_PROMPT
+ * candidates, LINEAR head; writes the data and chosen sets for server/bench/select_bench.py.
+ * Args: outDir R P D B smallP threads.
+ */
+public final class SelectBench {
+  public static void main(String[] args) throws IOException {
+    Path out = Path.of(args[0]);
+    int r = Integer.parseInt(args[1]);
+    int p = Integer.parseInt(args[2]);
+    int d = Integer.parseInt(args[3]);
+    int b = Integer.parseInt(args[4]);
+    int smallP = Integer.parseInt(args[5]);
+    int threads = Integer.parseInt(args[6]);
+    Blas.setThreads(threads);
+    Parallel.setThreads(threads);
+    Files.createDirectories(out);
+    SplittableRandom rnd = new SplittableRandom(1);
+    float[] x = new float[r * d];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = (float) rnd.nextGaussian();
+    }
+    double[] w = new double[d];
+    for (int i = 0; i < d; i++) {
+      w[i] = rnd.nextGaussian() / Math.sqrt(d);
+    }
+    long t0 = System.nanoTime();
+    PairList cand = CandidateGenerator.crossPrompt(r, p, k -> false, 0, 7, Cancellation.NEVER);
+    double candMs = (System.nanoTime() - t0) / 1e6;
+    PairList lab = CandidateGenerator.crossPrompt(r, 1000, k -> false, 0, 99, Cancellation.NEVER);
+    double[] labW = new double[lab.size()];
+    java.util.Arrays.fill(labW, 1.0);
+    writeFloats(out.resolve("x.f32"), x);
+    writeInts(out.resolve("cand.i32"), cand.a(), cand.b());
+    writeInts(out.resolve("lab.i32"), lab.a(), lab.b());
+    writeDoubles(out.resolve("w.f64"), w);
+    RowSource pool = new RowSource() {
+      public int rows() {
+        return r;
+      }
+
+      public int dim() {
+        return d;
+      }
+
+      public void copyRow(int row, float[] dst, int offset) {
+        System.arraycopy(x, row * d, dst, offset, d);
+      }
+    };
+    LinearRewardModel model = new LinearRewardModel(1, w);
+    System.out.printf("java: R=%d P=%d D=%d B=%d threads=%d; CROSS_PROMPT sampling %.0f ms%n", r, p, d, b, threads, candMs);
+    for (Strategy s : new Strategy[] {Strategy.DOPT, Strategy.PAST_AWARE_DOPT, Strategy.GREEDY_DOPT}) {
+      double best = Double.MAX_VALUE;
+      Selector.Result res = null;
+      for (int rep = 0; rep < 2; rep++) {
+        long t = System.nanoTime();
+        res = Selector.select(new Selector.Input(pool, model, cand, lab, labW, 1.0, s, StrategyParams.DEFAULTS.resolve(),
+            0, b, Cancellation.NEVER, null));
+        best = Math.min(best, (System.nanoTime() - t) / 1e6);
+      }
+      System.out.printf("java %-16s %8.0f ms (best of 2)%n", s, best);
+      writeInts(out.resolve("java_" + s + ".i32"), res.index(), new int[0]);
+    }
+    // Small case for the paper's P x h x h formulation: the first smallP candidates.
+    PairList small = new PairList(java.util.Arrays.copyOf(cand.a(), smallP), java.util.Arrays.copyOf(cand.b(), smallP));
+    double best = Double.MAX_VALUE;
+    Selector.Result res = null;
+    for (int rep = 0; rep < 3; rep++) {
+      long t = System.nanoTime();
+      res = Selector.select(new Selector.Input(pool, model, small, lab, labW, 1.0, Strategy.DOPT,
+          StrategyParams.DEFAULTS.resolve(), 0, b, Cancellation.NEVER, null));
+      best = Math.min(best, (System.nanoTime() - t) / 1e6);
+    }
+    System.out.printf("java DOPT at P=%d   %8.1f ms (best of 3)%n", smallP, best);
+    writeInts(out.resolve("java_DOPT_small.i32"), res.index(), new int[0]);
+  }
+
+  private static void writeFloats(Path f, float[] v) throws IOException {
+    ByteBuffer buf = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+    buf.asFloatBuffer().put(v);
+    write(f, buf);
+  }
+
+  private static void writeDoubles(Path f, double[] v) throws IOException {
+    ByteBuffer buf = ByteBuffer.allocate(v.length * 8).order(ByteOrder.LITTLE_ENDIAN);
+    buf.asDoubleBuffer().put(v);
+    write(f, buf);
+  }
+
+  private static void writeInts(Path f, int[] a, int[] b) throws IOException {
+    ByteBuffer buf = ByteBuffer.allocate((a.length + b.length) * 4).order(ByteOrder.LITTLE_ENDIAN);
+    buf.asIntBuffer().put(a).put(b);
+    write(f, buf);
+  }
+
+  private static void write(Path f, ByteBuffer buf) throws IOException {
+    try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+        StandardOpenOption.TRUNCATE_EXISTING)) {
+      buf.rewind();
+      while (buf.hasRemaining()) {
+        ch.write(buf);
+      }
+    }
+  }
+}

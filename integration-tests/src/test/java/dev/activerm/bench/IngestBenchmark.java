@@ -58,9 +58,12 @@ public final class IngestBenchmark {
           int to = Math.min(rows, from + callRows);
           float[] part = new float[(to - from) * dim];
           System.arraycopy(data, from * dim, part, 0, part.length);
+          long t = System.nanoTime();
           client.addResponses("bench", ids.subList(from, to), prompts.subList(from, to), part, dim);
+          System.out.printf("  call %d: %.2f s%n", from / callRows, (System.nanoTime() - t) / 1e9);
         }
         ingestSeconds = (System.nanoTime() - start) / 1e9;
+        server.log().stream().filter(l -> l.contains("durable in")).forEach(l -> System.out.println("  server: " + l));
         server.kill9();
       }
       System.out.printf("activerm   AddResponses, acknowledged:   %6.2f s  %7.1f MB/s  (%.0f%% of the file write)%n",

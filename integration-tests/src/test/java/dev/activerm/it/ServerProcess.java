@@ -24,11 +24,19 @@ public final class ServerProcess implements AutoCloseable {
 
   private final Process process;
   private final int port;
-  private final List<String> log = Collections.synchronizedList(new ArrayList<>());
+  private final List<String> log;
 
-  private ServerProcess(Process process, int port) {
+  private ServerProcess(Process process, int port, List<String> log) {
     this.process = process;
     this.port = port;
+    this.log = log;
+  }
+
+  /** Everything the server printed so far. */
+  public List<String> log() {
+    synchronized (log) {
+      return List.copyOf(log);
+    }
   }
 
   public static Path jar() {
@@ -48,6 +56,7 @@ public final class ServerProcess implements AutoCloseable {
     Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
     CompletableFuture<Integer> port = new CompletableFuture<>();
     List<String> lines = Collections.synchronizedList(new ArrayList<>());
+    // The reader keeps filling this list for the life of the process; log() reads it.
     Thread reader = new Thread(() -> {
       try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
         String line;
@@ -66,9 +75,7 @@ public final class ServerProcess implements AutoCloseable {
     reader.setDaemon(true);
     reader.start();
     try {
-      ServerProcess sp = new ServerProcess(p, port.get(60, TimeUnit.SECONDS));
-      sp.log.addAll(lines);
-      return sp;
+      return new ServerProcess(p, port.get(60, TimeUnit.SECONDS), lines);
     } catch (Exception e) {
       p.destroyForcibly();
       throw new IllegalStateException("server did not start: " + e.getMessage() + "\n" + String.join("\n", lines), e);

@@ -59,7 +59,10 @@ final class AddResponsesCall implements StreamObserver<AddResponsesRequest> {
 
   @Override
   public void onError(Throwable t) {
-    // The client cancelled or the connection broke: drop the buffered rows, store nothing.
+    // The client cancelled or the connection broke: drop the call, store nothing.
+    if (!finished && batch != null) {
+      registry.abortResponses(batch);
+    }
     finished = true;
     batch = null;
     log.debug("AddResponses call ended by the client: {}", t.getMessage());
@@ -77,21 +80,22 @@ final class AddResponsesCall implements StreamObserver<AddResponsesRequest> {
             "AddResponses received no chunks; send at least one chunk with project_id, response_ids, prompt_ids and embeddings",
             new FieldViolation("project_id", "no chunks"));
       }
-      long total = registry.addResponses(batch);
-      AddResponsesResponse response =
-          AddResponsesResponse.newBuilder().setNumAdded(batch.size()).setNumResponses(total).build();
+      ResponseBatch committing = batch;
       batch = null;
-      out.onNext(response);
+      long total = registry.addResponses(committing); // commits or aborts, never leaves the call open
+      out.onNext(AddResponsesResponse.newBuilder().setNumAdded(committing.size()).setNumResponses(total).build());
       out.onCompleted();
     } catch (RuntimeException | OutOfMemoryError e) {
-      batch = null;
       out.onError(ErrorMapper.toStatus(METHOD, e));
     }
   }
 
   private void fail(Throwable e) {
     finished = true;
-    batch = null;
+    if (batch != null) {
+      registry.abortResponses(batch);
+      batch = null;
+    }
     out.onError(ErrorMapper.toStatus(METHOD, e));
   }
 }

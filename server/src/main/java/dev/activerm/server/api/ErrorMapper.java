@@ -65,6 +65,7 @@ public final class ErrorMapper {
       case ALREADY_EXISTS -> Code.ALREADY_EXISTS;
       case FAILED_PRECONDITION -> Code.FAILED_PRECONDITION;
       case RESOURCE_EXHAUSTED -> Code.RESOURCE_EXHAUSTED;
+      case ABORTED -> Code.ABORTED;
       case UNIMPLEMENTED -> Code.UNIMPLEMENTED;
     };
   }

@@ -15,6 +15,7 @@ public final class ActiveRmException extends RuntimeException {
     ALREADY_EXISTS,
     FAILED_PRECONDITION,
     RESOURCE_EXHAUSTED,
+    ABORTED,
     UNIMPLEMENTED
   }
 
@@ -45,6 +46,10 @@ public final class ActiveRmException extends RuntimeException {
 
   public static ActiveRmException resourceExhausted(String message) {
     return new ActiveRmException(Kind.RESOURCE_EXHAUSTED, message, List.of());
+  }
+
+  public static ActiveRmException aborted(String message) {
+    return new ActiveRmException(Kind.ABORTED, message, List.of());
   }
 
   public static ActiveRmException unimplemented(String message) {

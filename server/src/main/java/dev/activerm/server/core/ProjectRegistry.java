@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Lock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -148,6 +149,8 @@ public final class ProjectRegistry {
   public void deleteProject(String id) {
     synchronized (lifecycle) {
       ProjectState s = require(id);
+      // Wait for an upload in progress, so it cannot write into the file being deleted.
+      acquireIngest(s, "DeleteProject");
       s.lock.writeLock().lock();
       try {
         store.deleteProject(s.key);
@@ -155,6 +158,7 @@ public final class ProjectRegistry {
         projects.remove(id);
       } finally {
         s.lock.writeLock().unlock();
+        s.ingest.release();
       }
       // After the commit: a crash before this line leaves an orphan file, removed at next start.
       poolFiles.delete(s.key);
@@ -162,60 +166,101 @@ public final class ProjectRegistry {
     }
   }
 
-  /** Starts an AddResponses call: NOT_FOUND now if the project does not exist. */
+  /**
+   * Starts an AddResponses call: NOT_FOUND now if the project does not exist. The call
+   * becomes the project's one writer until it is committed or aborted; a second call waits
+   * up to {@link #INGEST_WAIT_SECONDS} for it, then gets ABORTED.
+   */
   public ResponseBatch newResponseBatch(String projectId) {
-    return new ResponseBatch(projectId, require(projectId).spec.embeddingDim(), limits.maxCallBytes());
+    ProjectState s = require(projectId);
+    acquireIngest(s, "AddResponses");
+    try {
+      Lock l = readLock(s);
+      try {
+        PoolFiles.Writer writer = poolFiles.openWriter(s.key, s.pool.size(), s.spec.embeddingDim());
+        return new ResponseBatch(s, writer, projectId, s.spec.embeddingDim(), limits.maxCallBytes());
+      } finally {
+        l.unlock();
+      }
+    } catch (RuntimeException | Error e) {
+      s.ingest.release();
+      throw e;
+    }
+  }
+
+  /** Drops an AddResponses call that failed or was cancelled: nothing of it is committed. */
+  public void abortResponses(ResponseBatch batch) {
+    try {
+      batch.writer().close();
+    } finally {
+      batch.state().ingest.release();
+    }
   }
 
   /**
-   * Stores a whole AddResponses call atomically. Ids already in the project are
-   * ALREADY_EXISTS (every clash is named); nothing is stored then.
+   * Commits a whole AddResponses call: fsync the rows already written to the pool file,
+   * commit their ids in the database (the moment they exist), then show them in memory.
    */
   public long addResponses(ResponseBatch batch) {
-    if (batch.size() == 0) {
-      throw ActiveRmException.invalid(
-          "AddResponses received no rows; send at least one chunk with response_ids, prompt_ids and embeddings",
-          new FieldViolation("response_ids", "no rows in the call"));
-    }
-    ProjectState s = require(batch.projectId());
-    s.lock.writeLock().lock();
+    ProjectState s = batch.state();
     try {
-      checkNotDeleted(s);
-      Violations v = new Violations();
-      List<String> ids = batch.ids();
-      for (int i = 0; i < ids.size(); i++) {
-        if (s.responses.rowOf(ids.get(i)) >= 0) {
-          v.add("response_ids", "row " + i + " of the call: '" + ids.get(i) + "' is already in the project");
+      if (batch.size() == 0) {
+        throw ActiveRmException.invalid(
+            "AddResponses received no rows; send at least one chunk with response_ids, prompt_ids and embeddings",
+            new FieldViolation("response_ids", "no rows in the call"));
+      }
+      int firstRow;
+      s.lock.writeLock().lock();
+      try {
+        checkNotDeleted(s);
+        long poolBytes = ((long) s.pool.size() + batch.size()) * batch.dim() * Float.BYTES;
+        if (Limits.exceeds(poolBytes, limits.maxPoolBytesPerProject())) {
+          throw ActiveRmException.resourceExhausted(
+              "project '" + s.spec.id() + "' would hold " + (poolBytes >> 20) + " MiB of embeddings after this call; its"
+                  + " limit (--max-pool-mib-per-project) is " + (limits.maxPoolBytesPerProject() >> 20)
+                  + " MiB. Nothing was stored; delete unused projects or ask the operator to raise the limit");
         }
+        firstRow = s.pool.size();
+        // Allocate before anything is durable, so running out of memory cannot strand a commit.
+        s.pool.reserve(batch.size());
+      } finally {
+        s.lock.writeLock().unlock();
       }
-      v.throwIfAny(
-          ActiveRmException.Kind.ALREADY_EXISTS,
-          "AddResponses: response ids already stored in project '" + s.spec.id()
-              + "'; nothing from this call was stored. Send only new ids:");
-      long poolBytes = ((long) s.pool.size() + batch.size()) * batch.dim() * Float.BYTES;
-      if (Limits.exceeds(poolBytes, limits.maxPoolBytesPerProject())) {
-        throw ActiveRmException.resourceExhausted(
-            "project '" + s.spec.id() + "' would hold " + (poolBytes >> 20) + " MiB of embeddings after this call; its limit"
-                + " (--max-pool-mib-per-project) is " + (limits.maxPoolBytesPerProject() >> 20)
-                + " MiB. Nothing was stored; delete unused projects or ask the operator to raise the limit");
-      }
-      int firstRow = s.pool.size();
-      s.pool.reserve(batch.size());
       long t0 = System.nanoTime();
-      poolFiles.write(s.key, firstRow, batch.dim(), batch.chunks());
+      batch.writer().sync();
       long t1 = System.nanoTime();
-      store.appendResponses(s.key, firstRow, ids, batch.promptIds());
+      store.appendResponses(s.key, firstRow, batch.ids(), batch.promptIds());
       long t2 = System.nanoTime();
-      for (float[] chunk : batch.chunks()) {
-        s.pool.append(chunk);
+      s.lock.writeLock().lock();
+      try {
+        for (float[] chunk : batch.chunks()) {
+          s.pool.append(chunk);
+        }
+        s.responses.append(batch.ids(), batch.promptIds());
+      } finally {
+        s.lock.writeLock().unlock();
       }
-      s.responses.append(ids, batch.promptIds());
-      log.info("project '{}': +{} responses ({} MB) durable in {} ms (pool file {} ms, database {} ms)",
-          s.spec.id(), ids.size(), (long) ids.size() * batch.dim() * Float.BYTES >> 20,
+      log.info("project '{}': +{} responses ({} MB) committed in {} ms (pool file sync {} ms, database {} ms)",
+          s.spec.id(), batch.size(), (long) batch.size() * batch.dim() * Float.BYTES >> 20,
           (t2 - t0) / 1_000_000, (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000);
-      return s.pool.size();
+      return firstRow + batch.size();
     } finally {
-      s.lock.writeLock().unlock();
+      abortResponses(batch);
+    }
+  }
+
+  static final int INGEST_WAIT_SECONDS = 30;
+
+  private static void acquireIngest(ProjectState s, String what) {
+    try {
+      if (!s.ingest.tryAcquire(INGEST_WAIT_SECONDS, TimeUnit.SECONDS)) {
+        throw ActiveRmException.aborted(
+            what + ": another AddResponses call to project '" + s.spec.id() + "' has been uploading for over "
+                + INGEST_WAIT_SECONDS + " s; uploads to one project run one at a time. Retry when it has finished.");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw ActiveRmException.aborted(what + " was interrupted while waiting for another upload; retry");
     }
   }
 

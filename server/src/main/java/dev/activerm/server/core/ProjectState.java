@@ -1,6 +1,7 @@
 package dev.activerm.server.core;
 
 import dev.activerm.server.core.model.RewardModel;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
@@ -17,6 +18,11 @@ final class ProjectState {
   /** Stored selections and pending pairs (SelectBatch). */
   final SelectionLog selections = new SelectionLog();
   final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+  /**
+   * One AddResponses call at a time appends to the pool file; it holds this permit from its
+   * first chunk to its commit, so chunks go to disk while later ones are still arriving.
+   */
+  final Semaphore ingest = new Semaphore(1);
   boolean deleted;
   /** Latest fitted model, null before the first Fit; set by Fit, read by Score and SelectBatch. */
   volatile RewardModel latestModel;

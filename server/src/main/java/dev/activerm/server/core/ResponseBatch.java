@@ -1,5 +1,6 @@
 package dev.activerm.server.core;
 
+import dev.activerm.server.store.PoolFiles;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
@@ -7,11 +8,15 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The rows of one AddResponses call, gathered chunk by chunk. Each chunk is checked as
- * it arrives (shape, ids, finite values), so a bad upload fails at its first bad chunk;
- * nothing reaches the project until the whole call is committed.
+ * One AddResponses call in progress. Each chunk is checked as it arrives (shape, ids,
+ * finite values, ids already stored), so a bad upload fails at its first bad chunk, and
+ * is then written past the pool file's committed end while the next chunk is in flight.
+ * Nothing becomes part of the project until {@link ProjectRegistry#addResponses} commits
+ * the whole call; {@link ProjectRegistry#abortResponses} drops it.
  */
 public final class ResponseBatch {
+  private final ProjectState state;
+  private final PoolFiles.Writer writer;
   private final String projectId;
   private final int dim;
   private final List<String> ids = new ArrayList<>();
@@ -22,7 +27,9 @@ public final class ResponseBatch {
   private long bytes;
   private int chunkIndex;
 
-  ResponseBatch(String projectId, int dim, long maxBytes) {
+  ResponseBatch(ProjectState state, PoolFiles.Writer writer, String projectId, int dim, long maxBytes) {
+    this.state = state;
+    this.writer = writer;
     this.projectId = projectId;
     this.dim = dim;
     this.maxBytes = maxBytes;
@@ -74,11 +81,15 @@ public final class ResponseBatch {
     v.throwIfAny(ActiveRmException.Kind.INVALID_ARGUMENT, "Invalid AddResponses chunk " + chunk + ":");
 
     long firstRow = ids.size();
+    Violations alreadyStored = new Violations();
     for (int i = 0; i < chunkIds.size(); i++) {
       String id = chunkIds.get(i);
       String problem = Identifiers.problem(id);
       if (problem != null) {
         v.add("response_ids[" + i + "]", where + "row " + (firstRow + i) + " of the call: " + problem);
+      } else if (state.responses.rowOf(id) >= 0) {
+        alreadyStored.add("response_ids[" + i + "]", where + "row " + (firstRow + i) + " of the call: '" + id
+            + "' is already in the project");
       } else if (!seen.add(id)) {
         v.add(
             "response_ids[" + i + "]",
@@ -100,10 +111,23 @@ public final class ResponseBatch {
       }
     }
     v.throwIfAny(ActiveRmException.Kind.INVALID_ARGUMENT, "Invalid AddResponses chunk " + chunk + ":");
+    alreadyStored.throwIfAny(
+        ActiveRmException.Kind.ALREADY_EXISTS,
+        "AddResponses: response ids already stored in project '" + projectId
+            + "'; nothing from this call was stored. Send only new ids:");
 
+    writer.write(values);
     ids.addAll(chunkIds);
     promptIds.addAll(chunkPromptIds);
     chunks.add(values);
+  }
+
+  ProjectState state() {
+    return state;
+  }
+
+  PoolFiles.Writer writer() {
+    return writer;
   }
 
   public int size() {

@@ -42,34 +42,6 @@ public final class PoolFiles {
   }
 
   /**
-   * Writes rows starting at firstRow (overwriting anything uncommitted there) and fsyncs.
-   * Each chunk is row-major with dim columns.
-   */
-  public void write(long key, long firstRow, int dim, List<float[]> chunks) {
-    try (FileChannel ch = FileChannel.open(path(key), StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
-      long position = firstRow * dim * Float.BYTES;
-      ByteBuffer buffer = ByteBuffer.allocateDirect(IO_BUFFER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-      FloatBuffer floats = buffer.asFloatBuffer();
-      for (float[] chunk : chunks) {
-        int offset = 0;
-        while (offset < chunk.length) {
-          int n = Math.min(floats.capacity(), chunk.length - offset);
-          floats.clear();
-          floats.put(chunk, offset, n);
-          buffer.clear().limit(n * Float.BYTES);
-          while (buffer.hasRemaining()) {
-            position += ch.write(buffer, position);
-          }
-          offset += n;
-        }
-      }
-      ch.force(false);
-    } catch (IOException e) {
-      throw new StoreException("writing embeddings to " + path(key) + " failed: " + e.getMessage(), e);
-    }
-  }
-
-  /**
    * Reads the first rows of a pool file in pieces of at most maxRowsPerPiece rows and
    * cuts off anything past them (an uncommitted tail). Fails if the file is shorter than
    * the committed rows: the data dir was damaged outside activerm.
@@ -112,6 +84,71 @@ public final class PoolFiles {
       }
     } catch (IOException e) {
       throw new StoreException("reading " + file + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Opens a writer that appends rows from firstRow on, overwriting anything uncommitted
+   * there; rows become durable at {@link Writer#sync()} and part of the pool only when the
+   * database commits them.
+   */
+  public Writer openWriter(long key, long firstRow, int dim) {
+    try {
+      return new Writer(FileChannel.open(path(key), StandardOpenOption.CREATE, StandardOpenOption.WRITE),
+          firstRow * dim * Float.BYTES, path(key));
+    } catch (IOException e) {
+      throw new StoreException("opening " + path(key) + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** Streams rows into a pool file while a call is still receiving them. */
+  public static final class Writer implements AutoCloseable {
+    private final FileChannel channel;
+    private final Path file;
+    private final ByteBuffer buffer = ByteBuffer.allocateDirect(IO_BUFFER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    private long position;
+
+    private Writer(FileChannel channel, long position, Path file) {
+      this.channel = channel;
+      this.position = position;
+      this.file = file;
+    }
+
+    public void write(float[] values) {
+      // The view must span the whole buffer: a previous write left position == limit.
+      FloatBuffer floats = buffer.clear().asFloatBuffer();
+      try {
+        for (int offset = 0; offset < values.length; ) {
+          int n = Math.min(floats.capacity(), values.length - offset);
+          floats.clear();
+          floats.put(values, offset, n);
+          buffer.clear().limit(n * Float.BYTES);
+          while (buffer.hasRemaining()) {
+            position += channel.write(buffer, position);
+          }
+          offset += n;
+        }
+      } catch (IOException e) {
+        throw new StoreException("writing embeddings to " + file + " failed: " + e.getMessage(), e);
+      }
+    }
+
+    /** fdatasync: what was written is on disk when this returns. */
+    public void sync() {
+      try {
+        channel.force(false);
+      } catch (IOException e) {
+        throw new StoreException("syncing " + file + " failed: " + e.getMessage(), e);
+      }
+    }
+
+    @Override
+    public void close() {
+      try {
+        channel.close();
+      } catch (IOException e) {
+        throw new StoreException("closing " + file + " failed: " + e.getMessage(), e);
+      }
     }
   }
 

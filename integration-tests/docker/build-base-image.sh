@@ -53,7 +53,7 @@ rm -f "$rootfs.log"
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* \
   "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/locale/*
 
-java_home="$(cd "$rootfs" && ls -d usr/lib/jvm/java-17-openjdk-* | head -1)"
+java_home="$(cd "$rootfs" && ls -d usr/lib/jvm/java-17-openjdk-* 2>/dev/null | head -1 || true)"
 [ -n "$java_home" ] || { echo "no JRE under $rootfs/usr/lib/jvm" >&2; exit 1; }
 java_home="/$java_home"
 

@@ -88,28 +88,48 @@ def test_server_errors_keep_code_and_violations(server):
     assert ghost.code == grpc.StatusCode.NOT_FOUND and ghost.method == "ListResponses"
 
 
-@pytest.mark.parametrize(
-    ("method", "call"),
-    [
-        ("Fit", lambda p: p.fit()),
-        ("Score", lambda p: p.score(embeddings=np.zeros((2, DIM), dtype=np.float32))),
-        ("SelectBatch", lambda p: p.select_batch(4, candidates="within_prompt")),
-        ("GetSelection", lambda p: p.get_selection("s-1")),
-    ],
-)
-def test_model_rpcs_are_unimplemented_for_now(server, method, call):
+def test_fit_and_score_match_the_sync_client(server):
+    """Fit and Score awaited: the asyncio client sees the same model as the sync client."""
+    n = 12
+    x = random_rows(n, seed=12)
+    ids = [f"r{i}" for i in range(n)]
+    prompts = [f"p{i // 3}" for i in range(n)]
+
     async def go():
         async with activerm.aio.Client(server.target, timeout=60) as client:
-            project = await client.create_project(unique_id("aio"), embedding_dim=DIM)
-            try:
+            project = await client.create_project(unique_id("aio"), embedding_dim=DIM, head="mlp", hidden_sizes=[4])
+            await project.add_responses(ids, prompts, x)
+            errors = []
+            for call in (lambda: project.fit(), lambda: project.score(ids)):
                 with pytest.raises(activerm.ActiveRmError) as e:
-                    await call(project)
-            finally:
-                await project.delete()
-            return e.value
+                    await call()
+                errors.append(e.value)
+            await project.add_comparisons(["r0", "r1", "r2", "r3", "r8"], ["r4", "r5", "r6", "r7", "r0"],
+                                          ["a", "a", "b", "tie", "b"])
+            first = await project.fit(seed=3, epochs=4, batch_size=2)
+            second = await project.fit(seed=3, epochs=4, batch_size=2, warm_start=True)
+            rewards = await project.score(ids, model_version=1)
+            from_x = await project.score(embeddings=x, model_version=1)
+            pairs = await project.score_pairs([("r0", "r4"), ("r9", "r2")], model_version=1)
+            with pytest.raises(activerm.ActiveRmError) as ghost:
+                await project.score_pairs([("r0", "ghost")])
+            return project, errors, first, second, rewards, from_x, pairs, ghost.value
 
-    err = run(go())
-    assert err.code == grpc.StatusCode.UNIMPLEMENTED and err.method == method
+    project, (no_labels, no_model), first, second, rewards, from_x, pairs, ghost = run(go())
+    assert no_labels.code == grpc.StatusCode.FAILED_PRECONDITION and no_labels.method == "Fit"
+    assert no_model.code == grpc.StatusCode.FAILED_PRECONDITION and no_model.method == "Score"
+    assert ghost.code == grpc.StatusCode.NOT_FOUND and set(violations(ghost)) == {"pairs[0].b_id"}
+    assert (first.model_version, second.model_version) == (1, 2)
+    assert first.head == "mlp" and first.iterations == 4 and first.num_comparisons == 5
+    np.testing.assert_array_equal(rewards, from_x)
+    d = rewards[[0, 9]] - rewards[[4, 2]]
+    np.testing.assert_allclose(pairs.probabilities, 1 / (1 + np.exp(-d)), rtol=1e-9)
+    assert np.all(pairs.reward_diff_stddevs > 0)
+    with activerm.Client(server.target, timeout=60) as sync:
+        same = sync.get_project(project.id)
+        assert same.info.latest_model_version == 2
+        np.testing.assert_array_equal(same.score(ids, model_version=1), rewards)
+        sync.delete_project(project.id)
 
 
 def test_client_side_checks_and_deadline_and_close(server):

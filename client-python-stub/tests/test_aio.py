@@ -132,6 +132,51 @@ def test_fit_and_score_match_the_sync_client(server):
         sync.delete_project(project.id)
 
 
+def test_select_batch_and_get_selection_awaited(server):
+    n = 9
+    x = random_rows(n, seed=13)
+    ids = [f"r{i}" for i in range(n)]
+    prompts = [f"p{i // 3}" for i in range(n)]
+
+    async def go():
+        async with activerm.aio.Client(server.target, timeout=60) as client:
+            project = await client.create_project(unique_id("aio"), embedding_dim=DIM)
+            await project.add_responses(ids, prompts, x)
+            errors = []
+            with pytest.raises(activerm.ActiveRmError) as e:
+                await project.select_batch(2, strategy="greedy_dopt")
+            errors.append(e.value)
+            warmup = await project.select_batch(3, strategy="random", candidates="within_prompt", seed=4)
+            await project.add_comparisons(warmup.a_ids, warmup.b_ids, ["a", "b", "tie"])
+            await project.fit()
+            greedy = await project.select_batch(4, strategy="greedy_dopt", candidates="cross_prompt", seed=1)
+            explicit = await project.select_batch(1, strategy="dopt", candidates=[("r0", "r8"), ("r8", "r1")])
+            back = await project.get_selection(greedy.selection_id)
+            info = await project.refresh()
+            for call in (lambda: project.select_batch(100, strategy="random"),
+                         lambda: project.select_batch(1, candidates=[("r0", "ghost")]),
+                         lambda: project.get_selection("sel-404")):
+                with pytest.raises(activerm.ActiveRmError) as e:
+                    await call()
+                errors.append(e.value)
+            await project.delete()
+            return warmup, greedy, explicit, back, info, errors
+
+    warmup, greedy, explicit, back, info, (no_model, too_big, ghost, missing) = run(go())
+    assert no_model.code == grpc.StatusCode.FAILED_PRECONDITION and no_model.method == "SelectBatch"
+    assert warmup.num_candidates == 9 and warmup.model_version == 0
+    assert all(a[1:] != b[1:] and int(a[1:]) // 3 == int(b[1:]) // 3 for a, b in zip(warmup.a_ids, warmup.b_ids))
+    assert greedy.strategy == "greedy_dopt" and greedy.model_version == 1 and len(greedy) == 4
+    assert greedy.num_candidates == 36 - 3  # the three labeled pairs are excluded
+    assert np.all(np.diff(greedy.scores) <= 0) and np.all(greedy.scores > 0)
+    assert back.pairs == greedy.pairs and back.selection_id == greedy.selection_id
+    assert len(explicit) == 1 and (explicit.a_ids[0], explicit.b_ids[0]) in {("r0", "r8"), ("r8", "r1")}
+    assert info.num_pending_pairs == 5 and info.latest_model_version == 1
+    assert too_big.code == grpc.StatusCode.INVALID_ARGUMENT and "batch_size" in violations(too_big)
+    assert ghost.code == grpc.StatusCode.NOT_FOUND
+    assert missing.code == grpc.StatusCode.NOT_FOUND and missing.method == "GetSelection"
+
+
 def test_client_side_checks_and_deadline_and_close(server):
     async def go():
         client = activerm.aio.Client(server.target, timeout=60)

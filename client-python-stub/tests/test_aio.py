@@ -150,7 +150,8 @@ def test_select_batch_and_get_selection_awaited(server):
             await project.add_comparisons(warmup.a_ids, warmup.b_ids, ["a", "b", "tie"])
             await project.fit()
             greedy = await project.select_batch(4, strategy="greedy_dopt", candidates="cross_prompt", seed=1)
-            explicit = await project.select_batch(1, strategy="dopt", candidates=[("r0", "r8"), ("r8", "r1")])
+            explicit = await project.select_batch(1, strategy="dopt", candidates=[("r0", "r8"), ("r8", "r1")],
+                                                  ridge=0.25)
             back = await project.get_selection(greedy.selection_id)
             info = await project.refresh()
             for call in (lambda: project.select_batch(100, strategy="random"),
@@ -171,6 +172,7 @@ def test_select_batch_and_get_selection_awaited(server):
     assert np.all(np.diff(greedy.scores) <= 0) and np.all(greedy.scores > 0)
     assert back.pairs == greedy.pairs and back.selection_id == greedy.selection_id
     assert len(explicit) == 1 and (explicit.a_ids[0], explicit.b_ids[0]) in {("r0", "r8"), ("r8", "r1")}
+    assert explicit.params.ridge == 0.25 and explicit.candidates == "explicit_pairs"
     assert info.num_pending_pairs == 5 and info.latest_model_version == 1
     assert too_big.code == grpc.StatusCode.INVALID_ARGUMENT and "batch_size" in violations(too_big)
     assert ghost.code == grpc.StatusCode.NOT_FOUND

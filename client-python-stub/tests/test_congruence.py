@@ -280,3 +280,22 @@ def test_greedy_dopt_over_cross_prompt_candidates_equals_numpy(client, projects)
     m = posterior_precision(w, data.z(data.a, data.b), data.weights, 1.0)
     idx, scores, gaps = greedy_dopt(w, data.z([i for i, _ in cand], [j for _, j in cand]), m, 6)
     assert_same_choice(sel, data, cand, idx, scores, gaps, "greedy_dopt cross_prompt")
+
+
+@pytest.mark.parametrize("strategy", ["dopt", "ols_dopt"])
+def test_an_explicit_ridge_is_the_eps_of_the_reference(client, projects, strategy):
+    """ridge= replaces the default eps: with eps comparable to F(cand) the scores change a
+    lot, and they are still the reference's."""
+    data = Data(n=12, dim=4, m=20, seed=20)
+    project, w = fitted(client, projects, data, 1.0)
+    cand = explicit_candidates(data, 16, seed=21, avoid=labeled_pairs(data))
+    z = data.z([i for i, _ in cand], [j for _, j in cand])
+    ridge = 2.0
+    sel = project.select_batch(5, strategy=strategy, ridge=ridge,
+                               candidates=[(data.ids[i], data.ids[j]) for i, j in cand])
+    assert sel.params.ridge == ridge
+    scores = design_scores(strategy, w, z, ridge=ridge)
+    idx, gaps = top_b(scores, 5)
+    assert_same_choice(sel, data, cand, idx, scores[idx], gaps, f"{strategy} ridge={ridge}")
+    default = design_scores(strategy, w, z)
+    assert np.max(np.abs(default[idx] / scores[idx] - 1)) > 0.1  # the ridge mattered

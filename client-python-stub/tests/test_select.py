@@ -87,10 +87,32 @@ def test_every_strategy_selects_and_the_selection_is_stored(client, made, strate
         assert np.all(scores <= 0)
     assert project.refresh().num_pending_pairs == 4
 
+    assert (sel.candidates, sel.max_candidates, sel.include_labeled, sel.include_pending) == (
+        "cross_prompt", 1_000_000, False, False)
+
     back = project.get_selection(sel.selection_id)
     assert (back.selection_id, back.strategy, back.seed, back.model_version, back.num_candidates) == (
         sel.selection_id, sel.strategy, sel.seed, sel.model_version, sel.num_candidates)
     assert back.pairs == sel.pairs and back.create_time == sel.create_time
+    assert back.params == sel.params and back.candidates == "cross_prompt"
+
+
+def test_selection_records_its_request(client, made):
+    project = make_project(client)
+    made.append(project)
+    sel = project.select_batch(2, strategy="batchbald", candidates=[("r0", "r1"), ("r2", "r5"), ("r3", "r9")],
+                               max_candidates=50, include_labeled=True, include_pending=True,
+                               posterior_samples=32, batchbald_pool=3, batchbald_configurations=8, seed=2)
+    want = activerm.StrategyParams(ridge=0.0, coreset_clusters=10, coreset_radius=0.0, posterior_samples=32,
+                                   batchbald_pool=3, batchbald_configurations=8)
+    for s in (sel, project.get_selection(sel.selection_id)):
+        assert (s.candidates, s.max_candidates, s.include_labeled, s.include_pending) == (
+            "explicit_pairs", 50, True, True)
+        assert s.params == want and len(s) == 2
+    within = project.select_batch(1, strategy="coreset", candidates="within_prompt", coreset_clusters=2,
+                                  coreset_radius=1.5)
+    assert within.candidates == "within_prompt"
+    assert (within.params.coreset_clusters, within.params.coreset_radius) == (2, 1.5)
 
 
 def test_max_difference_and_max_entropy_use_the_reward_gap(client, made):

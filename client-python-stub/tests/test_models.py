@@ -253,3 +253,25 @@ def test_mlp_fit_with_a_validation_split_needs_two_comparisons(client, cleanup):
     assert e.value.code == grpc.StatusCode.FAILED_PRECONDITION
     assert "one to train on and one to hold out" in e.value.message
     assert project.fit().model_version == 1
+
+
+def test_fit_and_score_limits(client, cleanup):
+    wide = client.create_project(unique_id("wide"), embedding_dim=8193)
+    cleanup.append(wide)
+    wide.add_responses(["a", "b"], ["p", "p"], np.eye(2, 8193, dtype=np.float32))
+    wide.add_comparisons(["a"], ["b"], ["a"])
+    with pytest.raises(activerm.ActiveRmError) as newton:
+        wide.fit()
+    assert newton.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "supports D <= 8192" in newton.value.message and "use an MLP head" in newton.value.message
+
+    narrow = client.create_project(unique_id("narrow"), embedding_dim=1)
+    cleanup.append(narrow)
+    narrow.add_responses(["a", "b"], ["p", "q"], np.array([[1.0], [-1.0]], dtype=np.float32))
+    narrow.add_comparisons(["a"], ["b"], ["a"])
+    narrow.fit()
+    assert narrow.score(embeddings=np.ones((100_000, 1), dtype=np.float32)).shape == (100_000,)
+    with pytest.raises(activerm.ActiveRmError) as rows:
+        narrow.score(embeddings=np.ones((100_001, 1), dtype=np.float32))
+    assert rows.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert violations(rows.value) == {"embeddings.rows": "is 100001; score at most 100000 rows per call"}

@@ -269,3 +269,16 @@ def test_select_errors(client, made):
     with pytest.raises(activerm.ActiveRmError) as gone:
         project.select_batch(1)
     assert gone.value.code == grpc.StatusCode.NOT_FOUND
+
+
+def test_select_limits(client, made):
+    project = make_project(client, fit=False, labels=False)
+    made.append(project)
+    with pytest.raises(activerm.ActiveRmError) as batch:
+        project.select_batch(100_001, strategy="random")
+    assert batch.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert violations(batch.value) == {"batch_size": "is 100001; use 1..100000"}
+    with pytest.raises(activerm.ActiveRmError) as cap:
+        project.select_batch(1, strategy="random", max_candidates=100_000_001)
+    assert cap.value.code == grpc.StatusCode.INVALID_ARGUMENT and "max_candidates" in violations(cap.value)
+    assert project.refresh().num_pending_pairs == 0

@@ -88,28 +88,95 @@ def test_server_errors_keep_code_and_violations(server):
     assert ghost.code == grpc.StatusCode.NOT_FOUND and ghost.method == "ListResponses"
 
 
-@pytest.mark.parametrize(
-    ("method", "call"),
-    [
-        ("Fit", lambda p: p.fit()),
-        ("Score", lambda p: p.score(embeddings=np.zeros((2, DIM), dtype=np.float32))),
-        ("SelectBatch", lambda p: p.select_batch(4, candidates="within_prompt")),
-        ("GetSelection", lambda p: p.get_selection("s-1")),
-    ],
-)
-def test_model_rpcs_are_unimplemented_for_now(server, method, call):
+def test_fit_and_score_match_the_sync_client(server):
+    """Fit and Score awaited: the asyncio client sees the same model as the sync client."""
+    n = 12
+    x = random_rows(n, seed=12)
+    ids = [f"r{i}" for i in range(n)]
+    prompts = [f"p{i // 3}" for i in range(n)]
+
+    async def go():
+        async with activerm.aio.Client(server.target, timeout=60) as client:
+            project = await client.create_project(unique_id("aio"), embedding_dim=DIM, head="mlp", hidden_sizes=[4])
+            await project.add_responses(ids, prompts, x)
+            errors = []
+            for call in (lambda: project.fit(), lambda: project.score(ids)):
+                with pytest.raises(activerm.ActiveRmError) as e:
+                    await call()
+                errors.append(e.value)
+            await project.add_comparisons(["r0", "r1", "r2", "r3", "r8"], ["r4", "r5", "r6", "r7", "r0"],
+                                          ["a", "a", "b", "tie", "b"])
+            first = await project.fit(seed=3, epochs=4, batch_size=2)
+            second = await project.fit(seed=3, epochs=4, batch_size=2, warm_start=True)
+            rewards = await project.score(ids, model_version=1)
+            from_x = await project.score(embeddings=x, model_version=1)
+            pairs = await project.score_pairs([("r0", "r4"), ("r9", "r2")], model_version=1)
+            with pytest.raises(activerm.ActiveRmError) as ghost:
+                await project.score_pairs([("r0", "ghost")])
+            return project, errors, first, second, rewards, from_x, pairs, ghost.value
+
+    project, (no_labels, no_model), first, second, rewards, from_x, pairs, ghost = run(go())
+    assert no_labels.code == grpc.StatusCode.FAILED_PRECONDITION and no_labels.method == "Fit"
+    assert no_model.code == grpc.StatusCode.FAILED_PRECONDITION and no_model.method == "Score"
+    assert ghost.code == grpc.StatusCode.NOT_FOUND and set(violations(ghost)) == {"pairs[0].b_id"}
+    assert (first.model_version, second.model_version) == (1, 2)
+    assert first.head == "mlp" and first.iterations == 4 and first.num_comparisons == 5
+    np.testing.assert_array_equal(rewards, from_x)
+    d = rewards[[0, 9]] - rewards[[4, 2]]
+    np.testing.assert_allclose(pairs.probabilities, 1 / (1 + np.exp(-d)), rtol=1e-9)
+    assert np.all(pairs.reward_diff_stddevs > 0)
+    with activerm.Client(server.target, timeout=60) as sync:
+        same = sync.get_project(project.id)
+        assert same.info.latest_model_version == 2
+        np.testing.assert_array_equal(same.score(ids, model_version=1), rewards)
+        sync.delete_project(project.id)
+
+
+def test_select_batch_and_get_selection_awaited(server):
+    n = 9
+    x = random_rows(n, seed=13)
+    ids = [f"r{i}" for i in range(n)]
+    prompts = [f"p{i // 3}" for i in range(n)]
+
     async def go():
         async with activerm.aio.Client(server.target, timeout=60) as client:
             project = await client.create_project(unique_id("aio"), embedding_dim=DIM)
-            try:
+            await project.add_responses(ids, prompts, x)
+            errors = []
+            with pytest.raises(activerm.ActiveRmError) as e:
+                await project.select_batch(2, strategy="greedy_dopt")
+            errors.append(e.value)
+            warmup = await project.select_batch(3, strategy="random", candidates="within_prompt", seed=4)
+            await project.add_comparisons(warmup.a_ids, warmup.b_ids, ["a", "b", "tie"])
+            await project.fit()
+            greedy = await project.select_batch(4, strategy="greedy_dopt", candidates="cross_prompt", seed=1)
+            explicit = await project.select_batch(1, strategy="dopt", candidates=[("r0", "r8"), ("r8", "r1")],
+                                                  ridge=0.25)
+            back = await project.get_selection(greedy.selection_id)
+            info = await project.refresh()
+            for call in (lambda: project.select_batch(100, strategy="random"),
+                         lambda: project.select_batch(1, candidates=[("r0", "ghost")]),
+                         lambda: project.get_selection("sel-404")):
                 with pytest.raises(activerm.ActiveRmError) as e:
-                    await call(project)
-            finally:
-                await project.delete()
-            return e.value
+                    await call()
+                errors.append(e.value)
+            await project.delete()
+            return warmup, greedy, explicit, back, info, errors
 
-    err = run(go())
-    assert err.code == grpc.StatusCode.UNIMPLEMENTED and err.method == method
+    warmup, greedy, explicit, back, info, (no_model, too_big, ghost, missing) = run(go())
+    assert no_model.code == grpc.StatusCode.FAILED_PRECONDITION and no_model.method == "SelectBatch"
+    assert warmup.num_candidates == 9 and warmup.model_version == 0
+    assert all(a[1:] != b[1:] and int(a[1:]) // 3 == int(b[1:]) // 3 for a, b in zip(warmup.a_ids, warmup.b_ids))
+    assert greedy.strategy == "greedy_dopt" and greedy.model_version == 1 and len(greedy) == 4
+    assert greedy.num_candidates == 36 - 3  # the three labeled pairs are excluded
+    assert np.all(np.diff(greedy.scores) <= 0) and np.all(greedy.scores > 0)
+    assert back.pairs == greedy.pairs and back.selection_id == greedy.selection_id
+    assert len(explicit) == 1 and (explicit.a_ids[0], explicit.b_ids[0]) in {("r0", "r8"), ("r8", "r1")}
+    assert explicit.params.ridge == 0.25 and explicit.candidates == "explicit_pairs"
+    assert info.num_pending_pairs == 5 and info.latest_model_version == 1
+    assert too_big.code == grpc.StatusCode.INVALID_ARGUMENT and "batch_size" in violations(too_big)
+    assert ghost.code == grpc.StatusCode.NOT_FOUND
+    assert missing.code == grpc.StatusCode.NOT_FOUND and missing.method == "GetSelection"
 
 
 def test_client_side_checks_and_deadline_and_close(server):

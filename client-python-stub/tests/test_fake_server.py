@@ -83,7 +83,10 @@ class Scripted(pb_grpc.ActiveRewardModelingServiceServicer):
 
     def _selection(self, request_seed=0):
         s = pb.Selection(selection_id="sel-42", model_version=7, strategy=pb.STRATEGY_DOPT, seed=request_seed,
-                         batch_size=2, num_candidates=15,
+                         batch_size=2, num_candidates=15, max_candidates=1000, include_pending=True,
+                         candidate_source=pb.CANDIDATE_SOURCE_WITHIN_PROMPT,
+                         params=pb.StrategyParams(ridge=0.5, coreset_clusters=10, posterior_samples=256,
+                                                  batchbald_configurations=1024),
                          pairs=[pb.ScoredPair(a_id="x", b_id="y", score=2.0),
                                 pb.ScoredPair(a_id="y", b_id="z", score=1.0)])
         s.create_time.FromSeconds(1_700_000_200)
@@ -195,6 +198,22 @@ def test_select_batch_request_and_selection(fake, fake_project, candidates, whic
     assert [(p.a_id, p.b_id, p.score) for p in sel.pairs] == [("x", "y", 2.0), ("y", "z", 1.0)]
     np.testing.assert_array_equal(sel.scores, [2.0, 1.0])
     assert sel.a_ids == ["x", "y"] and len(sel) == 2 and sel.wall_time_s == 0.02
+    assert (sel.candidates, sel.max_candidates, sel.include_labeled, sel.include_pending) == (
+        "within_prompt", 1000, False, True)
+    assert sel.params == activerm.StrategyParams(ridge=0.5, coreset_clusters=10, coreset_radius=0.0,
+                                                 posterior_samples=256, batchbald_pool=0,
+                                                 batchbald_configurations=1024)
+
+
+def test_select_batch_strategy_knobs(fake, fake_project):
+    fake_project.select_batch(2, strategy="batchbald", ridge=1e-3, coreset_clusters=4, coreset_radius=2.5,
+                              posterior_samples=64, batchbald_pool=100, batchbald_configurations=16)
+    _, req = fake.requests[-1]
+    assert req.params == pb.StrategyParams(ridge=1e-3, coreset_clusters=4, coreset_radius=2.5, posterior_samples=64,
+                                           batchbald_pool=100, batchbald_configurations=16)
+    fake_project.select_batch(2)
+    _, req = fake.requests[-1]
+    assert req.params == pb.StrategyParams()  # all unset: the server's defaults
 
 
 def test_select_batch_defaults(fake, fake_project):
@@ -224,6 +243,12 @@ def test_get_selection(fake, fake_project):
         (lambda p: p.select_batch(2.5), "size"),
         (lambda p: p.select_batch(2, max_candidates=0), "max_candidates"),
         (lambda p: p.select_batch(2, model_version=0), "model_version"),
+        (lambda p: p.select_batch(2, ridge=0.0), "ridge"),
+        (lambda p: p.select_batch(2, ridge=float("nan")), "ridge"),
+        (lambda p: p.select_batch(2, coreset_radius=-1.0), "coreset_radius"),
+        (lambda p: p.select_batch(2, coreset_clusters=1001), "coreset_clusters"),
+        (lambda p: p.select_batch(2, posterior_samples=0), "posterior_samples"),
+        (lambda p: p.select_batch(2, batchbald_configurations=70000), "batchbald_configurations"),
         (lambda p: p.score(), "ids"),
         (lambda p: p.score(["a"], embeddings=np.zeros((1, 3))), "ids"),
         (lambda p: p.score(embeddings=np.zeros((1, 4), dtype=np.float32)), "embeddings"),

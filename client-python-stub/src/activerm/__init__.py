@@ -21,6 +21,7 @@ from ._types import (  # noqa: E402
     Responses,
     ScoredPair,
     Selection,
+    StrategyParams,
 )
 
 __all__ = [
@@ -38,5 +39,6 @@ __all__ = [
     "Responses",
     "ScoredPair",
     "Selection",
+    "StrategyParams",
     "__version__",
 ]

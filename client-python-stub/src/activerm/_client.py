@@ -348,6 +348,12 @@ class Project:
         include_labeled: bool = False,
         include_pending: bool = False,
         model_version: int | None = None,
+        ridge: float | None = None,
+        coreset_clusters: int | None = None,
+        coreset_radius: float | None = None,
+        posterior_samples: int | None = None,
+        batchbald_pool: int | None = None,
+        batchbald_configurations: int | None = None,
         timeout: float | None = None,
     ) -> Selection:
         """Chooses the next `size` pairs to label; they become pending.
@@ -355,11 +361,19 @@ class Project:
         strategy: one of "random", "max_entropy", "max_difference", "ols_dopt", "dopt",
         "past_aware_dopt", "greedy_dopt", "coreset", "bald", "batchbald".
         candidates: "cross_prompt", "within_prompt", or explicit [(a_id, b_id), ...].
+        Strategy knobs (None: the server's default): ridge (epsilon of ols_dopt / dopt /
+        past_aware_dopt, default 1e-6 * trace / h), coreset_clusters (10), coreset_radius
+        (norm of w), posterior_samples (batchbald, 256), batchbald_pool (max(1000, 10 * size)),
+        batchbald_configurations (1024).
         """
         req = cv.select_batch_request(
             self.id, size=size, strategy=strategy, candidates=candidates, max_candidates=max_candidates,
             seed=seed, include_labeled=include_labeled, include_pending=include_pending,
-            model_version=model_version)
+            model_version=model_version,
+            params=cv.strategy_params(
+                ridge=ridge, coreset_clusters=coreset_clusters, coreset_radius=coreset_radius,
+                posterior_samples=posterior_samples, batchbald_pool=batchbald_pool,
+                batchbald_configurations=batchbald_configurations))
         return cv.selection(self._client._call("SelectBatch", req, timeout).selection)
 
     def get_selection(self, selection_id: str, *, timeout: float | None = None) -> Selection:

@@ -5,6 +5,7 @@ shape, finiteness, and that ids and rows line up.
 """
 from __future__ import annotations
 
+import math
 import numbers
 from datetime import datetime, timezone
 from typing import Any, Iterator, Sequence
@@ -23,6 +24,7 @@ from ._types import (
     Responses,
     ScoredPair,
     Selection,
+    StrategyParams,
 )
 from .v1 import activerm_pb2 as pb
 
@@ -47,6 +49,12 @@ STRATEGIES = {
 }
 STRATEGY_NAMES = {v: k for k, v in STRATEGIES.items()}
 CANDIDATE_KINDS = ("cross_prompt", "within_prompt")
+CANDIDATE_SOURCE_NAMES = {
+    pb.CANDIDATE_SOURCE_EXPLICIT_PAIRS: "explicit_pairs",
+    pb.CANDIDATE_SOURCE_WITHIN_PROMPT: "within_prompt",
+    pb.CANDIDATE_SOURCE_CROSS_PROMPT: "cross_prompt",
+    pb.CANDIDATE_SOURCE_UNSPECIFIED: "unspecified",
+}
 
 
 # ---------------------------------------------------------------------------- checks
@@ -77,6 +85,14 @@ def check_positive_float(field: str, value: Any) -> float:
     v = check_float(field, value)
     if v == 0.0:
         raise invalid(field, "is 0; it must be > 0 (leave it out to use the server's default)")
+    return v
+
+
+def check_finite_positive(field: str, value: Any) -> float:
+    """Finite and > 0 (0 on the wire means "default", so an explicit 0 is refused too)."""
+    v = check_float(field, value)
+    if not (math.isfinite(v) and v > 0):
+        raise invalid(field, f"is {v}; it must be finite and > 0 (leave it out to use the server's default)")
     return v
 
 
@@ -364,8 +380,22 @@ def score_pairs_request(project_id: str, pairs, model_version) -> pb.ScoreReques
     )
 
 
+def strategy_params(*, ridge=None, coreset_clusters=None, coreset_radius=None, posterior_samples=None,
+                    batchbald_pool=None, batchbald_configurations=None) -> pb.StrategyParams:
+    """The optional strategy knobs; None leaves the server's default (0 on the wire)."""
+    return pb.StrategyParams(
+        ridge=0.0 if ridge is None else check_finite_positive("ridge", ridge),
+        coreset_clusters=check_optional_int("coreset_clusters", coreset_clusters, 1, 1000),
+        coreset_radius=0.0 if coreset_radius is None else check_finite_positive("coreset_radius", coreset_radius),
+        posterior_samples=check_optional_int("posterior_samples", posterior_samples, 1, 100_000),
+        batchbald_pool=check_optional_int("batchbald_pool", batchbald_pool, 1, 1_000_000),
+        batchbald_configurations=check_optional_int("batchbald_configurations", batchbald_configurations, 1, 65536),
+    )
+
+
 def select_batch_request(project_id: str, *, size, strategy, candidates, max_candidates, seed, include_labeled,
-                         include_pending, model_version) -> pb.SelectBatchRequest:
+                         include_pending, model_version, params: pb.StrategyParams | None = None
+                         ) -> pb.SelectBatchRequest:
     name = strategy.lower() if isinstance(strategy, str) else strategy
     if name not in STRATEGIES:
         raise invalid("strategy", f"is {strategy!r}; use one of {sorted(STRATEGIES)}")
@@ -394,6 +424,7 @@ def select_batch_request(project_id: str, *, size, strategy, candidates, max_can
         include_labeled=bool(include_labeled),
         include_pending=bool(include_pending),
         model_version=check_model_version(model_version),
+        params=params,
     )
 
 
@@ -538,5 +569,13 @@ def selection(s: pb.Selection) -> Selection:
         pairs=[ScoredPair(p.a_id, p.b_id, p.score) for p in s.pairs],
         create_time=timestamp(s.create_time),
         wall_time_s=seconds(s.wall_time),
+        candidates=CANDIDATE_SOURCE_NAMES.get(s.candidate_source, f"unknown({s.candidate_source})"),
+        max_candidates=s.max_candidates,
+        include_labeled=s.include_labeled,
+        include_pending=s.include_pending,
+        params=StrategyParams(
+            ridge=s.params.ridge, coreset_clusters=s.params.coreset_clusters, coreset_radius=s.params.coreset_radius,
+            posterior_samples=s.params.posterior_samples, batchbald_pool=s.params.batchbald_pool,
+            batchbald_configurations=s.params.batchbald_configurations),
     )
 

@@ -306,12 +306,22 @@ class Project:
         include_labeled: bool = False,
         include_pending: bool = False,
         model_version: int | None = None,
+        ridge: float | None = None,
+        coreset_clusters: int | None = None,
+        coreset_radius: float | None = None,
+        posterior_samples: int | None = None,
+        batchbald_pool: int | None = None,
+        batchbald_configurations: int | None = None,
         timeout: float | None = None,
     ) -> Selection:
         req = cv.select_batch_request(
             self.id, size=size, strategy=strategy, candidates=candidates, max_candidates=max_candidates,
             seed=seed, include_labeled=include_labeled, include_pending=include_pending,
-            model_version=model_version)
+            model_version=model_version,
+            params=cv.strategy_params(
+                ridge=ridge, coreset_clusters=coreset_clusters, coreset_radius=coreset_radius,
+                posterior_samples=posterior_samples, batchbald_pool=batchbald_pool,
+                batchbald_configurations=batchbald_configurations))
         return cv.selection((await self._client._call("SelectBatch", req, timeout)).selection)
 
     async def get_selection(self, selection_id: str, *, timeout: float | None = None) -> Selection:

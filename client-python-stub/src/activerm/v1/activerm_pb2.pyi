@@ -143,6 +143,34 @@ STRATEGY_BATCHBALD: Strategy.ValueType  # 10
 """Greedy joint mutual information (Kirsch et al. 2019)."""
 Global___Strategy: _TypeAlias = Strategy  # noqa: Y015
 
+class _CandidateSource:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _CandidateSourceEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CandidateSource.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CANDIDATE_SOURCE_UNSPECIFIED: _CandidateSource.ValueType  # 0
+    """Not recorded."""
+    CANDIDATE_SOURCE_EXPLICIT_PAIRS: _CandidateSource.ValueType  # 1
+    """Candidates.explicit_pairs."""
+    CANDIDATE_SOURCE_WITHIN_PROMPT: _CandidateSource.ValueType  # 2
+    """Candidates.within_prompt."""
+    CANDIDATE_SOURCE_CROSS_PROMPT: _CandidateSource.ValueType  # 3
+    """Candidates.cross_prompt."""
+
+class CandidateSource(_CandidateSource, metaclass=_CandidateSourceEnumTypeWrapper):
+    """Which kind of candidate set a selection used."""
+
+CANDIDATE_SOURCE_UNSPECIFIED: CandidateSource.ValueType  # 0
+"""Not recorded."""
+CANDIDATE_SOURCE_EXPLICIT_PAIRS: CandidateSource.ValueType  # 1
+"""Candidates.explicit_pairs."""
+CANDIDATE_SOURCE_WITHIN_PROMPT: CandidateSource.ValueType  # 2
+"""Candidates.within_prompt."""
+CANDIDATE_SOURCE_CROSS_PROMPT: CandidateSource.ValueType  # 3
+"""Candidates.cross_prompt."""
+Global___CandidateSource: _TypeAlias = CandidateSource  # noqa: Y015
+
 @_typing.final
 class Matrix(_message.Message):
     """A dense float32 matrix: rows * cols values, row-major, little-endian IEEE 754.
@@ -1217,6 +1245,7 @@ class SelectBatchRequest(_message.Message):
     INCLUDE_LABELED_FIELD_NUMBER: _builtins.int
     INCLUDE_PENDING_FIELD_NUMBER: _builtins.int
     MODEL_VERSION_FIELD_NUMBER: _builtins.int
+    PARAMS_FIELD_NUMBER: _builtins.int
     project_id: _builtins.str
     """Required."""
     batch_size: _builtins.int
@@ -1234,10 +1263,16 @@ class SelectBatchRequest(_message.Message):
     include_pending: _builtins.bool
     """Also consider pairs chosen by earlier selections and not yet labeled. Default false."""
     model_version: _builtins.int
-    """Model version; 0: the latest. Model-free strategies (RANDOM, OLS_DOPT) accept none."""
+    """Model version; 0: the latest. Model-free strategies (RANDOM, OLS_DOPT, CORESET)
+    accept none. Only the latest version can be used; another one is FAILED_PRECONDITION.
+    """
     @_builtins.property
     def candidates(self) -> Global___Candidates:
         """Unset: cross_prompt."""
+
+    @_builtins.property
+    def params(self) -> Global___StrategyParams:
+        """Strategy knobs; unset fields take their documented defaults."""
 
     def __init__(
         self,
@@ -1251,14 +1286,65 @@ class SelectBatchRequest(_message.Message):
         include_labeled: _builtins.bool = ...,
         include_pending: _builtins.bool = ...,
         model_version: _builtins.int = ...,
+        params: Global___StrategyParams | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["candidates", b"candidates"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["candidates", b"candidates", "params", b"params"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_size", b"batch_size", "candidates", b"candidates", "include_labeled", b"include_labeled", "include_pending", b"include_pending", "max_candidates", b"max_candidates", "model_version", b"model_version", "project_id", b"project_id", "seed", b"seed", "strategy", b"strategy"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_size", b"batch_size", "candidates", b"candidates", "include_labeled", b"include_labeled", "include_pending", b"include_pending", "max_candidates", b"max_candidates", "model_version", b"model_version", "params", b"params", "project_id", b"project_id", "seed", b"seed", "strategy", b"strategy"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SelectBatchRequest: _TypeAlias = SelectBatchRequest  # noqa: Y015
+
+@_typing.final
+class StrategyParams(_message.Message):
+    """Optional knobs of the strategies that have any. 0 (unset) means the default."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RIDGE_FIELD_NUMBER: _builtins.int
+    CORESET_CLUSTERS_FIELD_NUMBER: _builtins.int
+    CORESET_RADIUS_FIELD_NUMBER: _builtins.int
+    POSTERIOR_SAMPLES_FIELD_NUMBER: _builtins.int
+    BATCHBALD_POOL_FIELD_NUMBER: _builtins.int
+    BATCHBALD_CONFIGURATIONS_FIELD_NUMBER: _builtins.int
+    ridge: _builtins.float
+    """OLS_DOPT, DOPT, PAST_AWARE_DOPT: ridge epsilon added to the information matrix,
+    >= 0 and finite. 0: 1e-6 * trace / h.
+    """
+    coreset_clusters: _builtins.int
+    """CORESET: k-means clusters on z, 0..1000. 0: 10."""
+    coreset_radius: _builtins.float
+    """CORESET: radius R of the parameter ball in the sensitivity bound, >= 0 and finite.
+    0: the norm of the model's last layer (1.0 without a model).
+    """
+    posterior_samples: _builtins.int
+    """BATCHBALD: posterior samples of the last layer w, 0..100000. 0: 256."""
+    batchbald_pool: _builtins.int
+    """BATCHBALD: it chooses among this many top candidates by BALD, 0..1000000.
+    0: max(1000, 10 * batch_size), at most the candidates.
+    """
+    batchbald_configurations: _builtins.int
+    """BATCHBALD: joint label configurations enumerated exactly up to this many, then
+    sampled (this many), 0..65536. 0: 1024.
+    """
+    def __init__(
+        self,
+        *,
+        ridge: _builtins.float = ...,
+        coreset_clusters: _builtins.int = ...,
+        coreset_radius: _builtins.float = ...,
+        posterior_samples: _builtins.int = ...,
+        batchbald_pool: _builtins.int = ...,
+        batchbald_configurations: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batchbald_configurations", b"batchbald_configurations", "batchbald_pool", b"batchbald_pool", "coreset_clusters", b"coreset_clusters", "coreset_radius", b"coreset_radius", "posterior_samples", b"posterior_samples", "ridge", b"ridge"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StrategyParams: _TypeAlias = StrategyParams  # noqa: Y015
 
 @_typing.final
 class ScoredPair(_message.Message):
@@ -1303,6 +1389,11 @@ class Selection(_message.Message):
     PAIRS_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     WALL_TIME_FIELD_NUMBER: _builtins.int
+    PARAMS_FIELD_NUMBER: _builtins.int
+    MAX_CANDIDATES_FIELD_NUMBER: _builtins.int
+    INCLUDE_LABELED_FIELD_NUMBER: _builtins.int
+    INCLUDE_PENDING_FIELD_NUMBER: _builtins.int
+    CANDIDATE_SOURCE_FIELD_NUMBER: _builtins.int
     selection_id: _builtins.str
     """Server-assigned, unique in the project."""
     model_version: _builtins.int
@@ -1312,6 +1403,14 @@ class Selection(_message.Message):
     batch_size: _builtins.int
     num_candidates: _builtins.int
     """Candidates considered after exclusions and capping."""
+    max_candidates: _builtins.int
+    """The candidate cap used (the request's max_candidates, 0 replaced by the default)."""
+    include_labeled: _builtins.bool
+    """As in the request."""
+    include_pending: _builtins.bool
+    """As in the request."""
+    candidate_source: Global___CandidateSource.ValueType
+    """Where the candidates came from."""
     @_builtins.property
     def pairs(self) -> _containers.RepeatedCompositeFieldContainer[Global___ScoredPair]:
         """Chosen pairs, in the order chosen."""
@@ -1321,6 +1420,10 @@ class Selection(_message.Message):
     @_builtins.property
     def wall_time(self) -> _duration_pb2.Duration:
         """Wall time spent selecting."""
+
+    @_builtins.property
+    def params(self) -> Global___StrategyParams:
+        """The knobs used, with defaults filled in (ridge and coreset_radius stay 0 when derived from the data)."""
 
     def __init__(
         self,
@@ -1334,10 +1437,15 @@ class Selection(_message.Message):
         pairs: _abc.Iterable[Global___ScoredPair] | None = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         wall_time: _duration_pb2.Duration | None = ...,
+        params: Global___StrategyParams | None = ...,
+        max_candidates: _builtins.int = ...,
+        include_labeled: _builtins.bool = ...,
+        include_pending: _builtins.bool = ...,
+        candidate_source: Global___CandidateSource.ValueType = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "wall_time", b"wall_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "params", b"params", "wall_time", b"wall_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_size", b"batch_size", "create_time", b"create_time", "model_version", b"model_version", "num_candidates", b"num_candidates", "pairs", b"pairs", "seed", b"seed", "selection_id", b"selection_id", "strategy", b"strategy", "wall_time", b"wall_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_size", b"batch_size", "candidate_source", b"candidate_source", "create_time", b"create_time", "include_labeled", b"include_labeled", "include_pending", b"include_pending", "max_candidates", b"max_candidates", "model_version", b"model_version", "num_candidates", b"num_candidates", "pairs", b"pairs", "params", b"params", "seed", b"seed", "selection_id", b"selection_id", "strategy", b"strategy", "wall_time", b"wall_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

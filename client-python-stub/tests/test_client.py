@@ -30,17 +30,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_default_timeout_applies_to_every_call(server):
+def test_default_timeout_applies_to_every_call(server, slow_read_project):
     with activerm.Client(server.target, timeout=1e-6) as fast:
+        slow = fast.get_project(slow_read_project, timeout=60)
         with pytest.raises(activerm.ActiveRmError) as e:
-            fast.list_projects()
+            slow.list_responses(include_embeddings=True)
     assert e.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
     assert "the client's deadline was 1e-06 s; pass a larger timeout=" in e.value.message
 
 
-def test_per_call_timeout_overrides_the_default(client, project):
+def test_per_call_timeout_overrides_the_default(client, slow_read_project):
+    project = client.get_project(slow_read_project)
     with pytest.raises(activerm.ActiveRmError) as e:
-        project.refresh(timeout=1e-6)
+        project.list_responses(include_embeddings=True, timeout=1e-6)
     assert e.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
     assert "pass a larger timeout=" in e.value.message
     assert "may still have applied" not in e.value.message, "a read changes nothing"

@@ -176,7 +176,7 @@ def test_ids_already_stored_are_already_exists_and_nothing_is_stored(project):
     err = e.value
     assert err.code == grpc.StatusCode.ALREADY_EXISTS
     assert "nothing from this call was stored" in err.message
-    assert [v.field for v in err.field_violations] == ["response_ids", "response_ids"]
+    assert [v.field for v in err.field_violations] == ["response_ids[1]", "response_ids[3]"]
     assert "row 1 of the call: 'r1' is already in the project" in err.field_violations[0].description
     assert project.refresh().num_responses == 3
 

@@ -78,6 +78,7 @@ public final class IngestBenchmark {
           throw new IllegalStateException("restart found " + n + " rows, expected " + rows);
         }
         System.out.printf("restart    process start -> project served: %6.2f s  (%d responses back)%n", restartSeconds, n);
+        server.log().stream().filter(l -> l.contains("loaded ")).forEach(l -> System.out.println("  server: " + l));
       }
     } finally {
       deleteTree(work);

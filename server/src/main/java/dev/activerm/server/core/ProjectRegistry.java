@@ -49,6 +49,8 @@ public final class ProjectRegistry {
     ProjectRegistry registry = new ProjectRegistry(store, poolFiles, clock, limits);
     Set<Long> keys = new HashSet<>();
     long rows = 0;
+    long idNanos = 0;
+    long poolNanos = 0;
     for (ProjectRecord r : store.loadProjects()) {
       HeadSpec head = new HeadSpec(HeadType.valueOf(r.headType()), r.hiddenSizes());
       ProjectSpec spec = new ProjectSpec(
@@ -56,13 +58,17 @@ public final class ProjectRegistry {
       ProjectState state = new ProjectState(r.key(), spec);
       List<String> ids = new ArrayList<>();
       List<String> promptIds = new ArrayList<>();
+      long t0 = System.nanoTime();
       int committed = store.loadResponses(r.key(), (id, prompt) -> {
         ids.add(id);
         promptIds.add(prompt);
       });
       state.responses.append(ids, promptIds);
+      long t1 = System.nanoTime();
       state.pool.reserve(committed);
       poolFiles.read(r.key(), committed, r.embeddingDim(), state.pool.shardRows(), state.pool::append);
+      idNanos += t1 - t0;
+      poolNanos += System.nanoTime() - t1;
       store.loadComparisons(r.key(), c -> state.comparisons.append(
           c.aRow(), c.bRow(), Outcome.values()[c.outcome()], c.weight(), c.annotatorId(), c.createTimeMillis()));
       state.selections.load(store.loadSelections(r.key()), state.comparisons);
@@ -72,8 +78,9 @@ public final class ProjectRegistry {
     }
     int orphans = poolFiles.deleteOrphans(keys);
     log.info(
-        "loaded {} projects, {} responses in {} ms{}",
-        registry.projects.size(), rows, (System.nanoTime() - start) / 1_000_000,
+        "loaded {} projects, {} responses in {} ms (ids {} ms, pool files {} ms){}",
+        registry.projects.size(), rows, (System.nanoTime() - start) / 1_000_000, idNanos / 1_000_000,
+        poolNanos / 1_000_000,
         orphans > 0 ? " (removed " + orphans + " pool files of deleted projects)" : "");
     return registry;
   }

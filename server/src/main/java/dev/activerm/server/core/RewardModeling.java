@@ -40,8 +40,6 @@ public final class RewardModeling {
   public static final int MAX_SCORE_ROWS = 100_000;
   public static final int MAX_SCORE_PAIRS = 1_000_000;
   public static final long DEFAULT_CACHE_BYTES = 256L << 20;
-  /** Largest D for the LINEAR head's Newton fit (a D x D double Hessian: 512 MiB at 8192). */
-  public static final int MAX_NEWTON_DIM = 8192;
 
   private final ProjectRegistry registry;
   private final SqliteStore store;
@@ -97,13 +95,6 @@ public final class RewardModeling {
     synchronized (fitLocks.computeIfAbsent(s.key, k -> new Object())) {
       long start = System.nanoTime();
       HeadType head = s.spec.head().type();
-      if (head == HeadType.LINEAR && s.spec.embeddingDim() > MAX_NEWTON_DIM) {
-        throw new ActiveRmException(ActiveRmException.Kind.RESOURCE_EXHAUSTED,
-            "project '" + projectId + "' has embedding_dim " + s.spec.embeddingDim() + "; the LINEAR head's Newton fit"
-                + " forms a D x D Hessian and supports D <= " + MAX_NEWTON_DIM
-                + ". Reduce the embedding dimension (e.g. PCA) or use an MLP head",
-            List.of());
-      }
       boolean validation = head == HeadType.MLP && settings.mlp().validationFraction() > 0;
       int needed = validation ? 2 : 1;
       ComparisonSet data;

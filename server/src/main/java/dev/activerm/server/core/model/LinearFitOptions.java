@@ -1,8 +1,8 @@
 package dev.activerm.server.core.model;
 
 /**
- * Newton's method for the LINEAR head: at most maxIterations steps (default 100, 1..1000),
- * stopping when the infinity norm of the penalised objective's gradient is below
+ * Truncated Newton (Newton-CG) for the LINEAR head: at most maxIterations Newton steps
+ * (default 100, 1..1000), stopping when the infinity norm of the penalised objective's gradient is below
  * tolerance (default 1e-8; the objective is a sum over comparisons, not a mean).
  */
 public record LinearFitOptions(int maxIterations, double tolerance) {

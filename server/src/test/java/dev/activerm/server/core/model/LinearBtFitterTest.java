@@ -69,6 +69,64 @@ class LinearBtFitterTest {
     assertThat(fit.report().trainAccuracy()).isGreaterThan(0.99);
   }
 
+  /**
+   * Badly scaled features (column scales 1e-2 .. 1e2, condition number ~1e8 of Z^T Z): the
+   * conjugate-gradient solves must still reach the tolerance, and the answer must match the
+   * plain-loop Newton reference to 1e-6 relative in w.
+   */
+  @Test
+  void badlyScaledFeaturesStillConvergeToTheReference() {
+    int dim = 10;
+    Planted p = new Planted(60, dim, 13, x -> x[0] + 0.5 * x[9]);
+    for (int i = 0; i < p.rows; i++) {
+      for (int j = 0; j < dim; j++) {
+        p.x[i * dim + j] *= (float) Math.pow(10, -2 + 4.0 * j / (dim - 1));
+      }
+    }
+    ComparisonSet data = p.comparisons(300, 14, 0.05, true);
+    double lambda = 1e-2;
+    LinearBtFitter.Result fit = new LinearBtFitter(data, lambda).fit(LinearFitOptions.defaults(), null);
+    assertThat(fit.report().converged()).isTrue();
+    assertThat(maxRelDiff(fit.weights(), referenceNewton(data, lambda))).isLessThan(1e-6);
+  }
+
+  /**
+   * No D limit: D = 9000 (above the 8192 the old D x D Hessian needed) with 40 rows and 80
+   * comparisons fits to the default tolerance, and the gradient recomputed independently
+   * (plain loops over the comparisons) is below the tolerance too (1e-10 slack for the
+   * different summation order).
+   */
+  @Test
+  void fitsAboveTheOldDimensionLimit() {
+    int dim = 9000;
+    Planted p = new Planted(40, dim, 17, x -> x[0] - x[1]);
+    ComparisonSet data = p.comparisons(80, 18, 0.0, false);
+    LinearBtFitter.Result fit = new LinearBtFitter(data, 1.0).fit(LinearFitOptions.defaults(), null);
+    assertThat(fit.report().converged()).isTrue();
+    double[] g = plainGradient(data, 1.0, fit.weights());
+    assertThat(LinearBtFitter.infNorm(g)).isLessThanOrEqualTo(1e-8 + 1e-10);
+  }
+
+  /** The gradient of sum_k weight_k BCE + lambda/2 ||w||^2, term by term in double. */
+  static double[] plainGradient(ComparisonSet d, double lambda, double[] w) {
+    int dim = d.dim();
+    double[] g = new double[dim];
+    for (int j = 0; j < dim; j++) {
+      g[j] = lambda * w[j];
+    }
+    for (int k = 0; k < d.size(); k++) {
+      double s = 0;
+      for (int j = 0; j < dim; j++) {
+        s += w[j] * ((double) d.rows()[d.a()[k] * dim + j] - (double) d.rows()[d.b()[k] * dim + j]);
+      }
+      double r = d.weight()[k] * (1 / (1 + Math.exp(-s)) - d.y()[k]);
+      for (int j = 0; j < dim; j++) {
+        g[j] += r * ((double) d.rows()[d.a()[k] * dim + j] - (double) d.rows()[d.b()[k] * dim + j]);
+      }
+    }
+    return g;
+  }
+
   static double[] referenceNewton(ComparisonSet d, double lambda) {
     int dim = d.dim();
     double[] w = new double[dim];

@@ -1,19 +1,18 @@
 package dev.activerm.server.core.linalg;
 
-import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.ForkJoinTask;
+import dev.activerm.server.core.select.Parallel;
 
 /**
  * Matrix-vector products over a float32 row matrix X (rows x dim, row-major) with a double
  * vector, accumulated in double: X v (one dot per row), X^T c and (X o X)^T c (one sum over
- * the rows per column). These are the O(rows * dim) passes of the LINEAR fit, where float32 sgemv would
- * lose the digits the convergence test needs and a double copy of X would double memory.
+ * the rows per column). These are the O(rows * dim) passes of the LINEAR fit, where float32
+ * sgemv would lose the digits the convergence test needs and a double copy of X would
+ * triple the memory of the rows.
  *
  * <p>Work is split into fixed partitions that never change what one output element sums, or
  * in which order: X v splits rows, X^T c splits columns and sums each column over the rows
- * in order. Results are bit-identical for any thread count. The pool is small and explicitly
- * sized ({@link #setThreads}, called once at server start with --compute-threads) so it does
- * not fight the gRPC executor.
+ * in order. Results are bit-identical for any thread count. They run on the compute pool of
+ * {@link Parallel} (sized once at server start with --compute-threads).
  */
 public final class RowKernels {
   /** Below this many multiply-adds a product runs on the caller's thread. */
@@ -21,34 +20,12 @@ public final class RowKernels {
   /** Columns per partition of X^T c never go below this (a partition strides whole rows). */
   private static final int MIN_COLUMNS = 64;
 
-  private static volatile ForkJoinPool pool = newPool(Runtime.getRuntime().availableProcessors());
-
   private RowKernels() {}
-
-  /** Replaces the pool (called once at server start with --compute-threads). */
-  public static synchronized void setThreads(int threads) {
-    ForkJoinPool old = pool;
-    pool = newPool(threads);
-    old.shutdown();
-  }
-
-  public static int threads() {
-    return pool.getParallelism();
-  }
-
-  private static ForkJoinPool newPool(int threads) {
-    return new ForkJoinPool(Math.max(1, threads), p -> {
-      var t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(p);
-      t.setName("activerm-rowkernels-" + t.getPoolIndex());
-      t.setDaemon(true);
-      return t;
-    }, null, false);
-  }
 
   /** out[i] = sum_j x[i, j] v[j] for i < rows, in double (four interleaved partial sums per row). */
   public static void timesVector(float[] x, int rows, int dim, double[] v, double[] out) {
     int parts = parts(rows, (long) rows * dim);
-    run(parts, p -> {
+    Parallel.forParts(parts, p -> {
       int from = (int) ((long) rows * p / parts);
       int to = (int) ((long) rows * (p + 1) / parts);
       for (int i = from; i < to; i++) {
@@ -60,7 +37,7 @@ public final class RowKernels {
   /** out[j] = sum_i c[i] x[i, j] for j < dim, in double, each column summed over i in order. */
   public static void transposeTimesVector(float[] x, int rows, int dim, double[] c, double[] out) {
     int parts = parts(Math.max(1, dim / MIN_COLUMNS), (long) rows * dim);
-    run(parts, p -> {
+    Parallel.forParts(parts, p -> {
       int from = (int) ((long) dim * p / parts);
       int to = (int) ((long) dim * (p + 1) / parts);
       java.util.Arrays.fill(out, from, to, 0.0);
@@ -80,7 +57,7 @@ public final class RowKernels {
   /** out[j] = sum_i c[i] x[i, j]^2 for j < dim, in double, each column summed over i in order. */
   public static void transposeSquaresTimesVector(float[] x, int rows, int dim, double[] c, double[] out) {
     int parts = parts(Math.max(1, dim / MIN_COLUMNS), (long) rows * dim);
-    run(parts, p -> {
+    Parallel.forParts(parts, p -> {
       int from = (int) ((long) dim * p / parts);
       int to = (int) ((long) dim * (p + 1) / parts);
       java.util.Arrays.fill(out, from, to, 0.0);
@@ -120,42 +97,6 @@ public final class RowKernels {
     if (work < PARALLEL_MIN_WORK) {
       return 1;
     }
-    return Math.max(1, Math.min(maxParts, threads()));
-  }
-
-  @FunctionalInterface
-  private interface Part {
-    void run(int part);
-  }
-
-  private static void run(int parts, Part body) {
-    if (parts == 1) {
-      body.run(0);
-      return;
-    }
-    ForkJoinPool p = pool;
-    ForkJoinTask<?>[] tasks = new ForkJoinTask<?>[parts - 1];
-    for (int i = 1; i < parts; i++) {
-      int part = i;
-      tasks[i - 1] = p.submit(() -> body.run(part));
-    }
-    RuntimeException failure = null;
-    try {
-      body.run(0);
-    } catch (RuntimeException e) {
-      failure = e;
-    }
-    for (ForkJoinTask<?> t : tasks) {
-      try {
-        t.join();
-      } catch (RuntimeException e) {
-        if (failure == null) {
-          failure = e;
-        }
-      }
-    }
-    if (failure != null) {
-      throw failure;
-    }
+    return Math.max(1, Math.min(maxParts, Parallel.threads()));
   }
 }

@@ -36,18 +36,36 @@ public final class Parallel {
   /** Runs body over [0, n) in fixed chunks; serial when n is small. */
   public static void forRange(int n, Range body) {
     int parts = Math.min(4 * threads(), Math.max(1, n / MIN_CHUNK));
+    forParts(parts, part -> body.run((int) ((long) n * part / parts), (int) ((long) n * (part + 1) / parts)));
+  }
+
+  /** A body over one part. */
+  @FunctionalInterface
+  public interface Part {
+    void run(int part);
+  }
+
+  /**
+   * Runs body(0) .. body(parts - 1) on the pool, part 0 on the calling thread, and waits for
+   * all; the first failure is rethrown. The caller chooses the partition.
+   */
+  public static void forParts(int parts, Part body) {
     if (parts <= 1) {
-      body.run(0, n);
+      body.run(0);
       return;
     }
-    List<ForkJoinTask<?>> tasks = new ArrayList<>(parts);
+    List<ForkJoinTask<?>> tasks = new ArrayList<>(parts - 1);
     ForkJoinPool p = pool;
-    for (int i = 0; i < parts; i++) {
-      int from = (int) ((long) n * i / parts);
-      int to = (int) ((long) n * (i + 1) / parts);
-      tasks.add(p.submit(() -> body.run(from, to)));
+    for (int i = 1; i < parts; i++) {
+      int part = i;
+      tasks.add(p.submit(() -> body.run(part)));
     }
     RuntimeException failure = null;
+    try {
+      body.run(0);
+    } catch (RuntimeException e) {
+      failure = e;
+    }
     for (ForkJoinTask<?> t : tasks) {
       try {
         t.join();

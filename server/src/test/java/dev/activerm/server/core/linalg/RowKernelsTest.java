@@ -2,6 +2,7 @@ package dev.activerm.server.core.linalg;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.activerm.server.core.select.Parallel;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -26,14 +27,14 @@ class RowKernelsTest {
 
   @AfterEach
   void restoreThreads() {
-    RowKernels.setThreads(Runtime.getRuntime().availableProcessors());
+    Parallel.setThreads(Runtime.getRuntime().availableProcessors());
   }
 
   @Test
   void timesVectorMatchesPlainLoops() {
     double[] v = gaussians(DIM);
     double[] out = new double[ROWS];
-    RowKernels.setThreads(2);
+    Parallel.setThreads(2);
     RowKernels.timesVector(x, ROWS, DIM, v, out);
     for (int i = 0; i < ROWS; i++) {
       double expected = 0;
@@ -52,7 +53,7 @@ class RowKernelsTest {
     c[5] = 0; // skipped rows must not matter
     double[] out = new double[DIM];
     java.util.Arrays.fill(out, 99.0); // overwritten, not accumulated into
-    RowKernels.setThreads(2);
+    Parallel.setThreads(2);
     RowKernels.transposeTimesVector(x, ROWS, DIM, c, out);
     for (int j = 0; j < DIM; j++) {
       double expected = 0;
@@ -69,12 +70,12 @@ class RowKernelsTest {
   void resultsAreBitIdenticalForOneAndTwoThreads() {
     double[] v = gaussians(DIM);
     double[] c = gaussians(ROWS);
-    RowKernels.setThreads(1);
+    Parallel.setThreads(1);
     double[] xv1 = new double[ROWS];
     double[] xtc1 = new double[DIM];
     RowKernels.timesVector(x, ROWS, DIM, v, xv1);
     RowKernels.transposeTimesVector(x, ROWS, DIM, c, xtc1);
-    RowKernels.setThreads(2);
+    Parallel.setThreads(2);
     double[] xv2 = new double[ROWS];
     double[] xtc2 = new double[DIM];
     RowKernels.timesVector(x, ROWS, DIM, v, xv2);

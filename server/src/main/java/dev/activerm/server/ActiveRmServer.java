@@ -5,6 +5,7 @@ import dev.activerm.server.api.auth.ApiKeyInterceptor;
 import dev.activerm.server.api.auth.ApiKeys;
 import dev.activerm.server.core.ProjectRegistry;
 import dev.activerm.server.core.linalg.Blas;
+import dev.activerm.server.core.linalg.OjAlgoSetup;
 import dev.activerm.server.core.select.Parallel;
 import dev.activerm.server.store.PoolFiles;
 import dev.activerm.server.store.SqliteStore;
@@ -52,6 +53,7 @@ public final class ActiveRmServer implements AutoCloseable {
     this.config = config;
     Blas.setThreads(config.computeThreads());
     Parallel.setThreads(config.computeThreads());
+    OjAlgoSetup.setThreads(config.computeThreads());
     this.store = SqliteStore.open(config.dataDir());
     ProjectRegistry registry;
     try {

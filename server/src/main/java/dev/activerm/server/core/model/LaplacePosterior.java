@@ -1,6 +1,7 @@
 package dev.activerm.server.core.model;
 
 import dev.activerm.server.core.linalg.Blas;
+import dev.activerm.server.core.linalg.OjAlgoSetup;
 import org.ojalgo.matrix.decomposition.Cholesky;
 import org.ojalgo.matrix.store.MatrixStore;
 import org.ojalgo.matrix.store.R064Store;
@@ -13,6 +14,10 @@ import org.ojalgo.matrix.store.R064Store;
  * factor M = L L^T; the standard deviation of r_a - r_b is ||L^-1 (phi_a - phi_b)||.
  */
 public final class LaplacePosterior {
+  static {
+    OjAlgoSetup.quiet();
+  }
+
   private static final int BLOCK_DOUBLES = 1 << 22;
 
   private final int h;
@@ -79,6 +84,11 @@ public final class LaplacePosterior {
 
   /** Approximate memory footprint, for cache weighing. */
   public long bytes() {
+    return bytes(h);
+  }
+
+  /** The memory footprint of the factor for feature dimension h. */
+  public static long bytes(int h) {
     return (long) h * h * Double.BYTES + 64;
   }
 

@@ -1,6 +1,7 @@
 package dev.activerm.server.core.select;
 
 import dev.activerm.server.core.linalg.Blas;
+import dev.activerm.server.core.linalg.OjAlgoSetup;
 import dev.activerm.server.core.model.RewardModel;
 import java.util.function.BooleanSupplier;
 import org.ojalgo.matrix.decomposition.Cholesky;
@@ -20,6 +21,10 @@ import org.ojalgo.matrix.store.R064Store;
  * </ul>
  */
 public final class FisherMath {
+  static {
+    OjAlgoSetup.quiet();
+  }
+
   private static final int FEATURE_CHUNK = 4096;
 
   private FisherMath() {}

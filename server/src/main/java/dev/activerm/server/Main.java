@@ -37,7 +37,7 @@ public final class Main implements Callable<Integer> {
   int maxMessageMib;
 
   @Option(names = "--cache-mib", defaultValue = "${env:ACTIVERM_CACHE_MIB:-512}",
-      description = "Memory for derived model state (features, Fisher matrices) in MiB (env ACTIVERM_CACHE_MIB, default ${DEFAULT-VALUE}).")
+      description = "Memory for derived model state (Fisher matrices and Cholesky factors, Laplace factors, older model versions) in MiB (env ACTIVERM_CACHE_MIB, default ${DEFAULT-VALUE}).")
   long cacheMib;
 
   @Option(names = "--grpc-threads", defaultValue = "${env:ACTIVERM_GRPC_THREADS:-0}",

@@ -29,6 +29,7 @@ import dev.activerm.server.core.ActiveRmException;
 import dev.activerm.server.core.ProjectRegistry;
 import dev.activerm.server.core.RewardModeling;
 import dev.activerm.server.core.Selections;
+import dev.activerm.server.core.select.DerivedStateCache;
 import io.grpc.stub.StreamObserver;
 import java.util.function.Supplier;
 
@@ -43,12 +44,16 @@ public final class ActiveRmGrpcService extends ActiveRewardModelingServiceGrpc.A
     this(registry, 512L << 20);
   }
 
-  /** cacheBytes bounds the derived selection state (--cache-mib). */
+  /**
+   * cacheBytes bounds the derived state (--cache-mib): one cache for SelectBatch's Fisher
+   * state and Score's Laplace factors and older model versions.
+   */
   public ActiveRmGrpcService(ProjectRegistry registry, long cacheBytes) {
     this.registry = registry;
     this.mapper = new ProjectRpcMapper(registry);
-    this.fitMapper = new FitRpcMapper(RewardModeling.load(registry));
-    this.selections = new SelectionRpcMapper(new Selections(registry, cacheBytes));
+    DerivedStateCache cache = new DerivedStateCache(cacheBytes);
+    this.fitMapper = new FitRpcMapper(RewardModeling.load(registry, cache));
+    this.selections = new SelectionRpcMapper(new Selections(registry, cache));
   }
 
   @Override

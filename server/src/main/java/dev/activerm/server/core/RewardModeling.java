@@ -1,7 +1,5 @@
 package dev.activerm.server.core;
 
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.activerm.server.core.model.BradleyTerry;
 import dev.activerm.server.core.model.ComparisonSet;
 import dev.activerm.server.core.model.FitReport;
@@ -13,6 +11,7 @@ import dev.activerm.server.core.model.MlpRewardModel;
 import dev.activerm.server.core.model.MlpTrainer;
 import dev.activerm.server.core.model.ModelCodec;
 import dev.activerm.server.core.model.RewardModel;
+import dev.activerm.server.core.select.DerivedStateCache;
 import dev.activerm.server.store.ModelRecord;
 import dev.activerm.server.store.SqliteStore;
 import java.time.Instant;
@@ -32,45 +31,35 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A Fit copies the comparisons and the rows they touch under the project's read lock,
  * trains without any project lock (fits of one project run one at a time), then stores the
- * version and publishes it under the write lock. Posterior factors and non-latest versions
- * live in byte-bounded caches: rebuilt from the store, never lost.
+ * version and publishes it under the write lock. A Fit forms nothing D x D. The Laplace
+ * factor is built only when a Score asks for pair uncertainties, and it and non-latest
+ * versions live in the server's derived-state cache (bounded by --cache-mib, shared with
+ * SelectBatch): rebuilt from the store, never lost.
  */
 public final class RewardModeling {
   private static final Logger log = LoggerFactory.getLogger(RewardModeling.class);
   public static final int MAX_SCORE_ROWS = 100_000;
   public static final int MAX_SCORE_PAIRS = 1_000_000;
-  public static final long DEFAULT_CACHE_BYTES = 256L << 20;
 
   private final ProjectRegistry registry;
   private final SqliteStore store;
   private final Map<Long, Object> fitLocks = new ConcurrentHashMap<>();
   /** The latest version of each project, with its report (state.latestModel holds the same model). */
   private final Map<Long, FittedModel> latest = new ConcurrentHashMap<>();
-  private final Cache<VersionKey, FittedModel> olderVersions;
-  private final Cache<VersionKey, LaplacePosterior> posteriors;
+  private final DerivedStateCache cache;
 
-  private record VersionKey(long projectKey, long version) {}
-
-  private RewardModeling(ProjectRegistry registry, long cacheBytes) {
+  private RewardModeling(ProjectRegistry registry, DerivedStateCache cache) {
     this.registry = registry;
     this.store = registry.store();
-    this.olderVersions = Caffeine.newBuilder()
-        .maximumWeight(cacheBytes / 2)
-        .weigher((VersionKey k, FittedModel m) -> (int) Math.min(Integer.MAX_VALUE, 8L * m.model().inputDim() * m.model().featureDim()))
-        .build();
-    this.posteriors = Caffeine.newBuilder()
-        .maximumWeight(cacheBytes / 2)
-        .weigher((VersionKey k, LaplacePosterior p) -> (int) Math.min(Integer.MAX_VALUE, p.bytes()))
-        .build();
+    this.cache = cache;
   }
 
-  /** Loads the latest model of every project (and drops models of deleted projects). */
-  public static RewardModeling load(ProjectRegistry registry) {
-    return load(registry, DEFAULT_CACHE_BYTES);
-  }
-
-  public static RewardModeling load(ProjectRegistry registry, long cacheBytes) {
-    RewardModeling modeling = new RewardModeling(registry, cacheBytes);
+  /**
+   * Loads the latest model of every project (and drops models of deleted projects); older
+   * versions and Laplace factors go to cache.
+   */
+  public static RewardModeling load(ProjectRegistry registry, DerivedStateCache cache) {
+    RewardModeling modeling = new RewardModeling(registry, cache);
     int orphans = modeling.store.deleteOrphanModels();
     int loaded = 0;
     for (ProjectState s : registry.states()) {
@@ -266,21 +255,45 @@ public final class RewardModeling {
     if (version == 0 || version == newest.version()) {
       return newest;
     }
-    FittedModel found = version > newest.version() ? null : olderVersions.get(new VersionKey(s.key, version), k -> {
-      ModelRecord r = store.loadModel(s.key, version);
-      return r == null ? null : fromRecord(r);
-    });
-    if (found == null) {
-      throw ActiveRmException.notFound(
-          "model version " + version + " does not exist in project '" + s.spec.id() + "'; versions run 1.."
-              + newest.version() + " (0 means the latest)",
-          new FieldViolation("model_version", "no version " + version));
+    if (version > newest.version()) {
+      throw noSuchVersion(s, version, newest);
     }
-    return found;
+    return cache.get(
+        new DerivedStateCache.Key("model", s.key, version, 0, 0),
+        () -> {
+          ModelRecord r = store.loadModel(s.key, version);
+          if (r == null) {
+            throw noSuchVersion(s, version, newest); // not cached: Caffeine drops a failed load
+          }
+          return fromRecord(r);
+        },
+        m -> 8L * m.model().inputDim() * m.model().featureDim() + 8L * m.model().featureDim() + 256);
   }
 
+  private static ActiveRmException noSuchVersion(ProjectState s, long version, FittedModel newest) {
+    return ActiveRmException.notFound(
+        "model version " + version + " does not exist in project '" + s.spec.id() + "'; versions run 1.."
+            + newest.version() + " (0 means the latest)",
+        new FieldViolation("model_version", "no version " + version));
+  }
+
+  /**
+   * The Laplace factor of a model version, built on first use and cached. RESOURCE_EXHAUSTED
+   * when its h x h factor alone would not fit in the cache (building it needs about three
+   * times that).
+   */
   private LaplacePosterior posterior(ProjectState s, FittedModel fitted) {
-    return posteriors.get(new VersionKey(s.key, fitted.version()), k -> {
+    long bytes = LaplacePosterior.bytes(fitted.model().featureDim());
+    if (bytes > cache.maxBytes()) {
+      throw ActiveRmException.resourceExhausted(
+          "Score: the uncertainty of pairs needs the " + fitted.model().featureDim() + " x "
+              + fitted.model().featureDim() + " Laplace factor of project '" + s.spec.id() + "' ("
+              + (bytes >> 20) + " MiB), more than the derived-state cache holds (--cache-mib "
+              + (cache.maxBytes() >> 20) + "); start the server with --cache-mib of at least "
+              + ((bytes >> 20) + 1) + ", or score rewards without pairs");
+    }
+    long seen = fitted.comparisonsSeen();
+    return cache.get(new DerivedStateCache.Key("laplace-posterior", s.key, fitted.version(), seen, 0), () -> {
       ComparisonSet labeled;
       Lock l = ProjectRegistry.readLock(s);
       try {
@@ -289,7 +302,7 @@ public final class RewardModeling {
         l.unlock();
       }
       return LaplacePosterior.build(fitted.model(), labeled, s.spec.l2());
-    });
+    }, LaplacePosterior::bytes);
   }
 
   /** r = w^T phi(x) for n rows of x, in double. */

@@ -41,8 +41,13 @@ public final class Selections {
   private final DerivedStateCache cache;
 
   public Selections(ProjectRegistry registry, long cacheBytes) {
+    this(registry, new DerivedStateCache(cacheBytes));
+  }
+
+  /** Selections over a derived-state cache shared with the rest of the server. */
+  public Selections(ProjectRegistry registry, DerivedStateCache cache) {
     this.registry = registry;
-    this.cache = new DerivedStateCache(cacheBytes);
+    this.cache = cache;
   }
 
   public DerivedStateCache cache() {

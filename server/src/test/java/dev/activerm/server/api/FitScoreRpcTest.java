@@ -24,6 +24,7 @@ import dev.activerm.proto.v1.ResponseIds;
 import dev.activerm.proto.v1.ResponsePair;
 import dev.activerm.proto.v1.ScoreRequest;
 import dev.activerm.proto.v1.ScoreResponse;
+import dev.activerm.server.ServerConfig;
 import dev.activerm.server.TestServer;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -331,5 +332,24 @@ class FitScoreRpcTest {
     server.restart();
     e = fails(() -> server.blocking().score(scoreAll("lin").build()));
     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+  }
+
+  /**
+   * --cache-mib bounds Score's Laplace factor: with a cache too small for the h x h factor,
+   * Score with pairs is RESOURCE_EXHAUSTED and names the flag; rewards alone still work.
+   */
+  @Test
+  void scoreUncertaintyNeedsTheFactorToFitInTheCache() throws Exception {
+    label("lin", 30);
+    fit("lin");
+    server.close();
+    ServerConfig d = ServerConfig.defaults(dataDir);
+    server = new TestServer(new ServerConfig(d.bindAddress(), d.port(), d.dataDir(), d.maxMessageBytes(),
+        8L * DIM * DIM - 1, d.grpcThreads(), d.computeThreads(), d.shutdownGrace(), d.security(), d.limits(),
+        d.metricsPort()));
+    StatusRuntimeException e = fails(() -> server.blocking().score(scoreAll("lin").build()));
+    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+    assertThat(e.getStatus().getDescription()).contains("--cache-mib");
+    assertThat(server.blocking().score(scoreAll("lin").clearPairs().build()).getRewardsCount()).isEqualTo(ROWS);
   }
 }

@@ -9,8 +9,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Derived selection state (labeled-pair sets, lambda I + F(labeled) and its Cholesky factor)
- * in one Caffeine cache bounded by bytes (--cache-mib). Keys carry the project key, model
+ * Derived state (labeled-pair sets, lambda I + F(labeled) and its Cholesky factor for
+ * SelectBatch; Laplace factors and non-latest model versions for Score) in one Caffeine
+ * cache bounded by bytes (--cache-mib), shared by the whole server. Keys carry the project key, model
  * version and labeled-set version (comparisons and pending pairs), so new labels or a new
  * model simply miss: entries are rebuilt, never stale.
  */
@@ -42,6 +43,11 @@ public final class DerivedStateCache {
       return new Entry(v, bytes.applyAsLong(v));
     };
     return (T) cache.get(key, loader).value;
+  }
+
+  /** The byte bound (--cache-mib). */
+  public long maxBytes() {
+    return maxBytes;
   }
 
   public CacheStats stats() {

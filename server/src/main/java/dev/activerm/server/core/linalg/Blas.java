@@ -1,5 +1,6 @@
 package dev.activerm.server.core.linalg;
 
+import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.openblas.global.openblas_nolapack;
 import org.slf4j.Logger;
@@ -52,6 +53,16 @@ public final class Blas {
   /** y = alpha * op(A) x + beta * y, float32, row-major A (m x n). */
   public static void sgemv(
       boolean transA, int m, int n, float alpha, float[] a, int lda, float[] x, float beta, float[] y) {
+    openblas_nolapack.cblas_sgemv(
+        openblas_nolapack.CblasRowMajor, trans(transA), m, n, alpha, a, lda, x, 1, beta, y, 1);
+  }
+
+  /**
+   * y = alpha * op(A) x + beta * y, float32, row-major A (m x n), all off-heap: JavaCPP copies
+   * Java arrays in and out on every call, which for a pool-sized A costs more than the product.
+   */
+  public static void sgemv(
+      boolean transA, int m, int n, float alpha, FloatPointer a, int lda, FloatPointer x, float beta, FloatPointer y) {
     openblas_nolapack.cblas_sgemv(
         openblas_nolapack.CblasRowMajor, trans(transA), m, n, alpha, a, lda, x, 1, beta, y, 1);
   }

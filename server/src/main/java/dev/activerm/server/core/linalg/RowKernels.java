@@ -4,8 +4,8 @@ import dev.activerm.server.core.select.Parallel;
 
 /**
  * Matrix-vector products over a float32 row matrix X (rows x dim, row-major) with a double
- * vector, accumulated in double: X v (one dot per row), X^T c and (X o X)^T c (one sum over
- * the rows per column). These are the O(rows * dim) passes of the LINEAR fit, where float32
+ * vector, accumulated in double: X v (one dot per row), X^T c and, fused with it, (X o X)^T c2
+ * (one sum over the rows per column). These are the O(rows * dim) passes of the LINEAR fit, where float32
  * sgemv would lose the digits the convergence test needs and a double copy of X would
  * triple the memory of the rows.
  *
@@ -54,22 +54,26 @@ public final class RowKernels {
     });
   }
 
-  /** out[j] = sum_i c[i] x[i, j]^2 for j < dim, in double, each column summed over i in order. */
-  public static void transposeSquaresTimesVector(float[] x, int rows, int dim, double[] c, double[] out) {
-    int parts = parts(Math.max(1, dim / MIN_COLUMNS), (long) rows * dim);
+  /**
+   * out[j] = sum_i c[i] x[i, j] and out2[j] = sum_i c2[i] x[i, j]^2 for j < dim in one sweep
+   * over x, in double, each column summed over i in order.
+   */
+  public static void transposeTimesVectors(
+      float[] x, int rows, int dim, double[] c, double[] out, double[] c2, double[] out2) {
+    int parts = parts(Math.max(1, dim / MIN_COLUMNS), 2L * rows * dim);
     Parallel.forParts(parts, p -> {
       int from = (int) ((long) dim * p / parts);
       int to = (int) ((long) dim * (p + 1) / parts);
       java.util.Arrays.fill(out, from, to, 0.0);
+      java.util.Arrays.fill(out2, from, to, 0.0);
       for (int i = 0; i < rows; i++) {
         double ci = c[i];
-        if (ci == 0.0) {
-          continue;
-        }
+        double c2i = c2[i];
         int off = i * dim;
         for (int j = from; j < to; j++) {
           double xij = x[off + j];
-          out[j] += ci * (xij * xij);
+          out[j] += ci * xij;
+          out2[j] += c2i * (xij * xij);
         }
       }
     });

@@ -1,6 +1,8 @@
 package dev.activerm.server.core.model;
 
+import dev.activerm.server.core.linalg.Blas;
 import dev.activerm.server.core.linalg.RowKernels;
+import org.bytedeco.javacpp.FloatPointer;
 
 /**
  * Fits the LINEAR head w by truncated Newton (Newton-CG) on the penalised weighted
@@ -14,22 +16,25 @@ import dev.activerm.server.core.linalg.RowKernels;
  * Each Newton step solves H d = -g, H = Z^T diag(weight v) Z + lambda I, approximately by
  * preconditioned conjugate gradients on Hessian-vector products (two passes each) to a
  * relative residual min(1/2, sqrt(||g|| / ||g_0||)) (superlinear convergence), then does a
- * line search on the
- * one-dimensional restriction phi(t) = f(w + t d): with q = Z d (accumulated by CG for free)
+ * line search on the one-dimensional restriction phi(t) = f(w + t d): with q = Z d (one pass)
  * phi, phi' and phi'' cost O(N) each, so a safeguarded Newton iteration on phi' finds a step
  * that satisfies the strong Wolfe conditions (c1 = 1e-4, c2 = 0.1).
  *
  * <p>The CG preconditioner is the diagonal of lambda I + 2 X^T diag(deg) X, deg_i the summed
  * curvature weight of the comparisons that touch row i: Z^T diag(h) Z = X^T L X with L the
  * weighted graph Laplacian of the comparisons, and L &lt;= 2 diag(deg), so this is the Jacobi
- * preconditioner of an upper bound of H, computed in one O(R D) pass. It takes out the
+ * preconditioner of an upper bound of H, computed in the gradient's pass. It takes out the
  * column scales of the embeddings, which otherwise stall CG.
  *
- * <p>All products read the float32 rows and accumulate in double (see {@link RowKernels});
- * margins, loss and gradient are double, recomputed from scratch at every new iterate, so
- * the reported gradient is exactly the one a warm start from w would see. The fixed point
- * is the exact optimum of the objective over the float32 embeddings. Results are
- * bit-identical for any thread count.
+ * <p>Margins, loss and gradient read the float32 rows and accumulate in double (see
+ * {@link RowKernels}); margins are updated as X w + t X d and recomputed from scratch before
+ * convergence is declared, so the reported gradient is exactly the one a warm start from w
+ * would see, and the fixed point is the exact optimum of the objective over the float32
+ * embeddings. Only the Hessian-vector products inside CG run in float32 (OpenBLAS sgemv on
+ * an off-heap copy of X, freed after the fit): they steer the direction, not the point the
+ * iteration converges to. Per Newton step: two double passes (X d, and X^T for gradient and
+ * preconditioner together) plus two sgemv per CG step. Results are bit-identical for a given
+ * OpenBLAS thread count.
  */
 public final class LinearBtFitter {
   private static final double C1 = 1e-4;
@@ -42,8 +47,10 @@ public final class LinearBtFitter {
   private final int n;
   private final int rows;
   private final double lambda;
-  private final double[] rowBuf;
   private final double[] rowCoef;
+  private final double[] rowDeg;
+  private final float[] rowF;
+  private final float[] dimF;
 
   public LinearBtFitter(ComparisonSet data, double lambda) {
     if (!(lambda > 0)) {
@@ -54,132 +61,186 @@ public final class LinearBtFitter {
     this.n = data.size();
     this.rows = data.numRows();
     this.lambda = lambda;
-    this.rowBuf = new double[rows];
     this.rowCoef = new double[rows];
+    this.rowDeg = new double[rows];
+    this.rowF = new float[rows];
+    this.dimF = new float[dim];
   }
 
   /** The result: weights and the report (wall time filled by the caller). */
   public record Result(double[] weights, FitReport report) {}
+
+  /** Margins, value, gradient, curvature weights and preconditioner at one iterate. */
+  private final class State {
+    final double[] rowRewards = new double[rows];
+    final double[] s = new double[n];
+    final double[] g = new double[dim];
+    final double[] h = new double[n];
+    final double[] precond = new double[dim];
+    double f;
+  }
 
   public Result fit(LinearFitOptions options, double[] start) {
     if (start != null && start.length != dim) {
       throw new IllegalArgumentException("start has length " + start.length + ", expected " + dim);
     }
     double[] w = start == null ? new double[dim] : start.clone();
-    double[] rowRewards = new double[rows];
-    double[] s = new double[n];
-    double[] g = new double[dim];
-    double f = evaluate(w, rowRewards, s, g);
-    double gnorm = infNorm(g);
-    double g0 = norm2(g);
+    State st = new State();
+    RowKernels.timesVector(data.rows(), rows, dim, w, st.rowRewards);
+    evaluate(w, st);
+    double gnorm = infNorm(st.g);
+    double g0 = norm2(st.g);
     int iterations = 0;
     boolean converged = gnorm <= options.tolerance();
-    double[] h = new double[n];
-    double[] q = new double[n];
-    while (!converged && iterations < options.maxIterations()) {
-      for (int k = 0; k < n; k++) {
-        h[k] = data.weight()[k] * BradleyTerry.curvature(s[k]);
-      }
-      double gn = norm2(g);
-      double eta = Math.min(0.5, Math.sqrt(gn / g0));
-      double[] precond = preconditioner(h);
-      double[] d = conjugateGradient(h, precond, g, eta * gn, q);
-      double slope = dot(g, d);
-      if (!(slope < 0)) {
-        break; // CG from 0 on an SPD system always descends; only non-finite data gets here
-      }
-      double t = lineSearch(s, q, w, d, f, slope);
-      if (t == 0) {
-        break; // no decrease representable: the gradient is at rounding level
-      }
-      for (int j = 0; j < dim; j++) {
-        w[j] += t * d[j];
-      }
-      iterations++;
-      f = evaluate(w, rowRewards, s, g);
-      gnorm = infNorm(g);
-      converged = gnorm <= options.tolerance();
+    if (converged) {
+      return result(w, st, 0, gnorm, true);
     }
-    double[] la = data.lossAndAccuracy(rowRewards);
+    double[] xd = new double[rows];
+    double[] q = new double[n];
+    try (Operator op = new Operator(data.rows(), rows, dim)) {
+      while (!converged && iterations < options.maxIterations()) {
+        double gn = norm2(st.g);
+        double eta = Math.min(0.5, Math.sqrt(gn / g0));
+        double[] d = conjugateGradient(op, st, eta * gn);
+        double slope = dot(st.g, d);
+        if (!(slope < 0)) {
+          break; // CG from 0 on an SPD system always descends; only non-finite data gets here
+        }
+        RowKernels.timesVector(data.rows(), rows, dim, d, xd);
+        differences(xd, q);
+        double t = lineSearch(st.s, q, w, d, st.f, slope);
+        if (t == 0) {
+          break; // no decrease representable: the gradient is at rounding level
+        }
+        for (int j = 0; j < dim; j++) {
+          w[j] += t * d[j];
+        }
+        for (int i = 0; i < rows; i++) {
+          st.rowRewards[i] += t * xd[i];
+        }
+        iterations++;
+        evaluate(w, st);
+        gnorm = infNorm(st.g);
+        if (gnorm <= options.tolerance()) {
+          // Confirm on margins from scratch: exactly what a warm start from w would see.
+          RowKernels.timesVector(data.rows(), rows, dim, w, st.rowRewards);
+          evaluate(w, st);
+          gnorm = infNorm(st.g);
+          converged = gnorm <= options.tolerance();
+        }
+      }
+    }
+    return result(w, st, iterations, gnorm, converged);
+  }
+
+  private Result result(double[] w, State st, int iterations, double gnorm, boolean converged) {
+    double[] la = data.lossAndAccuracy(st.rowRewards);
     return new Result(w, new FitReport(la[0], iterations, gnorm, converged, la[1], 0.0, 0L, n));
   }
 
   /**
-   * f(w); writes X w into rowRewards, the margins s = Z w and the gradient
-   * g = Z^T (weight (sigma(s) - y)) + lambda w.
+   * From st.rowRewards = X w: the margins s = Z w, f(w), the gradient
+   * g = Z^T (weight (sigma(s) - y)) + lambda w, the curvature weights h = weight v and the
+   * preconditioner, with one sweep over X for both the gradient and the preconditioner.
    */
-  private double evaluate(double[] w, double[] rowRewards, double[] s, double[] g) {
-    RowKernels.timesVector(data.rows(), rows, dim, w, rowRewards);
-    differences(rowRewards, s);
+  private void evaluate(double[] w, State st) {
+    differences(st.rowRewards, st.s);
     double f = 0;
     java.util.Arrays.fill(rowCoef, 0.0);
+    java.util.Arrays.fill(rowDeg, 0.0);
+    int[] a = data.a();
+    int[] b = data.b();
     for (int k = 0; k < n; k++) {
-      f += data.weight()[k] * BradleyTerry.loss(s[k], data.y()[k]);
-      double r = data.weight()[k] * BradleyTerry.dLoss(s[k], data.y()[k]);
-      rowCoef[data.a()[k]] += r;
-      rowCoef[data.b()[k]] -= r;
+      double sk = st.s[k];
+      double wk = data.weight()[k];
+      f += wk * BradleyTerry.loss(sk, data.y()[k]);
+      double r = wk * BradleyTerry.dLoss(sk, data.y()[k]);
+      rowCoef[a[k]] += r;
+      rowCoef[b[k]] -= r;
+      double hk = wk * BradleyTerry.curvature(sk);
+      st.h[k] = hk;
+      rowDeg[a[k]] += 2 * hk;
+      rowDeg[b[k]] += 2 * hk;
     }
-    RowKernels.transposeTimesVector(data.rows(), rows, dim, rowCoef, g);
+    RowKernels.transposeTimesVectors(data.rows(), rows, dim, rowCoef, st.g, rowDeg, st.precond);
     for (int j = 0; j < dim; j++) {
       f += 0.5 * lambda * w[j] * w[j];
-      g[j] += lambda * w[j];
+      st.g[j] += lambda * w[j];
+      st.precond[j] += lambda;
     }
-    return f;
+    st.f = f;
   }
 
-  /** (Z^T diag(h) Z + lambda I) p into out; Z p into zp. */
-  private void hessianTimes(double[] h, double[] p, double[] zp, double[] out) {
-    RowKernels.timesVector(data.rows(), rows, dim, p, rowBuf);
-    differences(rowBuf, zp);
-    java.util.Arrays.fill(rowCoef, 0.0);
-    for (int k = 0; k < n; k++) {
-      double c = h[k] * zp[k];
-      rowCoef[data.a()[k]] += c;
-      rowCoef[data.b()[k]] -= c;
+  /**
+   * X and the work vectors off-heap for OpenBLAS sgemv (float32): the Hessian-vector
+   * products inside CG only steer the Newton direction, so float32 suffices there, while
+   * every gradient and margin is double.
+   */
+  private static final class Operator implements AutoCloseable {
+    final FloatPointer x;
+    final FloatPointer rowVec;
+    final FloatPointer dimVec;
+
+    Operator(float[] x, int rows, int dim) {
+      this.x = new FloatPointer(x);
+      this.rowVec = new FloatPointer((long) rows);
+      this.dimVec = new FloatPointer((long) dim);
     }
-    RowKernels.transposeTimesVector(data.rows(), rows, dim, rowCoef, out);
-    for (int j = 0; j < dim; j++) {
-      out[j] += lambda * p[j];
+
+    @Override
+    public void close() {
+      x.close();
+      rowVec.close();
+      dimVec.close();
     }
   }
 
-  /** lambda + 2 sum_i deg_i x_ij^2 per column j, deg_i = sum of h over the comparisons touching row i. */
-  private double[] preconditioner(double[] h) {
-    java.util.Arrays.fill(rowCoef, 0.0);
-    for (int k = 0; k < n; k++) {
-      rowCoef[data.a()[k]] += 2 * h[k];
-      rowCoef[data.b()[k]] += 2 * h[k];
-    }
-    double[] m = new double[dim];
-    RowKernels.transposeSquaresTimesVector(data.rows(), rows, dim, rowCoef, m);
+  /** (Z^T diag(h) Z + lambda I) p into out, the products in float32 (see {@link Operator}). */
+  private void hessianTimes(Operator op, double[] h, double[] p, double[] out) {
     for (int j = 0; j < dim; j++) {
-      m[j] += lambda;
+      dimF[j] = (float) p[j];
     }
-    return m;
+    op.dimVec.put(dimF);
+    Blas.sgemv(false, rows, dim, 1f, op.x, dim, op.dimVec, 0f, op.rowVec);
+    op.rowVec.get(rowF);
+    java.util.Arrays.fill(rowCoef, 0.0);
+    int[] a = data.a();
+    int[] b = data.b();
+    for (int k = 0; k < n; k++) {
+      double c = h[k] * ((double) rowF[a[k]] - rowF[b[k]]);
+      rowCoef[a[k]] += c;
+      rowCoef[b[k]] -= c;
+    }
+    for (int i = 0; i < rows; i++) {
+      rowF[i] = (float) rowCoef[i];
+    }
+    op.rowVec.put(rowF);
+    Blas.sgemv(true, rows, dim, 1f, op.x, dim, op.rowVec, 0f, op.dimVec);
+    op.dimVec.get(dimF);
+    for (int j = 0; j < dim; j++) {
+      out[j] = dimF[j] + lambda * p[j];
+    }
   }
 
   /**
    * Approximately solves H d = -g by conjugate gradients from d = 0, preconditioned by
-   * diag(precond), stopping when the residual's 2-norm is at most tol; writes q = Z d
-   * (accumulated from the Z p of each step).
+   * diag(st.precond), stopping when the residual's 2-norm is at most tol.
    */
-  private double[] conjugateGradient(double[] h, double[] precond, double[] g, double tol, double[] q) {
+  private double[] conjugateGradient(Operator op, State st, double tol) {
     double[] d = new double[dim];
     double[] r = new double[dim];
     double[] p = new double[dim];
     double[] hp = new double[dim];
-    double[] zp = new double[n];
-    java.util.Arrays.fill(q, 0.0);
     double[] z = new double[dim];
     for (int j = 0; j < dim; j++) {
-      r[j] = -g[j];
-      z[j] = r[j] / precond[j];
+      r[j] = -st.g[j];
+      z[j] = r[j] / st.precond[j];
       p[j] = z[j];
     }
     double rz = dot(r, z);
     int maxSteps = Math.min(dim, MAX_CG);
     for (int step = 0; step < maxSteps; step++) {
-      hessianTimes(h, p, zp, hp);
+      hessianTimes(op, st.h, p, hp);
       double php = dot(p, hp);
       if (!(php > 0)) {
         break;
@@ -189,14 +250,11 @@ public final class LinearBtFitter {
         d[j] += alpha * p[j];
         r[j] -= alpha * hp[j];
       }
-      for (int k = 0; k < n; k++) {
-        q[k] += alpha * zp[k];
-      }
       if (norm2(r) <= tol) {
         break;
       }
       for (int j = 0; j < dim; j++) {
-        z[j] = r[j] / precond[j];
+        z[j] = r[j] / st.precond[j];
       }
       double rzNew = dot(r, z);
       double beta = rzNew / rz;
@@ -223,8 +281,8 @@ public final class LinearBtFitter {
     double t = 1.0;
     double best = 0;
     double bestF = f0;
-    // f0 carries rounding of order N ulps of the loss terms: treat smaller changes as ties.
-    double slack = 1e-14 * (Math.abs(f0) + 1);
+    // f is a sum of n + dim terms: changes below its rounding (~ sqrt(n + dim) ulps) are ties.
+    double slack = 1e-15 * Math.sqrt(n + dim) * (Math.abs(f0) + 1);
     for (int it = 0; it < MAX_LINE_SEARCH; it++) {
       double f = 0;
       double d1 = 0;

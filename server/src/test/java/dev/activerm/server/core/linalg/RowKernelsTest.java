@@ -67,21 +67,51 @@ class RowKernelsTest {
   }
 
   @Test
+  void fusedTransposeProductsMatchPlainLoops() {
+    double[] c = gaussians(ROWS);
+    double[] c2 = gaussians(ROWS);
+    double[] out = new double[DIM];
+    double[] out2 = new double[DIM];
+    Parallel.setThreads(2);
+    RowKernels.transposeTimesVectors(x, ROWS, DIM, c, out, c2, out2);
+    for (int j = 0; j < DIM; j++) {
+      double e1 = 0;
+      double s1 = 0;
+      double e2 = 0;
+      double s2 = 0;
+      for (int i = 0; i < ROWS; i++) {
+        double xij = x[i * DIM + j];
+        e1 += c[i] * xij;
+        s1 += Math.abs(c[i] * xij);
+        e2 += c2[i] * xij * xij;
+        s2 += Math.abs(c2[i] * xij * xij);
+      }
+      assertThat(Math.abs(out[j] - e1)).isLessThanOrEqualTo(1e-12 * s1);
+      assertThat(Math.abs(out2[j] - e2)).isLessThanOrEqualTo(1e-12 * s2);
+    }
+  }
+
+  @Test
   void resultsAreBitIdenticalForOneAndTwoThreads() {
     double[] v = gaussians(DIM);
     double[] c = gaussians(ROWS);
     Parallel.setThreads(1);
     double[] xv1 = new double[ROWS];
     double[] xtc1 = new double[DIM];
+    double[] sq1 = new double[DIM];
     RowKernels.timesVector(x, ROWS, DIM, v, xv1);
     RowKernels.transposeTimesVector(x, ROWS, DIM, c, xtc1);
+    RowKernels.transposeTimesVectors(x, ROWS, DIM, c, new double[DIM], c, sq1);
     Parallel.setThreads(2);
     double[] xv2 = new double[ROWS];
     double[] xtc2 = new double[DIM];
+    double[] sq2 = new double[DIM];
     RowKernels.timesVector(x, ROWS, DIM, v, xv2);
     RowKernels.transposeTimesVector(x, ROWS, DIM, c, xtc2);
+    RowKernels.transposeTimesVectors(x, ROWS, DIM, c, new double[DIM], c, sq2);
     assertThat(xv2).isEqualTo(xv1);
     assertThat(xtc2).isEqualTo(xtc1);
+    assertThat(sq2).isEqualTo(sq1);
   }
 
   private double[] gaussians(int n) {

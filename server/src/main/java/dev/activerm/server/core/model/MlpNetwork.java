@@ -98,6 +98,15 @@ public final class MlpNetwork {
    * act[l] its GELU (each at least rows x sizes[l + 1]); act[L - 1] is phi.
    */
   void forward(float[] x, int rows, float[][] pre, float[][] act) {
+    forward(x, rows, pre, act, null);
+  }
+
+  /**
+   * Same as {@link #forward(float[], int, float[][], float[][])}; when den is not null,
+   * den[l] also gets GELU's denominator 1 + e^(-2u) per element, so the backward pass needs
+   * no second exp (same doubles, so bit-identical gradients).
+   */
+  void forward(float[] x, int rows, float[][] pre, float[][] act, double[][] den) {
     float[] in = x;
     for (int l = 0; l < weights.length; l++) {
       int out = sizes[l + 1];
@@ -108,7 +117,11 @@ public final class MlpNetwork {
         System.arraycopy(bias, 0, p, i * out, out);
       }
       Blas.sgemm(false, true, rows, out, inDim, 1f, in, inDim, weights[l], inDim, 1f, p, out);
-      gelu(p, act[l], rows * out);
+      if (den == null) {
+        gelu(p, act[l], rows * out);
+      } else {
+        gelu(p, act[l], den[l], rows * out);
+      }
       in = act[l];
     }
   }
@@ -153,12 +166,22 @@ public final class MlpNetwork {
     }
   }
 
-  /** dp = da * GELU'(p), elementwise. */
-  static void geluBackward(float[] p, float[] da, float[] dp, int count) {
+  /** GELU into a, keeping each denominator 1 + e^(-2u) in den for {@link #geluBackward}. */
+  static void gelu(float[] p, float[] a, double[] den, int count) {
     for (int i = 0; i < count; i++) {
       double x = p[i];
       double u = C * (x + K * x * x * x);
-      double s = 1.0 / (1.0 + Math.exp(-2.0 * u));
+      double e = 1.0 + Math.exp(-2.0 * u);
+      den[i] = e;
+      a[i] = (float) (x / e);
+    }
+  }
+
+  /** dp = da * GELU'(p), elementwise, given the denominators 1 + e^(-2u) from the forward pass. */
+  static void geluBackward(float[] p, double[] den, float[] da, float[] dp, int count) {
+    for (int i = 0; i < count; i++) {
+      double x = p[i];
+      double s = 1.0 / den[i];
       double du = C * (1.0 + 3.0 * K * x * x);
       dp[i] = (float) (da[i] * (s + x * s * (1.0 - s) * 2.0 * du));
     }

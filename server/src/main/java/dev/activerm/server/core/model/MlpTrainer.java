@@ -98,7 +98,7 @@ public final class MlpTrainer {
       System.arraycopy(x, data.a()[k] * d, ws.x, i * d, d);
       System.arraycopy(x, data.b()[k] * d, ws.x, (count + i) * d, d);
     }
-    net.forward(ws.x, rows, ws.pre, ws.act);
+    net.forward(ws.x, rows, ws.pre, ws.act, ws.den);
     int layers = net.layers();
     int h = net.featureDim();
     float[] phi = ws.act[layers - 1];
@@ -135,7 +135,7 @@ public final class MlpTrainer {
     for (int l = layers - 1; l >= 0; l--) {
       int out = net.sizes[l + 1];
       int in = net.sizes[l];
-      MlpNetwork.geluBackward(ws.pre[l], da, ws.dp, rows * out);
+      MlpNetwork.geluBackward(ws.pre[l], ws.den[l], da, ws.dp, rows * out);
       float[] prev = l == 0 ? ws.x : ws.act[l - 1];
       Blas.sgemm(true, false, out, in, rows, 1f, ws.dp, out, prev, in, 0f, ws.gW[l], in);
       float[] gb = ws.gb[l];
@@ -158,6 +158,7 @@ public final class MlpTrainer {
     final float[] x;
     final float[][] pre;
     final float[][] act;
+    final double[][] den;
     final float[] r;
     final float[] dr;
     final float[] da;
@@ -172,6 +173,7 @@ public final class MlpTrainer {
       x = new float[rows * net.inputDim()];
       pre = new float[layers][];
       act = new float[layers][];
+      den = new double[layers][];
       gW = new float[layers][];
       gb = new float[layers][];
       int widest = 0;
@@ -179,6 +181,7 @@ public final class MlpTrainer {
         int out = net.sizes[l + 1];
         pre[l] = new float[rows * out];
         act[l] = new float[rows * out];
+        den[l] = new double[rows * out];
         gW[l] = new float[net.weights[l].length];
         gb[l] = new float[out];
         widest = Math.max(widest, out);

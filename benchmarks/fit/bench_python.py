@@ -11,6 +11,17 @@ d = sys.argv[1]
 threads = int(os.environ.get("BENCH_THREADS", "2"))
 
 
+def blas_info():
+    try:
+        from threadpoolctl import threadpool_info
+        for i in threadpool_info():
+            if i.get("internal_api") == "openblas":
+                print(f"numpy/scipy openblas {i.get('version')} core={i.get('architecture')} "
+                      f"threads={i.get('num_threads')} OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}", flush=True)
+    except ImportError:
+        pass
+
+
 def load(name):
     rows, dim, n = map(int, open(f"{d}/{name}_shape.txt").read().split())
     x = np.fromfile(f"{d}/{name}_x.f32", dtype="<f4").reshape(rows, dim)
@@ -138,5 +149,7 @@ def numpy_mlp(x, a, b, y):
     print(f"numpy {np.__version__} mlp seconds={secs:.3f} epochs=10", flush=True)
 
 
+import sklearn.linear_model  # noqa: E402,F401  (loads scipy/numpy BLAS before blas_info looks)
+blas_info()
 linear()
 mlp()

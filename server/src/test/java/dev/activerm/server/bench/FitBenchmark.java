@@ -61,6 +61,9 @@ class FitBenchmark {
     out.append(String.format(Locale.ROOT, "mlp seconds=%.3f epochs=%d train_loss=%.5f train_acc=%.4f%n",
         secs, r.report().iterations(), r.report().loss(), r.report().trainAccuracy()));
     out.append("threads=").append(threads).append('\n');
+    out.append("openblas=").append(org.bytedeco.openblas.global.openblas_nolapack.OPENBLAS_VERSION.trim())
+        .append(" built_core=").append(org.bytedeco.openblas.global.openblas_nolapack.OPENBLAS_CHAR_CORENAME)
+        .append(" OPENBLAS_CORETYPE=").append(System.getenv("OPENBLAS_CORETYPE")).append('\n');
     Files.writeString(dir.resolve("java.txt"), out.toString());
     System.out.print(out);
   }

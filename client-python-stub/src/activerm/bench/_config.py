@@ -82,12 +82,13 @@ def preset(name: str) -> Config:
                      modes=("cross_prompt",), fit={"epochs": 5, "learning_rate": 1e-2, "batch_size": 16}),
         ), seeds=2, bon_draws=3)
     if name == "fast":
+        # Sized to finish in < 10 min on 2 cores; BATCHBALD's selection dominates (docs/benchmarks.md).
         return Config("fast", (
-            Scenario("embedding", "embedding", dim=64, head="linear", train_prompts=400, responses_per_prompt=8,
-                     eval_prompts=40, prompts_per_round=100, warmup=32, batch_size=32, rounds=7),
+            Scenario("embedding", "embedding", dim=32, head="linear", train_prompts=400, responses_per_prompt=8,
+                     eval_prompts=40, prompts_per_round=100, warmup=24, batch_size=24, rounds=6),
             Scenario("toy2d", "toy", dim=2, head="mlp", hidden_sizes=(32, 32, 32), train_prompts=400,
-                     responses_per_prompt=8, eval_prompts=40, prompts_per_round=100, warmup=24, batch_size=24,
-                     rounds=7, fit=dict(_MLP_FIT)),
+                     responses_per_prompt=8, eval_prompts=40, prompts_per_round=100, warmup=16, batch_size=16,
+                     rounds=6, modes=("cross_prompt",), fit=dict(_MLP_FIT)),
         ), seeds=5)
     if name == "full":
         return Config("full", (

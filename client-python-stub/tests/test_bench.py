@@ -75,6 +75,20 @@ def test_summary_and_markdown(tiny_run):
     assert "failed (see errors)" not in md
 
 
+def test_rebuild_rewrites_the_report_from_the_csv(tiny_run):
+    _, out = tiny_run
+    before = (out / "results.md").read_text()
+    (out / "results.md").unlink()
+    (out / "summary.csv").unlink()
+    proc = subprocess.run([sys.executable, "-m", "activerm.bench", "--rebuild", "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    after = (out / "results.md").read_text()
+    assert after.splitlines()[:13] == before.splitlines()[:13]  # header, command, scenarios, first table header
+    header, rows = _read(out / "summary.csv")
+    assert tuple(header) == SUMMARY_COLUMNS and rows
+
+
 def test_rankdata_and_spearman_match_direct_formulas():
     assert mx.rankdata(np.array([3.0, 1.0, 2.0, 2.0])).tolist() == [4.0, 1.0, 2.5, 2.5]
     rng = np.random.default_rng(0)
@@ -124,3 +138,24 @@ def test_world_and_annotator():
         5 * (3 - 3 * np.exp(-(4 / 3) ** 2) - 10 * np.exp(-1 - 1 / 9)), rel=1e-12)
     labels = annotate(np.full(4000, 1.0), np.zeros(4000), beta=1.0, rng=np.random.default_rng(0))
     assert np.mean(np.array(labels) == "a") == pytest.approx(1 / (1 + np.exp(-1)), abs=0.03)
+
+
+def test_extra_scenarios_only_when_named():
+    from activerm.bench import narrowed
+    fast = preset("fast")
+    assert "embedding-linear-golden" not in {s.name for s in fast.scenarios}
+    diag = narrowed(fast, scenarios=("embedding-linear-golden",), seeds=2)
+    assert [s.name for s in diag.scenarios] == ["embedding-linear-golden"] and diag.seeds == 2
+    with pytest.raises(ValueError, match="unknown scenario"):
+        narrowed(fast, scenarios=("nope",))
+
+
+def test_linear_golden_is_linear_and_teacher_is_not():
+    def residual(golden):
+        w = make_world("embedding", dim=8, train_prompts=50, responses_per_prompt=4, eval_prompts=2,
+                       eval_responses=10, response_scale=0.5, seed=1, golden=golden)
+        x = np.c_[w.pool_x.astype(np.float64), np.ones(len(w.pool_x))]
+        coef, *_ = np.linalg.lstsq(x, w.pool_gold, rcond=None)
+        return np.var(w.pool_gold - x @ coef)
+    assert residual("linear") < 1e-10
+    assert residual("teacher") > 0.01  # about 5% of the variance at D = 8

@@ -10,8 +10,8 @@ import time
 from dataclasses import asdict
 
 from ._config import MODES, STRATEGIES, narrowed, preset
-from ._report import write_all
-from ._runner import run_all
+from ._report import read_rows, write_all
+from ._runner import ERROR_COLUMNS, ROUND_COLUMNS, run_all
 from ._server import JarServer
 
 
@@ -25,10 +25,15 @@ def _csv_list(allowed):
     return parse
 
 
+def _config(args):
+    return narrowed(preset(args.preset), seeds=args.seeds, strategies=args.strategies, scenarios=args.scenarios,
+                    modes=args.modes, workers=args.workers)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m activerm.bench", description=__doc__)
     ap.add_argument("--preset", choices=("tiny", "fast", "full"), default="fast")
-    where = ap.add_mutually_exclusive_group(required=True)
+    where = ap.add_mutually_exclusive_group()
     where.add_argument("--target", help="HOST:PORT of a running server")
     where.add_argument("--server-jar", help="start this packaged server jar on a free loopback port (temp data dir)")
     ap.add_argument("--out", required=True, type=pathlib.Path, help="output directory")
@@ -38,10 +43,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--modes", type=_csv_list(MODES), help="within_prompt,cross_prompt")
     ap.add_argument("--workers", type=int, help="runs in flight at once (default 2)")
     ap.add_argument("--java-opt", action="append", default=None, help="JVM option for --server-jar (repeatable)")
+    ap.add_argument("--rebuild", action="store_true",
+                    help="no runs: rewrite summary, markdown and PNGs from OUT's rounds.csv, errors.csv, run.json")
     args = ap.parse_args(argv)
-    cfg = narrowed(preset(args.preset), seeds=args.seeds, strategies=args.strategies, scenarios=args.scenarios,
-                   modes=args.modes, workers=args.workers)
-    command = "python -m activerm.bench " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    if args.rebuild:
+        run = json.loads((args.out / "run.json").read_text())
+        args = ap.parse_args(run["argv"])
+        cfg = _config(args)
+        rows = read_rows(args.out / "rounds.csv", ROUND_COLUMNS)
+        errors = read_rows(args.out / "errors.csv", ERROR_COLUMNS)
+        write_all(args.out, rows, errors, cfg, run["command"], run["wall_s"])
+        return 1 if errors else 0
+    if not (args.target or args.server_jar):
+        ap.error("give --target HOST:PORT or --server-jar PATH (or --rebuild)")
+    cfg = _config(args)
+    argv = list(argv if argv is not None else sys.argv[1:])
+    command = "python -m activerm.bench " + " ".join(shlex.quote(a) for a in argv)
     started = time.perf_counter()
     if args.server_jar:
         with JarServer(args.server_jar, java_opts=tuple(args.java_opt or ("-Xmx2g",))) as server:
@@ -51,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.perf_counter() - started
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
+    (args.out / "run.json").write_text(json.dumps({"argv": argv, "command": command, "wall_s": wall}) + "\n")
     paths = write_all(args.out, rows, errors, cfg, command, wall)
     print(f"[bench] {len(rows)} rows, {len(errors)} errors, {wall:.0f} s; wrote "
           + ", ".join(str(p) for p in paths.values()), file=sys.stderr)

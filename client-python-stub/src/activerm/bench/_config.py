@@ -36,6 +36,7 @@ class Scenario:
     rounds: int = 7
     modes: tuple[str, ...] = MODES
     fit: dict = field(default_factory=dict)  # keyword arguments of Project.fit
+    golden: str = "teacher"  # embedding worlds: "teacher" (nonlinear) or "linear" (well-specified diagnostic)
 
     def __post_init__(self) -> None:
         if self.kind not in ("embedding", "toy"):
@@ -60,6 +61,7 @@ class Config:
     seeds: int = 5
     bon_draws: int = 20  # random subsets per held-out prompt for best-of-N (N < responses)
     workers: int = 2  # runs in flight at once (each its own project on the server)
+    extra_scenarios: tuple[Scenario, ...] = ()  # run only when named with --scenarios
 
     def __post_init__(self) -> None:
         for s in self.strategies:
@@ -89,7 +91,11 @@ def preset(name: str) -> Config:
             Scenario("toy2d", "toy", dim=2, head="mlp", hidden_sizes=(32, 32, 32), train_prompts=400,
                      responses_per_prompt=8, eval_prompts=40, prompts_per_round=100, warmup=16, batch_size=16,
                      rounds=6, modes=("cross_prompt",), fit=dict(_MLP_FIT)),
-        ), seeds=5)
+        ), seeds=5, extra_scenarios=(
+            Scenario("embedding-linear-golden", "embedding", dim=32, head="linear", train_prompts=400,
+                     responses_per_prompt=8, eval_prompts=40, prompts_per_round=100, warmup=24, batch_size=24,
+                     rounds=6, golden="linear"),
+        ))
     if name == "full":
         return Config("full", (
             Scenario("embedding", "embedding", dim=256, head="linear", train_prompts=2000, responses_per_prompt=8,
@@ -110,14 +116,15 @@ def narrowed(cfg: Config, *, seeds: int | None = None, strategies: tuple[str, ..
     """The preset with command-line overrides applied."""
     sc = cfg.scenarios
     if scenarios:
-        unknown = set(scenarios) - {s.name for s in sc}
+        every = sc + cfg.extra_scenarios
+        unknown = set(scenarios) - {s.name for s in every}
         if unknown:
-            raise ValueError(f"unknown scenario(s) {sorted(unknown)}; this preset has {[s.name for s in sc]}")
-        sc = tuple(s for s in sc if s.name in scenarios)
+            raise ValueError(f"unknown scenario(s) {sorted(unknown)}; this preset has {[s.name for s in every]}")
+        sc = tuple(s for s in every if s.name in scenarios)
     if modes:
         sc = tuple(replace(s, modes=tuple(m for m in s.modes if m in modes)) for s in sc)
         sc = tuple(s for s in sc if s.modes)
-    return replace(cfg, scenarios=sc,
+    return replace(cfg, scenarios=sc, extra_scenarios=(),
                    seeds=seeds if seeds is not None else cfg.seeds,
                    strategies=strategies if strategies else cfg.strategies,
                    workers=workers if workers is not None else cfg.workers)

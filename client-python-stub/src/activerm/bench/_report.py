@@ -106,7 +106,8 @@ def markdown(rows: list[dict], summary: list[dict], errors: list[dict], cfg: Con
     add("```")
     add("")
     for sc in cfg.scenarios:
-        add(f"Scenario `{sc.name}`: {sc.kind} world, D = {sc.dim}, {sc.head.upper()} head"
+        add(f"Scenario `{sc.name}`: {sc.kind} world" + (" (linear golden reward)" if sc.golden == "linear" else "")
+            + f", D = {sc.dim}, {sc.head.upper()} head"
             + (f" {list(sc.hidden_sizes)}" if sc.hidden_sizes else "")
             + f", λ = {sc.l2:g}, β = {sc.beta:g}; {sc.train_prompts} training prompts x {sc.responses_per_prompt} "
             f"responses, {sc.prompts_per_round} prompts per round, {sc.warmup} RANDOM warm-up labels then "
@@ -143,6 +144,7 @@ def markdown(rows: list[dict], summary: list[dict], errors: list[dict], cfg: Con
                     f"| {f['best_of_10_mean']:.3f} | {f['best_of_100_mean']:.3f} | {reach} "
                     f"| {sel:.1f} | {fit:.1f} | {sel / fit:.2f} |")
             add("")
+            add(_by_round(cfg, sc, mode, by_key))
             if (sc.name, mode) in images:
                 add(f"![{sc.name} {mode}]({images[(sc.name, mode)]})")
                 add("")
@@ -157,6 +159,20 @@ def markdown(rows: list[dict], summary: list[dict], errors: list[dict], cfg: Con
                 f"| {e['code']} | {e['message'][:300]} |")
         add("")
     return "\n".join(lines)
+
+
+def _by_round(cfg: Config, sc, mode: str, by_key: dict) -> str:
+    """Mean Spearman over seeds at every round (the curves' numbers)."""
+    labels = [sc.labels_after(r) for r in range(sc.rounds + 1)]
+    out = ["Mean Spearman by labels:", "",
+           "| strategy | " + " | ".join(str(x) for x in labels) + " |",
+           "| --- |" + " ---: |" * len(labels)]
+    for strat in cfg.strategies:
+        cells = [by_key.get((sc.name, mode, strat, r)) for r in range(sc.rounds + 1)]
+        out.append(f"| {strat} | " + " | ".join("—" if c is None else f"{c['spearman_mean']:.3f}" for c in cells)
+                   + " |")
+    out.append("")
+    return "\n".join(out)
 
 
 def _checks(cfg: Config, cur: _Curves, by_key: dict) -> str:
@@ -244,6 +260,15 @@ def plot(summary: list[dict], cfg: Config, out: pathlib.Path) -> dict[tuple[str,
             plt.close(fig)
             files[(sc.name, mode)] = path
     return files
+
+
+def read_rows(path: pathlib.Path, columns) -> list[dict]:
+    """rounds.csv / errors.csv back into the dicts the runner made (numbers as numbers)."""
+    text = {"scenario", "head", "candidates", "strategy", "code", "message"}
+    ints = {"seed", "round", "labels", "num_candidates"}
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    return [{c: (r[c] if c in text else int(r[c]) if c in ints else float(r[c])) for c in columns} for r in rows]
 
 
 def write_all(out: pathlib.Path, rows, errors, cfg: Config, command: str, wall_s: float) -> dict[str, pathlib.Path]:

@@ -46,7 +46,8 @@ class _Worlds:
             if key not in self._cache:
                 w = make_world(sc.kind, dim=sc.dim, train_prompts=sc.train_prompts,
                                responses_per_prompt=sc.responses_per_prompt, eval_prompts=sc.eval_prompts,
-                               eval_responses=sc.eval_responses, response_scale=sc.response_scale, seed=seed)
+                               eval_responses=sc.eval_responses, response_scale=sc.response_scale, seed=seed,
+                               golden=sc.golden)
                 subsets = mx.best_of_n_subsets(sc.eval_prompts, sc.eval_responses, self._bon_draws, seed)
                 row_of = {rid: i for i, rid in enumerate(w.pool_ids)}
                 self._cache[key] = (w, subsets, row_of)

@@ -6,7 +6,9 @@ Two kinds of world, both with a prompt component plus a response component:
   x = (u_p + s * e_pj) * spectrum, rotated by a fixed random orthogonal matrix; both
   u and e are standard normal, the spectrum decays like (1 + i)^-1/2 (a few dominant
   directions, as in real embeddings). The golden reward is a random two-layer tanh
-  teacher network over x, standardised to mean 0 and variance 1 on the training pool.
+  teacher network over x (plus a small linear part), standardised to mean 0 and variance 1
+  on the training pool; golden="linear" swaps in a random linear function, a well-specified
+  diagnostic for the LINEAR head.
 * ``toy``: the 2-D toy of Shen, Sun & Ton (ICML 2025). A prompt is a centre drawn
   uniformly from [-2, 2]^2, its responses are the centre plus N(0, s^2 I) offsets, and the
   golden reward is their f(x, y) (standardised the same way).
@@ -62,7 +64,7 @@ class _Teacher:
 
 
 def make_world(kind: str, *, dim: int, train_prompts: int, responses_per_prompt: int, eval_prompts: int,
-               eval_responses: int, response_scale: float, seed: int) -> World:
+               eval_responses: int, response_scale: float, seed: int, golden: str = "teacher") -> World:
     """Builds the world of one seed; the same seed gives the same world for every strategy."""
     rng = np.random.default_rng([seed, 0x5EED])
     n_prompts = train_prompts + eval_prompts
@@ -81,6 +83,11 @@ def make_world(kind: str, *, dim: int, train_prompts: int, responses_per_prompt:
         rotation, _ = np.linalg.qr(rng.standard_normal((dim, dim)))
         centres = rng.standard_normal((n_prompts, dim))
         teacher = _Teacher(dim, rng)
+        if golden == "linear":  # well-specified for a LINEAR head: a diagnostic, not the paper's setting
+            direction = rng.standard_normal(dim) / np.sqrt(dim)
+            teacher = lambda x: x.astype(np.float64) @ direction  # noqa: E731
+        elif golden != "teacher":
+            raise ValueError(f"unknown golden reward {golden!r}; use 'teacher' or 'linear'")
 
         def respond(centre_rows: np.ndarray, m: int) -> np.ndarray:
             e = rng.standard_normal((len(centre_rows), m, dim))

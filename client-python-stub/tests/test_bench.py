@@ -89,6 +89,19 @@ def test_rebuild_rewrites_the_report_from_the_csv(tiny_run):
     assert tuple(header) == SUMMARY_COLUMNS and rows
 
 
+def test_report_without_matplotlib_writes_csv_and_markdown_only(tiny_run, tmp_path, monkeypatch):
+    from activerm.bench._report import read_rows, write_all
+    from activerm.bench._runner import ERROR_COLUMNS
+    _, out = tiny_run
+    rows = read_rows(out / "rounds.csv", ROUND_COLUMNS)
+    errors = read_rows(out / "errors.csv", ERROR_COLUMNS)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    paths = write_all(tmp_path, rows, errors, preset("tiny"), "cmd", 1.0)
+    assert not any(k.startswith("png:") for k in paths) and not list(tmp_path.glob("*.png"))
+    assert "![" not in (tmp_path / "results.md").read_text()
+    assert (tmp_path / "summary.csv").stat().st_size > 0
+
+
 def test_rankdata_and_spearman_match_direct_formulas():
     assert mx.rankdata(np.array([3.0, 1.0, 2.0, 2.0])).tolist() == [4.0, 1.0, 2.5, 2.5]
     rng = np.random.default_rng(0)

@@ -24,11 +24,12 @@ public final class ServerProcess implements AutoCloseable {
 
   private final Process process;
   private final int port;
-  private final List<String> log = Collections.synchronizedList(new ArrayList<>());
+  private final List<String> log;
 
-  private ServerProcess(Process process, int port) {
+  private ServerProcess(Process process, int port, List<String> log) {
     this.process = process;
     this.port = port;
+    this.log = log;
   }
 
   public static Path jar() {
@@ -66,9 +67,7 @@ public final class ServerProcess implements AutoCloseable {
     reader.setDaemon(true);
     reader.start();
     try {
-      ServerProcess sp = new ServerProcess(p, port.get(60, TimeUnit.SECONDS));
-      sp.log.addAll(lines);
-      return sp;
+      return new ServerProcess(p, port.get(60, TimeUnit.SECONDS), lines);
     } catch (Exception e) {
       p.destroyForcibly();
       throw new IllegalStateException("server did not start: " + e.getMessage() + "\n" + String.join("\n", lines), e);
@@ -77,6 +76,13 @@ public final class ServerProcess implements AutoCloseable {
 
   public int port() {
     return port;
+  }
+
+  /** The server's output so far (stdout and stderr), one entry per line; kept up to date while it runs. */
+  public List<String> log() {
+    synchronized (log) {
+      return List.copyOf(log);
+    }
   }
 
   public String target() {

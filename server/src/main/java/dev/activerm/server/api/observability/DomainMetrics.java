@@ -31,13 +31,13 @@ public final class DomainMetrics {
     this.registry = registry;
     for (HeadType head : HeadType.values()) {
       fits.put(head, Timer.builder("activerm.fit.duration")
-          .description("wall time of successful Fit calls, from taking the project's fit lock to the stored version")
+          .description("training time of successful Fit calls (snapshot and training, not the wait for the project fit lock)")
           .tag("head", head.name())
           .register(registry));
     }
     for (Strategy strategy : Strategy.values()) {
       selections.put(strategy, Timer.builder("activerm.select.duration")
-          .description("wall time of successful SelectBatch calls, candidates to stored selection")
+          .description("wall time of successful SelectBatch calls, request to stored selection (with lock waits)")
           .tag("strategy", strategy.name())
           .register(registry));
     }

@@ -4,6 +4,7 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.activerm.server.core.model.BradleyTerry;
 import dev.activerm.server.core.model.ComparisonSet;
+import dev.activerm.server.core.model.FitCancelledException;
 import dev.activerm.server.core.model.FitReport;
 import dev.activerm.server.core.model.LaplacePosterior;
 import dev.activerm.server.core.model.LinearBtFitter;
@@ -22,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.Lock;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,18 +52,22 @@ public final class RewardModeling {
   private final Map<Long, FittedModel> latest = new ConcurrentHashMap<>();
   private final Cache<VersionKey, FittedModel> olderVersions;
   private final Cache<VersionKey, LaplacePosterior> posteriors;
+  private final long cacheBytes;
 
   private record VersionKey(long projectKey, long version) {}
 
   private RewardModeling(ProjectRegistry registry, long cacheBytes) {
     this.registry = registry;
     this.store = registry.store();
+    this.cacheBytes = cacheBytes;
     this.olderVersions = Caffeine.newBuilder()
         .maximumWeight(cacheBytes / 2)
+        .recordStats()
         .weigher((VersionKey k, FittedModel m) -> (int) Math.min(Integer.MAX_VALUE, 8L * m.model().inputDim() * m.model().featureDim()))
         .build();
     this.posteriors = Caffeine.newBuilder()
         .maximumWeight(cacheBytes / 2)
+        .recordStats()
         .weigher((VersionKey k, LaplacePosterior p) -> (int) Math.min(Integer.MAX_VALUE, p.bytes()))
         .build();
   }
@@ -89,72 +95,142 @@ public final class RewardModeling {
     return modeling;
   }
 
+  /** The two caches (non-latest model versions, Laplace posterior factors), for metrics. */
+  public List<CacheMetrics> caches() {
+    return List.of(caffeine("model_versions", olderVersions, cacheBytes / 2),
+        caffeine("posteriors", posteriors, cacheBytes / 2));
+  }
+
+  /** A metrics view of a Caffeine cache whose weigher counts bytes. */
+  static CacheMetrics caffeine(String name, Cache<?, ?> cache, long maxBytes) {
+    return new CacheMetrics() {
+      @Override
+      public String name() {
+        return name;
+      }
+
+      @Override
+      public long hits() {
+        return cache.stats().hitCount();
+      }
+
+      @Override
+      public long misses() {
+        return cache.stats().missCount();
+      }
+
+      @Override
+      public long evictions() {
+        return cache.stats().evictionCount();
+      }
+
+      @Override
+      public long entries() {
+        return cache.estimatedSize();
+      }
+
+      @Override
+      public long bytes() {
+        return cache.policy().eviction().map(e -> e.weightedSize().orElse(0)).orElse(0L);
+      }
+
+      @Override
+      public long maxBytes() {
+        return maxBytes;
+      }
+    };
+  }
+
   // ---------------------------------------------------------------- Fit
 
   /** Fits a new model version on all the project's comparisons and publishes it. */
   public FittedModel fit(String projectId, FitSettings settings) {
+    return fit(projectId, settings, () -> false);
+  }
+
+  /**
+   * As above; cancelled (the caller's deadline or cancellation, supplied by the api layer) is
+   * polled before training, during it (every Newton step or minibatch) and once more just
+   * before the version is stored. A cancelled fit throws {@link FitCancelledException} and
+   * stores nothing.
+   */
+  public FittedModel fit(String projectId, FitSettings settings, BooleanSupplier cancelled) {
     ProjectState s = registry.require(projectId);
     synchronized (fitLocks.computeIfAbsent(s.key, k -> new Object())) {
       long start = System.nanoTime();
-      HeadType head = s.spec.head().type();
-      if (head == HeadType.LINEAR && s.spec.embeddingDim() > MAX_NEWTON_DIM) {
-        throw new ActiveRmException(ActiveRmException.Kind.RESOURCE_EXHAUSTED,
-            "project '" + projectId + "' has embedding_dim " + s.spec.embeddingDim() + "; the LINEAR head's Newton fit"
-                + " forms a D x D Hessian and supports D <= " + MAX_NEWTON_DIM
-                + ". Reduce the embedding dimension (e.g. PCA) or use an MLP head",
-            List.of());
-      }
-      boolean validation = head == HeadType.MLP && settings.mlp().validationFraction() > 0;
-      int needed = validation ? 2 : 1;
-      ComparisonSet data;
-      FittedModel previous;
-      Lock l = ProjectRegistry.readLock(s);
       try {
-        int count = s.comparisons.size();
-        if (count < needed) {
-          throw ActiveRmException.failedPrecondition(
-              "project '" + projectId + "' has " + count + " comparisons; Fit needs at least " + needed
-                  + (validation ? " (one to train on and one to hold out, since mlp.validation_fraction > 0)" : "")
-                  + ". Add labeled pairs with AddComparisons, then call Fit again");
-        }
-        data = snapshot(s, count);
-        previous = latest.get(s.key);
-      } finally {
-        l.unlock();
+        return fitLocked(s, projectId, settings, cancelled, start);
+      } catch (FitCancelledException e) {
+        log.info("project '{}': {} after {} ms; nothing stored", projectId, e.getMessage(),
+            (System.nanoTime() - start) / 1_000_000);
+        throw e;
       }
-      RewardModel trained;
-      FitReport report;
-      if (head == HeadType.LINEAR) {
-        double[] startW = settings.warmStart() && previous != null
-            && previous.model() instanceof LinearRewardModel p ? p.weights() : null;
-        LinearBtFitter.Result r = new LinearBtFitter(data, s.spec.l2()).fit(settings.linear(), startW);
-        trained = new LinearRewardModel(0, r.weights());
-        report = r.report();
-      } else {
-        MlpNetwork startNet = settings.warmStart() && previous != null
-            && previous.model() instanceof MlpRewardModel p ? p.network() : null;
-        MlpTrainer.Result r = MlpTrainer.fit(
-            data, s.spec.head().hiddenSizes(), s.spec.l2(), settings.mlp(), settings.seed(), startNet);
-        trained = new MlpRewardModel(0, r.network());
-        report = r.report();
+    }
+  }
+
+  private FittedModel fitLocked(
+      ProjectState s, String projectId, FitSettings settings, BooleanSupplier cancelled, long start) {
+    FitCancelledException.check(cancelled, "the wait for an earlier Fit of the project");
+    HeadType head = s.spec.head().type();
+    if (head == HeadType.LINEAR && s.spec.embeddingDim() > MAX_NEWTON_DIM) {
+      throw new ActiveRmException(ActiveRmException.Kind.RESOURCE_EXHAUSTED,
+          "project '" + projectId + "' has embedding_dim " + s.spec.embeddingDim() + "; the LINEAR head's Newton fit"
+              + " forms a D x D Hessian and supports D <= " + MAX_NEWTON_DIM
+              + ". Reduce the embedding dimension (e.g. PCA) or use an MLP head",
+          List.of());
+    }
+    boolean validation = head == HeadType.MLP && settings.mlp().validationFraction() > 0;
+    int needed = validation ? 2 : 1;
+    ComparisonSet data;
+    FittedModel previous;
+    Lock l = ProjectRegistry.readLock(s);
+    try {
+      int count = s.comparisons.size();
+      if (count < needed) {
+        throw ActiveRmException.failedPrecondition(
+            "project '" + projectId + "' has " + count + " comparisons; Fit needs at least " + needed
+                + (validation ? " (one to train on and one to hold out, since mlp.validation_fraction > 0)" : "")
+                + ". Add labeled pairs with AddComparisons, then call Fit again");
       }
-      report = report.withWallNanos(System.nanoTime() - start);
-      s.lock.writeLock().lock();
-      try {
-        ProjectRegistry.checkNotDeleted(s);
-        long version = previous == null ? 1 : previous.version() + 1;
-        RewardModel model = withVersion(trained, version);
-        Instant now = Instant.ofEpochMilli(registry.clock().millis());
-        FittedModel fitted = new FittedModel(model, head, report, data.size(), now);
-        store.insertModel(toRecord(s.key, fitted));
-        latest.put(s.key, fitted);
-        s.latestModel = model;
-        log.info("project '{}': fitted model version {} ({}, {} comparisons, loss {}, {} iterations, {} ms)",
-            projectId, version, head, data.size(), report.loss(), report.iterations(), report.wallNanos() / 1_000_000);
-        return fitted;
-      } finally {
-        s.lock.writeLock().unlock();
-      }
+      data = snapshot(s, count);
+      previous = latest.get(s.key);
+    } finally {
+      l.unlock();
+    }
+    log.info("project '{}': Fit started ({}, {} comparisons)", projectId, head, data.size());
+    RewardModel trained;
+    FitReport report;
+    if (head == HeadType.LINEAR) {
+      double[] startW = settings.warmStart() && previous != null
+          && previous.model() instanceof LinearRewardModel p ? p.weights() : null;
+      LinearBtFitter.Result r = new LinearBtFitter(data, s.spec.l2(), cancelled).fit(settings.linear(), startW);
+      trained = new LinearRewardModel(0, r.weights());
+      report = r.report();
+    } else {
+      MlpNetwork startNet = settings.warmStart() && previous != null
+          && previous.model() instanceof MlpRewardModel p ? p.network() : null;
+      MlpTrainer.Result r = MlpTrainer.fit(
+          data, s.spec.head().hiddenSizes(), s.spec.l2(), settings.mlp(), settings.seed(), startNet, cancelled);
+      trained = new MlpRewardModel(0, r.network());
+      report = r.report();
+    }
+    report = report.withWallNanos(System.nanoTime() - start);
+    s.lock.writeLock().lock();
+    try {
+      FitCancelledException.check(cancelled, "the wait to store the new version");
+      ProjectRegistry.checkNotDeleted(s);
+      long version = previous == null ? 1 : previous.version() + 1;
+      RewardModel model = withVersion(trained, version);
+      Instant now = Instant.ofEpochMilli(registry.clock().millis());
+      FittedModel fitted = new FittedModel(model, head, report, data.size(), now);
+      store.insertModel(toRecord(s.key, fitted));
+      latest.put(s.key, fitted);
+      s.latestModel = model;
+      log.info("project '{}': fitted model version {} ({}, {} comparisons, loss {}, {} iterations, {} ms)",
+          projectId, version, head, data.size(), report.loss(), report.iterations(), report.wallNanos() / 1_000_000);
+      return fitted;
+    } finally {
+      s.lock.writeLock().unlock();
     }
   }
 

@@ -1,6 +1,7 @@
 package dev.activerm.server.core.model;
 
 import dev.activerm.server.core.linalg.Blas;
+import java.util.function.BooleanSupplier;
 import org.ojalgo.matrix.decomposition.Cholesky;
 import org.ojalgo.matrix.store.MatrixStore;
 import org.ojalgo.matrix.store.R064Store;
@@ -33,8 +34,17 @@ public final class LinearBtFitter {
   private final double[] zBlock;
   private final float[] scaledBlock;
   private final float[] hBlock;
+  private final BooleanSupplier cancelled;
 
   public LinearBtFitter(ComparisonSet data, double lambda) {
+    this(data, lambda, () -> false);
+  }
+
+  /**
+   * cancelled is polled once per Newton iteration and per Hessian block; when it turns true
+   * the fit throws {@link FitCancelledException}.
+   */
+  public LinearBtFitter(ComparisonSet data, double lambda, BooleanSupplier cancelled) {
     if (!(lambda > 0)) {
       throw new IllegalArgumentException("lambda must be > 0, got " + lambda);
     }
@@ -46,6 +56,7 @@ public final class LinearBtFitter {
     this.zBlock = new double[blockRows * dim];
     this.scaledBlock = new float[blockRows * dim];
     this.hBlock = new float[dim * dim];
+    this.cancelled = cancelled;
   }
 
   /** The result: weights and the report (wall time filled by the caller). */
@@ -61,6 +72,9 @@ public final class LinearBtFitter {
     boolean converged = gnorm <= options.tolerance();
     double[] h = new double[dim * dim];
     while (!converged && iterations < options.maxIterations()) {
+      if (cancelled.getAsBoolean()) {
+        throw new FitCancelledException("LINEAR Newton iteration " + (iterations + 1));
+      }
       double[] d = newtonDirection(s, g, h);
       if (d == null) {
         break;
@@ -108,6 +122,7 @@ public final class LinearBtFitter {
   private double[] newtonDirection(double[] s, double[] g, double[] h) {
     java.util.Arrays.fill(h, 0.0);
     for (int from = 0; from < n; from += blockRows) {
+      FitCancelledException.check(cancelled, "LINEAR Hessian");
       int rows = Math.min(blockRows, n - from);
       fillDifferences(from, rows);
       for (int i = 0; i < rows; i++) {

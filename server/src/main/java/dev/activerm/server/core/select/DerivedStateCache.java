@@ -48,6 +48,23 @@ public final class DerivedStateCache {
     return cache.stats();
   }
 
+  /** Bytes held now: the sum of the entries' own sizes (a handful of entries, cheap to sum). */
+  public long bytes() {
+    long sum = 0;
+    for (Entry e : cache.asMap().values()) {
+      sum += e.bytes;
+    }
+    return sum;
+  }
+
+  public long maxBytes() {
+    return maxBytes;
+  }
+
+  public long entries() {
+    return cache.estimatedSize();
+  }
+
   /** Drops every entry of a project (on delete). */
   public void invalidateProject(long projectKey) {
     cache.asMap().keySet().removeIf(k -> k.projectKey() == projectKey);

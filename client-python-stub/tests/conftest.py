@@ -29,6 +29,22 @@ def pytest_addoption(parser):
         default=os.environ.get("ACTIVERM_SERVER_JAR", str(DEFAULT_JAR)),
         help="the packaged server jar to test against (default: ../server/target/activerm-server.jar)",
     )
+    parser.addoption(
+        "--target",
+        default=os.environ.get("ACTIVERM_TARGET"),
+        help="HOST:PORT of a running server (e.g. a container) for the `server` fixture instead of "
+        "starting the jar; fixtures that need special server flags still start their own jar",
+    )
+
+
+class RunningServer:
+    """A server someone else started (the container suite points pytest at one)."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def stop(self) -> None:
+        pass
 
 
 class ServerProcess:
@@ -83,6 +99,10 @@ def _server_jar(request) -> pathlib.Path:
 
 @pytest.fixture(scope="session")
 def server(request):
+    target = request.config.getoption("--target")
+    if target:
+        yield RunningServer(target)
+        return
     work = pathlib.Path(tempfile.mkdtemp(prefix="activerm-pytest-"))
     proc = ServerProcess(_server_jar(request), work)
     yield proc

@@ -63,7 +63,7 @@ public final class IngestBenchmark {
           System.out.printf("  call %d: %.2f s%n", from / callRows, (System.nanoTime() - t) / 1e9);
         }
         ingestSeconds = (System.nanoTime() - start) / 1e9;
-        server.log().stream().filter(l -> l.contains("durable in")).forEach(l -> System.out.println("  server: " + l));
+        server.log().stream().filter(l -> l.contains("committed in")).forEach(l -> System.out.println("  server: " + l));
         server.kill9();
       }
       System.out.printf("activerm   AddResponses, acknowledged:   %6.2f s  %7.1f MB/s  (%.0f%% of the file write)%n",

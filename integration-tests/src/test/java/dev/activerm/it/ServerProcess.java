@@ -32,13 +32,6 @@ public final class ServerProcess implements AutoCloseable {
     this.log = log;
   }
 
-  /** Everything the server printed so far. */
-  public List<String> log() {
-    synchronized (log) {
-      return List.copyOf(log);
-    }
-  }
-
   public static Path jar() {
     Path jar = Path.of(System.getProperty("activerm.server.jar", "../server/target/activerm-server.jar"));
     if (!Files.exists(jar)) {
@@ -84,6 +77,13 @@ public final class ServerProcess implements AutoCloseable {
 
   public int port() {
     return port;
+  }
+
+  /** The server's output so far (stdout and stderr), one entry per line; kept up to date while it runs. */
+  public List<String> log() {
+    synchronized (log) {
+      return List.copyOf(log);
+    }
   }
 
   public String target() {

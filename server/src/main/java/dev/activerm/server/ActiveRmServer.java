@@ -9,6 +9,7 @@ import dev.activerm.server.core.linalg.OjAlgoSetup;
 import dev.activerm.server.core.select.Parallel;
 import dev.activerm.server.store.PoolFiles;
 import dev.activerm.server.store.SqliteStore;
+import dev.activerm.server.api.observability.DomainMetrics;
 import dev.activerm.server.api.observability.MetricsEndpoint;
 import dev.activerm.server.api.observability.RequestContextInterceptor;
 import io.grpc.Server;
@@ -66,7 +67,8 @@ public final class ActiveRmServer implements AutoCloseable {
     try {
       // The last interceptor runs first: request ids and logging wrap metrics, which wrap auth.
       service = ServerInterceptors.intercept(
-          withAuth(new ActiveRmGrpcService(registry, config.cacheBytes()).bindService(), config.security()),
+          withAuth(new ActiveRmGrpcService(registry, config.cacheBytes(), new DomainMetrics(metrics.registry()))
+              .bindService(), config.security()),
           new MetricCollectingServerInterceptor(metrics.registry()),
           new RequestContextInterceptor());
     } catch (IOException | RuntimeException e) {

@@ -28,28 +28,28 @@ import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.testcontainers.containers.GenericContainer;
 
 /**
- * The packaged server in its container image, driven through the Java client over the port
+ * The packaged server in its container image, driven through the Java and Python clients over the port
  * published on 127.0.0.1: the image's runtime contract, then durability of everything
  * acknowledged across a graceful stop and a SIGKILL, each time on a new container reusing
  * the same named volume.
  *
- * <p>One image build for the class; eight container starts in all once every RPC is served
- * (seven while SelectBatch is not).
+ * <p>One image build for the class; nine container starts in all, the last one serving the
+ * Python client's pytest suite.
  */
 @RequiresDocker
 @Timeout(value = 10, unit = TimeUnit.MINUTES)
@@ -201,10 +201,10 @@ class ServerContainerTest {
       first.start();
       try (ActiveRmClient client = clientFor(first)) {
         data.create(client, Head.LINEAR);
-        model = servedOrSkip("Fit", () -> client.fit(data.projectId, FitOptions.defaults().withSeed(7)));
+        model = client.fit(data.projectId, FitOptions.defaults().withSeed(7));
         assertThat(model.version()).isEqualTo(1);
         assertThat(model.report().numComparisons()).isEqualTo(data.comparisons.size());
-        before = servedOrSkip("Score", () -> client.score(data.projectId, model.version(), data.ids, pairs));
+        before = client.score(data.projectId, model.version(), data.ids, pairs);
         assertThat(before.modelVersion()).isEqualTo(model.version());
         assertThat(before.rewards()).hasSize(data.ids.size());
         assertThat(before.pairScores()).hasSize(pairs.size());
@@ -232,10 +232,7 @@ class ServerContainerTest {
     }
   }
 
-  /**
-   * SelectBatch through the container; after a restart the selection and its pending pairs
-   * are back. Skipped (saying so) while the server answers SelectBatch with UNIMPLEMENTED.
-   */
+  /** SelectBatch through the container; after a restart the selection and its pending pairs are back. */
   @Test
   void selectionsSurviveRestart() throws Exception {
     String volume = image.newVolume("selections");
@@ -246,9 +243,8 @@ class ServerContainerTest {
       first.start();
       try (ActiveRmClient client = clientFor(first)) {
         data.create(client, Head.LINEAR);
-        servedOrSkip("Fit", () -> client.fit(data.projectId, FitOptions.defaults().withSeed(7)));
-        selection = servedOrSkip("SelectBatch",
-            () -> client.selectBatch(data.projectId, SelectOptions.of(8, Strategy.GREEDY_DOPT).withSeed(3)));
+        client.fit(data.projectId, FitOptions.defaults().withSeed(7));
+        selection = client.selectBatch(data.projectId, SelectOptions.of(8, Strategy.GREEDY_DOPT).withSeed(3));
         assertThat(selection.pairs()).hasSize(8);
         assertThat(client.getProject(data.projectId).numPendingPairs()).isEqualTo(8);
       }
@@ -267,17 +263,38 @@ class ServerContainerTest {
     }
   }
 
-  /** The RPC's answer; skips the test when this server build does not serve the RPC yet. */
-  private static <T> T servedOrSkip(String rpc, Supplier<T> call) {
-    try {
-      return call.get();
-    } catch (ActiveRmException e) {
-      if (e.code() == Status.Code.UNIMPLEMENTED) {
-        String reason = "container test skipped: " + rpc + " is not served by this server build yet";
-        System.err.println(reason);
-        Assumptions.abort(reason + " (" + e.description() + ")");
+  /**
+   * The Python client's own suite (projects, responses, comparisons, Fit/Score, SelectBatch,
+   * the numpy congruence checks) pointed at the container's published port instead of a jar.
+   * scripts/run-tests.sh makes the venv if it is missing.
+   */
+  @Test
+  void pythonClientSuitePassesAgainstTheContainer() throws Exception {
+    try (GenericContainer<?> server = image.container(null, "python")) {
+      server.start();
+      assertThat(InetAddress.getByName(server.getHost()).isLoopbackAddress()).isTrue();
+      Path pythonRoot = Path.of("..", "client-python-stub").toAbsolutePath().normalize();
+      Path log = Files.createTempFile("activerm-pytest-container-", ".log");
+      Process pytest = new ProcessBuilder(
+              "bash", "scripts/run-tests.sh", dev.activerm.it.ServerProcess.jar().toAbsolutePath().toString(),
+              "--target", "127.0.0.1:" + server.getMappedPort(ServerImage.GRPC_PORT), "-q", "-p", "no:cacheprovider",
+              "tests/test_projects.py", "tests/test_responses.py", "tests/test_comparisons.py",
+              "tests/test_models.py", "tests/test_select.py", "tests/test_congruence.py")
+          .directory(pythonRoot.toFile())
+          .redirectErrorStream(true)
+          .redirectOutput(log.toFile())
+          .start();
+      boolean done = pytest.waitFor(8, TimeUnit.MINUTES);
+      if (!done) {
+        pytest.destroyForcibly();
       }
-      throw e;
+      String output = Files.readString(log);
+      Files.deleteIfExists(log);
+      System.out.println(output.lines().reduce((a, b) -> b).orElse(""));
+      assertThat(done).as("pytest finished in time:\n%s", output).isTrue();
+      assertThat(pytest.exitValue()).as("pytest against the container:\n%s", output).isZero();
+      assertThat(output).containsPattern("\\d+ passed").doesNotContain(" failed");
+      stopGracefully(server);
     }
   }
 

@@ -25,6 +25,7 @@ import dev.activerm.proto.v1.ScoreRequest;
 import dev.activerm.proto.v1.ScoreResponse;
 import dev.activerm.proto.v1.SelectBatchRequest;
 import dev.activerm.proto.v1.SelectBatchResponse;
+import dev.activerm.server.api.observability.DomainMetrics;
 import dev.activerm.server.core.ActiveRmException;
 import dev.activerm.server.core.ProjectRegistry;
 import dev.activerm.server.core.RewardModeling;
@@ -49,11 +50,20 @@ public final class ActiveRmGrpcService extends ActiveRewardModelingServiceGrpc.A
    * state and Score's Laplace factors and older model versions.
    */
   public ActiveRmGrpcService(ProjectRegistry registry, long cacheBytes) {
+    this(registry, cacheBytes, DomainMetrics.detached());
+  }
+
+  /** As above, with fit and selection timers and the cache series registered on metrics. */
+  public ActiveRmGrpcService(ProjectRegistry registry, long cacheBytes, DomainMetrics metrics) {
     this.registry = registry;
     this.mapper = new ProjectRpcMapper(registry);
     DerivedStateCache cache = new DerivedStateCache(cacheBytes);
-    this.fitMapper = new FitRpcMapper(RewardModeling.load(registry, cache));
-    this.selections = new SelectionRpcMapper(new Selections(registry, cache));
+    RewardModeling modeling = RewardModeling.load(registry, cache);
+    Selections selecting = new Selections(registry, cache);
+    modeling.caches().forEach(metrics::bindCache);
+    metrics.bindCache(selecting.cacheMetrics());
+    this.fitMapper = new FitRpcMapper(modeling, metrics);
+    this.selections = new SelectionRpcMapper(selecting, metrics);
   }
 
   @Override

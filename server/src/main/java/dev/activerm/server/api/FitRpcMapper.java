@@ -12,6 +12,7 @@ import dev.activerm.proto.v1.PairScore;
 import dev.activerm.proto.v1.ResponsePair;
 import dev.activerm.proto.v1.ScoreRequest;
 import dev.activerm.proto.v1.ScoreResponse;
+import dev.activerm.server.api.observability.DomainMetrics;
 import dev.activerm.server.core.ActiveRmException;
 import dev.activerm.server.core.FieldViolation;
 import dev.activerm.server.core.FitSettings;
@@ -20,19 +21,36 @@ import dev.activerm.server.core.RewardModeling;
 import dev.activerm.server.core.ScoreQuery;
 import dev.activerm.server.core.ScoreResult;
 import dev.activerm.server.core.Violations;
+import dev.activerm.server.core.model.FitCancelledException;
+import io.grpc.Context;
+import io.grpc.Status;
 import java.util.ArrayList;
 import java.util.List;
 
 /** Request -> domain call -> response, for Fit and Score. Unset options take their documented defaults. */
 final class FitRpcMapper {
   private final RewardModeling modeling;
+  private final DomainMetrics metrics;
 
-  FitRpcMapper(RewardModeling modeling) {
+  FitRpcMapper(RewardModeling modeling, DomainMetrics metrics) {
     this.modeling = modeling;
+    this.metrics = metrics;
   }
 
+  /** Fits; the call's deadline or cancellation stops the training (DEADLINE_EXCEEDED / CANCELLED, nothing stored). */
   FitResponse fit(FitRequest r) {
-    FittedModel m = modeling.fit(r.getProjectId(), settings(r));
+    FitSettings settings = settings(r);
+    Context context = Context.current();
+    FittedModel m;
+    try {
+      m = modeling.fit(r.getProjectId(), settings, context::isCancelled);
+    } catch (FitCancelledException e) {
+      boolean expired = context.getDeadline() != null && context.getDeadline().isExpired();
+      throw (expired ? Status.DEADLINE_EXCEEDED : Status.CANCELLED)
+          .withDescription(e.getMessage() + "; nothing was stored")
+          .asRuntimeException();
+    }
+    metrics.recordFit(m.headType(), java.time.Duration.ofNanos(m.report().wallNanos()));
     return FitResponse.newBuilder().setModel(model(m)).build();
   }
 

@@ -10,6 +10,7 @@ import dev.activerm.proto.v1.SelectBatchRequest;
 import dev.activerm.proto.v1.SelectBatchResponse;
 import dev.activerm.proto.v1.Selection;
 import dev.activerm.proto.v1.StrategyParams;
+import dev.activerm.server.api.observability.DomainMetrics;
 import dev.activerm.server.core.ActiveRmException;
 import dev.activerm.server.core.FieldViolation;
 import dev.activerm.server.core.SelectRequest;
@@ -27,15 +28,18 @@ import java.util.stream.Collectors;
 /** SelectBatch / GetSelection: proto <-> domain, and the call's cancellation handed to core as a flag. */
 final class SelectionRpcMapper {
   private final Selections selections;
+  private final DomainMetrics metrics;
 
-  SelectionRpcMapper(Selections selections) {
+  SelectionRpcMapper(Selections selections, DomainMetrics metrics) {
     this.selections = selections;
+    this.metrics = metrics;
   }
 
   SelectBatchResponse selectBatch(SelectBatchRequest r) {
     Context context = Context.current();
     try {
       SelectionInfo info = selections.select(request(r), context::isCancelled);
+      metrics.recordSelection(info.strategy(), info.wallTime());
       return SelectBatchResponse.newBuilder().setSelection(selection(info)).build();
     } catch (SelectionCancelledException e) {
       boolean expired = context.getDeadline() != null && context.getDeadline().isExpired();

@@ -2,6 +2,7 @@ package dev.activerm.server.core;
 
 import dev.activerm.server.core.model.BradleyTerry;
 import dev.activerm.server.core.model.ComparisonSet;
+import dev.activerm.server.core.model.FitCancelledException;
 import dev.activerm.server.core.model.FitReport;
 import dev.activerm.server.core.model.LaplacePosterior;
 import dev.activerm.server.core.model.LinearBtFitter;
@@ -21,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.Lock;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,6 +42,8 @@ public final class RewardModeling {
   private static final Logger log = LoggerFactory.getLogger(RewardModeling.class);
   public static final int MAX_SCORE_ROWS = 100_000;
   public static final int MAX_SCORE_PAIRS = 1_000_000;
+  private static final String MODEL_KIND = "model";
+  private static final String POSTERIOR_KIND = "laplace-posterior";
 
   private final ProjectRegistry registry;
   private final SqliteStore store;
@@ -76,65 +80,136 @@ public final class RewardModeling {
     return modeling;
   }
 
+  /**
+   * Metrics views of the shared derived-state cache's two kinds this class keeps there
+   * (non-latest model versions, Laplace posterior factors); the bound is the shared one.
+   */
+  public List<CacheMetrics> caches() {
+    return List.of(view("model_versions", MODEL_KIND), view("posteriors", POSTERIOR_KIND));
+  }
+
+  private CacheMetrics view(String name, String kind) {
+    return new CacheMetrics() {
+      @Override
+      public String name() {
+        return name;
+      }
+
+      @Override
+      public long hits() {
+        return cache.hits(kind);
+      }
+
+      @Override
+      public long misses() {
+        return cache.misses(kind);
+      }
+
+      @Override
+      public long evictions() {
+        return cache.evictions(kind);
+      }
+
+      @Override
+      public long entries() {
+        return cache.entries(kind);
+      }
+
+      @Override
+      public long bytes() {
+        return cache.bytes(kind);
+      }
+
+      @Override
+      public long maxBytes() {
+        return cache.maxBytes();
+      }
+    };
+  }
+
   // ---------------------------------------------------------------- Fit
 
   /** Fits a new model version on all the project's comparisons and publishes it. */
   public FittedModel fit(String projectId, FitSettings settings) {
+    return fit(projectId, settings, () -> false);
+  }
+
+  /**
+   * As above; cancelled (the caller's deadline or cancellation, supplied by the api layer) is
+   * polled before training, during it (every Newton step or minibatch) and once more just
+   * before the version is stored. A cancelled fit throws {@link FitCancelledException} and
+   * stores nothing.
+   */
+  public FittedModel fit(String projectId, FitSettings settings, BooleanSupplier cancelled) {
     ProjectState s = registry.require(projectId);
     synchronized (fitLocks.computeIfAbsent(s.key, k -> new Object())) {
       long start = System.nanoTime();
-      HeadType head = s.spec.head().type();
-      boolean validation = head == HeadType.MLP && settings.mlp().validationFraction() > 0;
-      int needed = validation ? 2 : 1;
-      ComparisonSet data;
-      FittedModel previous;
-      Lock l = ProjectRegistry.readLock(s);
       try {
-        int count = s.comparisons.size();
-        if (count < needed) {
-          throw ActiveRmException.failedPrecondition(
-              "project '" + projectId + "' has " + count + " comparisons; Fit needs at least " + needed
-                  + (validation ? " (one to train on and one to hold out, since mlp.validation_fraction > 0)" : "")
-                  + ". Add labeled pairs with AddComparisons, then call Fit again");
-        }
-        data = snapshot(s, count);
-        previous = latest.get(s.key);
-      } finally {
-        l.unlock();
+        return fitLocked(s, projectId, settings, cancelled, start);
+      } catch (FitCancelledException e) {
+        log.info("project '{}': {} after {} ms; nothing stored", projectId, e.getMessage(),
+            (System.nanoTime() - start) / 1_000_000);
+        throw e;
       }
-      RewardModel trained;
-      FitReport report;
-      if (head == HeadType.LINEAR) {
-        double[] startW = settings.warmStart() && previous != null
-            && previous.model() instanceof LinearRewardModel p ? p.weights() : null;
-        LinearBtFitter.Result r = new LinearBtFitter(data, s.spec.l2()).fit(settings.linear(), startW);
-        trained = new LinearRewardModel(0, r.weights());
-        report = r.report();
-      } else {
-        MlpNetwork startNet = settings.warmStart() && previous != null
-            && previous.model() instanceof MlpRewardModel p ? p.network() : null;
-        MlpTrainer.Result r = MlpTrainer.fit(
-            data, s.spec.head().hiddenSizes(), s.spec.l2(), settings.mlp(), settings.seed(), startNet);
-        trained = new MlpRewardModel(0, r.network());
-        report = r.report();
+    }
+  }
+
+  private FittedModel fitLocked(
+      ProjectState s, String projectId, FitSettings settings, BooleanSupplier cancelled, long start) {
+    FitCancelledException.check(cancelled, "the wait for an earlier Fit of the project");
+    HeadType head = s.spec.head().type();
+    boolean validation = head == HeadType.MLP && settings.mlp().validationFraction() > 0;
+    int needed = validation ? 2 : 1;
+    ComparisonSet data;
+    FittedModel previous;
+    Lock l = ProjectRegistry.readLock(s);
+    try {
+      int count = s.comparisons.size();
+      if (count < needed) {
+        throw ActiveRmException.failedPrecondition(
+            "project '" + projectId + "' has " + count + " comparisons; Fit needs at least " + needed
+                + (validation ? " (one to train on and one to hold out, since mlp.validation_fraction > 0)" : "")
+                + ". Add labeled pairs with AddComparisons, then call Fit again");
       }
-      report = report.withWallNanos(System.nanoTime() - start);
-      s.lock.writeLock().lock();
-      try {
-        ProjectRegistry.checkNotDeleted(s);
-        long version = previous == null ? 1 : previous.version() + 1;
-        RewardModel model = withVersion(trained, version);
-        Instant now = Instant.ofEpochMilli(registry.clock().millis());
-        FittedModel fitted = new FittedModel(model, head, report, data.size(), now);
-        store.insertModel(toRecord(s.key, fitted));
-        latest.put(s.key, fitted);
-        s.latestModel = model;
-        log.info("project '{}': fitted model version {} ({}, {} comparisons, loss {}, {} iterations, {} ms)",
-            projectId, version, head, data.size(), report.loss(), report.iterations(), report.wallNanos() / 1_000_000);
-        return fitted;
-      } finally {
-        s.lock.writeLock().unlock();
-      }
+      data = snapshot(s, count);
+      previous = latest.get(s.key);
+    } finally {
+      l.unlock();
+    }
+    log.info("project '{}': Fit started ({}, {} comparisons)", projectId, head, data.size());
+    RewardModel trained;
+    FitReport report;
+    if (head == HeadType.LINEAR) {
+      double[] startW = settings.warmStart() && previous != null
+          && previous.model() instanceof LinearRewardModel p ? p.weights() : null;
+      LinearBtFitter.Result r = new LinearBtFitter(data, s.spec.l2(), cancelled).fit(settings.linear(), startW);
+      trained = new LinearRewardModel(0, r.weights());
+      report = r.report();
+    } else {
+      MlpNetwork startNet = settings.warmStart() && previous != null
+          && previous.model() instanceof MlpRewardModel p ? p.network() : null;
+      MlpTrainer.Result r = MlpTrainer.fit(
+          data, s.spec.head().hiddenSizes(), s.spec.l2(), settings.mlp(), settings.seed(), startNet, cancelled);
+      trained = new MlpRewardModel(0, r.network());
+      report = r.report();
+    }
+    report = report.withWallNanos(System.nanoTime() - start);
+    s.lock.writeLock().lock();
+    try {
+      FitCancelledException.check(cancelled, "the wait to store the new version");
+      ProjectRegistry.checkNotDeleted(s);
+      long version = previous == null ? 1 : previous.version() + 1;
+      RewardModel model = withVersion(trained, version);
+      Instant now = Instant.ofEpochMilli(registry.clock().millis());
+      FittedModel fitted = new FittedModel(model, head, report, data.size(), now);
+      store.insertModel(toRecord(s.key, fitted));
+      latest.put(s.key, fitted);
+      s.latestModel = model;
+      log.info("project '{}': fitted model version {} ({}, {} comparisons, loss {}, {} iterations, {} ms)",
+          projectId, version, head, data.size(), report.loss(), report.iterations(), report.wallNanos() / 1_000_000);
+      return fitted;
+    } finally {
+      s.lock.writeLock().unlock();
     }
   }
 
@@ -259,7 +334,7 @@ public final class RewardModeling {
       throw noSuchVersion(s, version, newest);
     }
     return cache.get(
-        new DerivedStateCache.Key("model", s.key, version, 0, 0),
+        new DerivedStateCache.Key(MODEL_KIND, s.key, version, 0, 0),
         () -> {
           ModelRecord r = store.loadModel(s.key, version);
           if (r == null) {
@@ -293,7 +368,7 @@ public final class RewardModeling {
               + ((bytes >> 20) + 1) + ", or score rewards without pairs");
     }
     long seen = fitted.comparisonsSeen();
-    return cache.get(new DerivedStateCache.Key("laplace-posterior", s.key, fitted.version(), seen, 0), () -> {
+    return cache.get(new DerivedStateCache.Key(POSTERIOR_KIND, s.key, fitted.version(), seen, 0), () -> {
       ComparisonSet labeled;
       Lock l = ProjectRegistry.readLock(s);
       try {

@@ -7,6 +7,7 @@ import dev.activerm.server.core.select.LongHashSet;
 import dev.activerm.server.core.select.PairKeys;
 import dev.activerm.server.core.select.PairList;
 import dev.activerm.server.core.select.RowSource;
+import dev.activerm.server.core.select.SelectionCancelledException;
 import dev.activerm.server.core.select.Selector;
 import dev.activerm.server.core.select.Strategy;
 import dev.activerm.server.core.select.StrategyParams;
@@ -54,6 +55,46 @@ public final class Selections {
     return cache;
   }
 
+  /** The derived-state cache as metrics see it. */
+  public CacheMetrics cacheMetrics() {
+    return new CacheMetrics() {
+      @Override
+      public String name() {
+        return "derived_state";
+      }
+
+      @Override
+      public long hits() {
+        return cache.stats().hitCount();
+      }
+
+      @Override
+      public long misses() {
+        return cache.stats().missCount();
+      }
+
+      @Override
+      public long evictions() {
+        return cache.stats().evictionCount();
+      }
+
+      @Override
+      public long entries() {
+        return cache.entries();
+      }
+
+      @Override
+      public long bytes() {
+        return cache.bytes();
+      }
+
+      @Override
+      public long maxBytes() {
+        return cache.maxBytes();
+      }
+    };
+  }
+
   private record Computed(
       long modelVersion, long numComparisons, long pendingVersion, long numCandidates, int[] a, int[] b, double[] scores) {}
 
@@ -61,23 +102,31 @@ public final class Selections {
     long started = System.nanoTime();
     validate(req);
     ProjectState s = registry.require(req.projectId());
-    Computed c;
-    Lock read = ProjectRegistry.readLock(s);
+    log.info("project '{}': SelectBatch started ({}, batch {}, {} candidates)", req.projectId(), req.strategy(),
+        req.batchSize(), req.source());
     try {
-      c = compute(s, req, cancelled);
-    } finally {
-      read.unlock();
-    }
-    s.lock.writeLock().lock();
-    try {
-      ProjectRegistry.checkNotDeleted(s);
-      if (!unchanged(s, c)) {
-        log.debug("state of project '{}' changed during SelectBatch; recomputing under the write lock", req.projectId());
+      Computed c;
+      Lock read = ProjectRegistry.readLock(s);
+      try {
         c = compute(s, req, cancelled);
+      } finally {
+        read.unlock();
       }
-      return commit(s, req, c, started);
-    } finally {
-      s.lock.writeLock().unlock();
+      s.lock.writeLock().lock();
+      try {
+        ProjectRegistry.checkNotDeleted(s);
+        if (!unchanged(s, c)) {
+          log.debug("state of project '{}' changed during SelectBatch; recomputing under the write lock", req.projectId());
+          c = compute(s, req, cancelled);
+        }
+        return commit(s, req, c, started);
+      } finally {
+        s.lock.writeLock().unlock();
+      }
+    } catch (SelectionCancelledException e) {
+      log.info("project '{}': {} ({}) after {} ms; nothing stored", req.projectId(), e.getMessage(), req.strategy(),
+          (System.nanoTime() - started) / 1_000_000);
+      throw e;
     }
   }
 

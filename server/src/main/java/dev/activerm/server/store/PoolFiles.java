@@ -11,6 +11,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.Consumer;
 
 /**
@@ -101,12 +106,26 @@ public final class PoolFiles {
     }
   }
 
+  /**
+   * Flushes written pages to disk in the background while an upload is still arriving, so
+   * the fsync at commit only has the last few megabytes left to write.
+   */
+  private static final ExecutorService FLUSHER = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "activerm-pool-flusher");
+    t.setDaemon(true);
+    return t;
+  });
+
+  private static final long FLUSH_EVERY_BYTES = 32L << 20;
+
   /** Streams rows into a pool file while a call is still receiving them. */
   public static final class Writer implements AutoCloseable {
     private final FileChannel channel;
     private final Path file;
     private final ByteBuffer buffer = ByteBuffer.allocateDirect(IO_BUFFER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
     private long position;
+    private long unflushed;
+    private Future<?> flushing = CompletableFuture.completedFuture(null);
 
     private Writer(FileChannel channel, long position, Path file) {
       this.channel = channel;
@@ -131,20 +150,42 @@ public final class PoolFiles {
       } catch (IOException e) {
         throw new StoreException("writing embeddings to " + file + " failed: " + e.getMessage(), e);
       }
+      unflushed += (long) values.length * Float.BYTES;
+      if (unflushed >= FLUSH_EVERY_BYTES && flushing.isDone()) {
+        unflushed = 0;
+        // Best effort: a failure here surfaces again at sync(), which forces once more.
+        flushing = FLUSHER.submit(() -> {
+          channel.force(false);
+          return null;
+        });
+      }
     }
 
     /** fdatasync: what was written is on disk when this returns. */
     public void sync() {
       try {
+        awaitFlush();
         channel.force(false);
       } catch (IOException e) {
         throw new StoreException("syncing " + file + " failed: " + e.getMessage(), e);
       }
     }
 
+    private void awaitFlush() {
+      try {
+        flushing.get();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new StoreException("interrupted while syncing " + file, e);
+      } catch (ExecutionException e) {
+        // The final force below reports a real I/O problem with its own message.
+      }
+    }
+
     @Override
     public void close() {
       try {
+        awaitFlush();
         channel.close();
       } catch (IOException e) {
         throw new StoreException("closing " + file + " failed: " + e.getMessage(), e);

@@ -2,6 +2,7 @@ package dev.activerm.server.core.model;
 
 import dev.activerm.server.core.linalg.Blas;
 import dev.activerm.server.core.linalg.RowKernels;
+import java.util.function.BooleanSupplier;
 import org.bytedeco.javacpp.FloatPointer;
 
 /**
@@ -51,8 +52,17 @@ public final class LinearBtFitter {
   private final double[] rowDeg;
   private final float[] rowF;
   private final float[] dimF;
+  private final BooleanSupplier cancelled;
 
   public LinearBtFitter(ComparisonSet data, double lambda) {
+    this(data, lambda, () -> false);
+  }
+
+  /**
+   * cancelled is polled once per Newton step and once per Hessian-vector product (CG step);
+   * when it turns true the fit throws {@link FitCancelledException}.
+   */
+  public LinearBtFitter(ComparisonSet data, double lambda, BooleanSupplier cancelled) {
     if (!(lambda > 0)) {
       throw new IllegalArgumentException("lambda must be > 0, got " + lambda);
     }
@@ -65,6 +75,7 @@ public final class LinearBtFitter {
     this.rowDeg = new double[rows];
     this.rowF = new float[rows];
     this.dimF = new float[dim];
+    this.cancelled = cancelled;
   }
 
   /** The result: weights and the report (wall time filled by the caller). */
@@ -99,6 +110,9 @@ public final class LinearBtFitter {
     double[] q = new double[n];
     try (Operator op = new Operator(data.rows(), rows, dim)) {
       while (!converged && iterations < options.maxIterations()) {
+        if (cancelled.getAsBoolean()) {
+          throw new FitCancelledException("LINEAR Newton iteration " + (iterations + 1));
+        }
         double gn = norm2(st.g);
         double eta = Math.min(0.5, Math.sqrt(gn / g0));
         double[] d = conjugateGradient(op, st, eta * gn);
@@ -240,6 +254,7 @@ public final class LinearBtFitter {
     double rz = dot(r, z);
     int maxSteps = Math.min(dim, MAX_CG);
     for (int step = 0; step < maxSteps; step++) {
+      FitCancelledException.check(cancelled, "LINEAR Hessian-vector product (CG step " + (step + 1) + ")");
       hessianTimes(op, st.h, p, hp);
       double php = dot(p, hp);
       if (!(php > 0)) {

@@ -3,6 +3,7 @@ package dev.activerm.server.core.model;
 import dev.activerm.server.core.linalg.Blas;
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import java.util.function.BooleanSupplier;
 
 /**
  * Trains the MLP head with Adam on minibatches of comparisons. The minibatch objective is
@@ -30,6 +31,16 @@ public final class MlpTrainer {
    */
   public static Result fit(
       ComparisonSet data, int[] hidden, double lambda, MlpFitOptions options, long seed, MlpNetwork start) {
+    return fit(data, hidden, lambda, options, seed, start, () -> false);
+  }
+
+  /**
+   * As above; cancelled is polled before every minibatch and, when it turns true, the fit
+   * throws {@link FitCancelledException} (the polls do not touch the random stream, so
+   * results stay bit-identical).
+   */
+  public static Result fit(ComparisonSet data, int[] hidden, double lambda, MlpFitOptions options, long seed,
+      MlpNetwork start, BooleanSupplier cancelled) {
     SplittableRandom random = new SplittableRandom(seed);
     MlpNetwork net = start != null ? start.copy() : MlpNetwork.init(data.dim(), hidden, random.nextLong());
     if (start != null) {
@@ -59,6 +70,9 @@ public final class MlpTrainer {
     for (int epoch = 0; epoch < options.epochs(); epoch++) {
       shuffle(perm, random);
       for (int from = 0; from < nTrain; from += batch) {
+        if (cancelled.getAsBoolean()) {
+          throw new FitCancelledException("MLP epoch " + (epoch + 1) + " of " + options.epochs());
+        }
         int count = Math.min(batch, nTrain - from);
         batchGradient(net, train, perm, from, count, penalty, ws);
         adam.step(net, ws, options.learningRate(), options.weightDecay());

@@ -1,0 +1,79 @@
+"""python -m activerm.bench: see activerm/bench/__init__.py."""
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import shlex
+import sys
+import time
+from dataclasses import asdict
+
+from ._config import MODES, STRATEGIES, narrowed, preset
+from ._report import read_rows, write_all
+from ._runner import ERROR_COLUMNS, ROUND_COLUMNS, run_all
+from ._server import JarServer
+
+
+def _csv_list(allowed):
+    def parse(text: str) -> tuple[str, ...]:
+        items = tuple(t.strip() for t in text.split(",") if t.strip())
+        bad = [t for t in items if allowed is not None and t not in allowed]
+        if bad:
+            raise argparse.ArgumentTypeError(f"unknown {bad}; use some of {', '.join(allowed)}")
+        return items
+    return parse
+
+
+def _config(args):
+    return narrowed(preset(args.preset), seeds=args.seeds, strategies=args.strategies, scenarios=args.scenarios,
+                    modes=args.modes, workers=args.workers)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m activerm.bench", description=__doc__)
+    ap.add_argument("--preset", choices=("tiny", "fast", "full"), default="fast")
+    where = ap.add_mutually_exclusive_group()
+    where.add_argument("--target", help="HOST:PORT of a running server")
+    where.add_argument("--server-jar", help="start this packaged server jar on a free loopback port (temp data dir)")
+    ap.add_argument("--out", required=True, type=pathlib.Path, help="output directory")
+    ap.add_argument("--seeds", type=int, help="override the preset's number of seeds")
+    ap.add_argument("--strategies", type=_csv_list(STRATEGIES), help="comma-separated subset")
+    ap.add_argument("--scenarios", type=_csv_list(None), help="comma-separated scenario names")
+    ap.add_argument("--modes", type=_csv_list(MODES), help="within_prompt,cross_prompt")
+    ap.add_argument("--workers", type=int, help="runs in flight at once (default 2)")
+    ap.add_argument("--java-opt", action="append", default=None, help="JVM option for --server-jar (repeatable)")
+    ap.add_argument("--rebuild", action="store_true",
+                    help="no runs: rewrite summary, markdown and PNGs from OUT's rounds.csv, errors.csv, run.json")
+    args = ap.parse_args(argv)
+    if args.rebuild:
+        run = json.loads((args.out / "run.json").read_text())
+        args = ap.parse_args(run["argv"])
+        cfg = _config(args)
+        rows = read_rows(args.out / "rounds.csv", ROUND_COLUMNS)
+        errors = read_rows(args.out / "errors.csv", ERROR_COLUMNS)
+        write_all(args.out, rows, errors, cfg, run["command"], run["wall_s"])
+        return 1 if errors else 0
+    if not (args.target or args.server_jar):
+        ap.error("give --target HOST:PORT or --server-jar PATH (or --rebuild)")
+    cfg = _config(args)
+    argv = list(argv if argv is not None else sys.argv[1:])
+    command = "python -m activerm.bench " + " ".join(shlex.quote(a) for a in argv)
+    started = time.perf_counter()
+    if args.server_jar:
+        with JarServer(args.server_jar, java_opts=tuple(args.java_opt or ("-Xmx2g",))) as server:
+            rows, errors = run_all(cfg, server.target)
+    else:
+        rows, errors = run_all(cfg, args.target)
+    wall = time.perf_counter() - started
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
+    (args.out / "run.json").write_text(json.dumps({"argv": argv, "command": command, "wall_s": wall}) + "\n")
+    paths = write_all(args.out, rows, errors, cfg, command, wall)
+    print(f"[bench] {len(rows)} rows, {len(errors)} errors, {wall:.0f} s; wrote "
+          + ", ".join(str(p) for p in paths.values()), file=sys.stderr)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

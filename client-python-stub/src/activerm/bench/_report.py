@@ -1,0 +1,287 @@
+"""Aggregates the per-round rows: CSV, markdown table with target checks, PNG learning curves."""
+from __future__ import annotations
+
+import csv
+import math
+import pathlib
+from collections import defaultdict
+
+import numpy as np
+
+from ._config import Config
+from ._runner import ERROR_COLUMNS, ROUND_COLUMNS
+
+METRICS = ("spearman", "pair_accuracy", "best_of_5", "best_of_10", "best_of_50", "best_of_100")
+TIMES = ("select_s", "fit_s", "select_rpc_s", "fit_rpc_s")
+SUMMARY_COLUMNS = ("scenario", "head", "candidates", "strategy", "round", "labels", "seeds") + tuple(
+    f"{m}_{s}" for m in METRICS + TIMES for s in ("mean", "std"))
+BASELINES = ("random", "max_entropy", "coreset", "batchbald")
+
+
+def write_csv(path: pathlib.Path, columns, rows) -> None:
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(columns), extrasaction="raise")
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+
+
+def _std(v: np.ndarray) -> float:
+    return float(np.std(v, ddof=1)) if len(v) > 1 else 0.0
+
+
+def summarise(rows: list[dict], cfg: Config) -> list[dict]:
+    """Mean and sample std over seeds for each (scenario, mode, strategy, round)."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for r in rows:
+        groups[(r["scenario"], r["candidates"], r["strategy"], r["round"])].append(r)
+    out = []
+    for (scn, mode, strat, rnd), g in groups.items():
+        s = {"scenario": scn, "head": g[0]["head"], "candidates": mode, "strategy": strat, "round": rnd,
+             "labels": int(np.median([r["labels"] for r in g])), "seeds": len(g)}
+        for m in METRICS + TIMES:
+            v = np.array([r[m] for r in g], dtype=np.float64)
+            s[f"{m}_mean"] = float(np.mean(v))
+            s[f"{m}_std"] = _std(v)
+        out.append(s)
+    out.sort(key=lambda s: (s["scenario"], s["candidates"], cfg.strategies.index(s["strategy"]), s["round"]))
+    return out
+
+
+class _Curves:
+    """Lookups over the per-round rows: mean curves and per-seed values."""
+
+    def __init__(self, rows: list[dict], summary: list[dict]) -> None:
+        self.mean: dict[tuple, list[tuple[int, float]]] = defaultdict(list)
+        for s in summary:
+            self.mean[(s["scenario"], s["candidates"], s["strategy"])].append((s["labels"], s["spearman_mean"]))
+        self.per_seed: dict[tuple, dict[int, float]] = defaultdict(dict)
+        for r in rows:
+            self.per_seed[(r["scenario"], r["candidates"], r["strategy"], r["round"])][r["seed"]] = r["spearman"]
+
+    def curve(self, scn, mode, strat) -> list[tuple[int, float]]:
+        return sorted(self.mean.get((scn, mode, strat), []))
+
+    def labels_to_reach(self, scn, mode, strat, level: float) -> float:
+        """Labels at which the mean Spearman curve first reaches level (linear interpolation
+        between rounds); nan if it never does."""
+        c = self.curve(scn, mode, strat)
+        for i, (lab, v) in enumerate(c):
+            if v >= level:
+                if i == 0:
+                    return float(lab)
+                l0, v0 = c[i - 1]
+                return l0 + (level - v0) / (v - v0) * (lab - l0)
+        return math.nan
+
+    def paired(self, scn, mode_a, strat_a, mode_b, strat_b, rnd) -> np.ndarray:
+        """Per-seed Spearman differences (a - b) at one round, over seeds both have."""
+        a = self.per_seed.get((scn, mode_a, strat_a, rnd), {})
+        b = self.per_seed.get((scn, mode_b, strat_b, rnd), {})
+        return np.array([a[k] - b[k] for k in sorted(set(a) & set(b))])
+
+
+def _pm(mean: float, std: float, digits: int = 3) -> str:
+    return "—" if math.isnan(mean) else f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def _diff_cell(d: np.ndarray) -> str:
+    if d.size == 0:
+        return "—"
+    return f"{d.mean():+.3f} ({int((d > 0).sum())}/{d.size})"
+
+
+def markdown(rows: list[dict], summary: list[dict], errors: list[dict], cfg: Config, command: str,
+             images: dict[tuple[str, str], str], wall_s: float) -> str:
+    cur = _Curves(rows, summary)
+    last_round = {sc.name: sc.rounds for sc in cfg.scenarios}
+    by_key = {(s["scenario"], s["candidates"], s["strategy"], s["round"]): s for s in summary}
+    lines: list[str] = []
+    add = lines.append
+    add(f"Preset `{cfg.preset}`: {cfg.seeds} seeds, strategies {', '.join(cfg.strategies)}; "
+        f"{len(rows)} (run, round) rows in {wall_s:.0f} s wall.")
+    add("")
+    add("```")
+    add(command)
+    add("```")
+    add("")
+    for sc in cfg.scenarios:
+        add(f"Scenario `{sc.name}`: {sc.kind} world" + (" (linear golden reward)" if sc.golden == "linear" else "")
+            + f", D = {sc.dim}, {sc.head.upper()} head"
+            + (f" {list(sc.hidden_sizes)}" if sc.hidden_sizes else "")
+            + f", λ = {sc.l2:g}, β = {sc.beta:g}; {sc.train_prompts} training prompts x {sc.responses_per_prompt} "
+            f"responses, {sc.prompts_per_round} prompts per round, {sc.warmup} RANDOM warm-up labels then "
+            f"{sc.rounds} rounds of B = {sc.batch_size}; held out: {sc.eval_prompts} prompts x {sc.eval_responses} "
+            f"responses." + (f" Fit: {sc.fit}." if sc.fit else ""))
+        add("")
+    for sc in cfg.scenarios:
+        fin = last_round[sc.name]
+        for mode in sc.modes:
+            rnd_level = by_key.get((sc.name, mode, "random", fin))
+            add(f"### {sc.name}, {mode} (after {sc.labels_after(fin)} labels)")
+            add("")
+            add("| strategy | Spearman (final) | Spearman (mean over rounds 1..R) | pair acc. (final) "
+                "| best-of-10 | best-of-100 | labels to RANDOM's final Spearman | select ms / round | "
+                "fit ms / round | select / fit |")
+            add("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+            for strat in cfg.strategies:
+                f = by_key.get((sc.name, mode, strat, fin))
+                if f is None:
+                    add(f"| {strat} | failed (see errors) | | | | | | | | |")
+                    continue
+                rs = [by_key[(sc.name, mode, strat, r)] for r in range(1, fin + 1)
+                      if (sc.name, mode, strat, r) in by_key]
+                auc = float(np.mean([s["spearman_mean"] for s in rs])) if rs else math.nan
+                sel = float(np.mean([s["select_s_mean"] for s in rs])) * 1e3 if rs else math.nan
+                fit = float(np.mean([s["fit_s_mean"] for s in rs])) * 1e3 if rs else math.nan
+                if rnd_level is not None:
+                    lab = cur.labels_to_reach(sc.name, mode, strat, rnd_level["spearman_mean"])
+                    reach = "never" if math.isnan(lab) else f"{lab:.0f} ({100 * lab / rnd_level['labels']:.0f}%)"
+                else:
+                    reach = "—"
+                add(f"| {strat} | {_pm(f['spearman_mean'], f['spearman_std'])} | {auc:.3f} "
+                    f"| {_pm(f['pair_accuracy_mean'], f['pair_accuracy_std'])} "
+                    f"| {f['best_of_10_mean']:.3f} | {f['best_of_100_mean']:.3f} | {reach} "
+                    f"| {sel:.1f} | {fit:.1f} | {sel / fit:.2f} |")
+            add("")
+            add(_by_round(cfg, sc, mode, by_key))
+            if (sc.name, mode) in images:
+                add(f"![{sc.name} {mode}]({images[(sc.name, mode)]})")
+                add("")
+    add(_checks(cfg, cur, by_key))
+    if errors:
+        add("### Errors")
+        add("")
+        add("| scenario | candidates | strategy | seed | round | code | message |")
+        add("| --- | --- | --- | --- | --- | --- | --- |")
+        for e in errors:
+            add(f"| {e['scenario']} | {e['candidates']} | {e['strategy']} | {e['seed']} | {e['round']} "
+                f"| {e['code']} | {e['message'][:300]} |")
+        add("")
+    return "\n".join(lines)
+
+
+def _by_round(cfg: Config, sc, mode: str, by_key: dict) -> str:
+    """Mean Spearman over seeds at every round (the curves' numbers)."""
+    labels = [sc.labels_after(r) for r in range(sc.rounds + 1)]
+    out = ["Mean Spearman by labels:", "",
+           "| strategy | " + " | ".join(str(x) for x in labels) + " |",
+           "| --- |" + " ---: |" * len(labels)]
+    for strat in cfg.strategies:
+        cells = [by_key.get((sc.name, mode, strat, r)) for r in range(sc.rounds + 1)]
+        out.append(f"| {strat} | " + " | ".join("—" if c is None else f"{c['spearman_mean']:.3f}" for c in cells)
+                   + " |")
+    out.append("")
+    return "\n".join(out)
+
+
+def _checks(cfg: Config, cur: _Curves, by_key: dict) -> str:
+    """The issue's targets, computed: paired per-seed Spearman differences (mean, and in how
+    many seeds the first is ahead) at every round 1..R and at the end."""
+    lines = ["### Targets, computed", "",
+             "Cells: mean per-seed Spearman difference (first minus second) over rounds 1..R at equal labels, "
+             "then the final round; (k/n) = seeds in which the first is ahead.", ""]
+    add = lines.append
+
+    def over_rounds(scn, ma, sa, mb, sb, fin):
+        ds = [cur.paired(scn, ma, sa, mb, sb, r) for r in range(1, fin + 1)]
+        ds = [d for d in ds if d.size]
+        allv = np.concatenate(ds) if ds else np.empty(0)
+        return allv, cur.paired(scn, ma, sa, mb, sb, fin)
+
+    have = set(cfg.strategies)
+    for sc in cfg.scenarios:
+        fin = sc.rounds
+        for mode in sc.modes:
+            pairs = [(a, b) for a in ("dopt", "past_aware_dopt", "greedy_dopt") for b in BASELINES + ("dopt",)
+                     if a in have and b in have and a != b and not (a == "past_aware_dopt" and b == "dopt")]
+            if not pairs:
+                continue
+            add(f"{sc.name}, {mode}:")
+            add("")
+            add("| first vs second | all rounds | final round |")
+            add("| --- | --- | --- |")
+            for a, b in pairs:
+                allv, finv = over_rounds(sc.name, mode, a, mode, b, fin)
+                add(f"| {a} vs {b} | {_diff_cell(allv)} | {_diff_cell(finv)} |")
+            add("")
+        if {"within_prompt", "cross_prompt"} <= set(sc.modes):
+            add(f"{sc.name}, cross_prompt vs within_prompt (same strategy, same seed):")
+            add("")
+            add("| strategy | all rounds | final round |")
+            add("| --- | --- | --- |")
+            for s in cfg.strategies:
+                allv, finv = over_rounds(sc.name, "cross_prompt", s, "within_prompt", s, fin)
+                add(f"| {s} | {_diff_cell(allv)} | {_diff_cell(finv)} |")
+            add("")
+    return "\n".join(lines)
+
+
+STRATEGY_COLORS = {s: f"C{i}" for i, s in enumerate(
+    ("random", "max_entropy", "max_difference", "ols_dopt", "dopt", "past_aware_dopt", "greedy_dopt", "coreset",
+     "bald", "batchbald"))}
+PANELS = (("spearman", "mean per-prompt Spearman"), ("pair_accuracy", "held-out pairwise accuracy"),
+          ("best_of_50", "best-of-50 golden reward"))
+
+
+def plot(summary: list[dict], cfg: Config, out: pathlib.Path) -> dict[tuple[str, str], pathlib.Path]:
+    """One PNG per (scenario, mode): metric vs labels, a line per strategy, mean ± std bands.
+    Returns {} when matplotlib is not installed (pip install 'activerm[bench]')."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return {}
+    files = {}
+    for sc in cfg.scenarios:
+        for mode in sc.modes:
+            fig, axes = plt.subplots(1, len(PANELS), figsize=(13, 3.8), dpi=80)
+            for ax, (metric, title) in zip(axes, PANELS):
+                for strat in cfg.strategies:
+                    pts = [s for s in summary if s["scenario"] == sc.name and s["candidates"] == mode
+                           and s["strategy"] == strat]
+                    if not pts:
+                        continue
+                    x = np.array([p["labels"] for p in pts])
+                    m = np.array([p[f"{metric}_mean"] for p in pts])
+                    sd = np.array([p[f"{metric}_std"] for p in pts])
+                    style = "-" if strat in ("dopt", "past_aware_dopt", "greedy_dopt") else "--"
+                    ax.plot(x, m, style, color=STRATEGY_COLORS.get(strat), label=strat, lw=1.4)
+                    ax.fill_between(x, m - sd, m + sd, color=STRATEGY_COLORS.get(strat), alpha=0.08, lw=0)
+                ax.set_title(title, fontsize=10)
+                ax.set_xlabel("labeled comparisons")
+                ax.grid(alpha=0.3)
+            axes[-1].legend(fontsize=7, loc="lower right", ncol=2)
+            fig.suptitle(f"{sc.name} ({sc.head}, D={sc.dim}), {mode}: mean ± std over {cfg.seeds} seeds", fontsize=10)
+            fig.tight_layout()
+            path = out / f"curves_{sc.name}_{mode}.png"
+            fig.savefig(path)
+            plt.close(fig)
+            files[(sc.name, mode)] = path
+    return files
+
+
+def read_rows(path: pathlib.Path, columns) -> list[dict]:
+    """rounds.csv / errors.csv back into the dicts the runner made (numbers as numbers)."""
+    text = {"scenario", "head", "candidates", "strategy", "code", "message"}
+    ints = {"seed", "round", "labels", "num_candidates"}
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    return [{c: (r[c] if c in text else int(r[c]) if c in ints else float(r[c])) for c in columns} for r in rows]
+
+
+def write_all(out: pathlib.Path, rows, errors, cfg: Config, command: str, wall_s: float) -> dict[str, pathlib.Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    summary = summarise(rows, cfg)
+    paths = {"rounds": out / "rounds.csv", "summary": out / "summary.csv", "errors": out / "errors.csv",
+             "markdown": out / "results.md"}
+    write_csv(paths["rounds"], ROUND_COLUMNS, rows)
+    write_csv(paths["summary"], SUMMARY_COLUMNS, summary)
+    write_csv(paths["errors"], ERROR_COLUMNS, errors)
+    images = plot(summary, cfg, out)
+    rel = {k: v.name for k, v in images.items()}
+    paths["markdown"].write_text(markdown(rows, summary, errors, cfg, command, rel, wall_s) + "\n")
+    for k, v in images.items():
+        paths[f"png:{k[0]}:{k[1]}"] = v
+    return paths

@@ -1,0 +1,143 @@
+"""Drives the server through the public client: one project per (scenario, mode, strategy, seed)."""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+
+import numpy as np
+
+import activerm
+
+from . import _metrics as mx
+from ._config import Config, Scenario
+from ._sim import World, annotate, make_world, round_candidates
+
+ROUND_COLUMNS = (
+    "scenario", "head", "candidates", "strategy", "seed", "round", "labels",
+    "spearman", "pair_accuracy", "best_of_5", "best_of_10", "best_of_50", "best_of_100",
+    "train_accuracy", "num_candidates", "select_s", "fit_s", "select_rpc_s", "fit_rpc_s",
+)
+ERROR_COLUMNS = ("scenario", "candidates", "strategy", "seed", "round", "code", "message")
+
+
+@dataclass(frozen=True)
+class _Job:
+    scenario: Scenario
+    mode: str
+    strategy: str
+    seed: int
+
+
+class _Worlds:
+    """One world (and its best-of-N subsets) per (scenario, seed), built once, shared by all runs."""
+
+    def __init__(self, bon_draws: int) -> None:
+        self._lock = threading.Lock()
+        self._cache: dict[tuple[str, int], tuple[World, dict, dict]] = {}
+        self._bon_draws = bon_draws
+
+    def get(self, sc: Scenario, seed: int) -> tuple[World, dict, dict]:
+        key = (sc.name, seed)
+        with self._lock:
+            if key not in self._cache:
+                w = make_world(sc.kind, dim=sc.dim, train_prompts=sc.train_prompts,
+                               responses_per_prompt=sc.responses_per_prompt, eval_prompts=sc.eval_prompts,
+                               eval_responses=sc.eval_responses, response_scale=sc.response_scale, seed=seed,
+                               golden=sc.golden)
+                subsets = mx.best_of_n_subsets(sc.eval_prompts, sc.eval_responses, self._bon_draws, seed)
+                row_of = {rid: i for i, rid in enumerate(w.pool_ids)}
+                self._cache[key] = (w, subsets, row_of)
+            return self._cache[key]
+
+
+def evaluate(pred: np.ndarray, world: World, subsets: dict) -> dict[str, float]:
+    out = {"spearman": mx.mean_spearman(pred, world.eval_gold),
+           "pair_accuracy": mx.pairwise_accuracy(pred, world.eval_gold)}
+    bon = mx.best_of_n(pred, world.eval_gold, subsets)
+    for n in mx.BEST_OF:
+        out[f"best_of_{n}"] = bon.get(n, float("nan"))
+    return out
+
+
+def run_one(client: activerm.Client, job: _Job, worlds: _Worlds) -> tuple[list[dict], list[dict]]:
+    """One active-learning run; returns (per-round rows, errors). A failed RPC ends the run
+    and is reported with its gRPC code; the rounds before it are kept."""
+    sc, seed = job.scenario, job.seed
+    world, subsets, row_of = worlds.get(sc, seed)
+    ids = np.asarray(world.pool_ids, dtype=object)
+    rows: list[dict] = []
+    errors: list[dict] = []
+    pid = f"bench-{sc.name}-{job.mode}-{job.strategy}-s{seed}-{uuid.uuid4().hex[:8]}"
+    round_ = -1
+    project = None
+    try:
+        project = client.create_project(pid, embedding_dim=sc.dim, head=sc.head, l2=sc.l2,
+                                        hidden_sizes=sc.hidden_sizes or None)
+        project.add_responses(world.pool_ids, world.pool_prompts, world.pool_x)
+        prompt_rng = np.random.default_rng([seed, 1])  # same prompts per round for every strategy
+        eval_x = world.eval_x.reshape(-1, sc.dim)
+        for round_ in range(sc.rounds + 1):
+            prompts = prompt_rng.choice(sc.train_prompts, size=sc.prompts_per_round, replace=False)
+            a, b = round_candidates(world, prompts, job.mode, np.random.default_rng([seed, 2, round_]))
+            strategy = "random" if round_ == 0 else job.strategy
+            size = sc.warmup if round_ == 0 else sc.batch_size
+            t0 = time.perf_counter()
+            sel = project.select_batch(size, strategy=strategy, candidates=list(zip(ids[a], ids[b])),
+                                       seed=seed * 1000 + round_)
+            select_rpc = time.perf_counter() - t0
+            ra = np.fromiter((row_of[i] for i in sel.a_ids), dtype=np.int64, count=len(sel))
+            rb = np.fromiter((row_of[i] for i in sel.b_ids), dtype=np.int64, count=len(sel))
+            outcomes = annotate(world.pool_gold[ra], world.pool_gold[rb], sc.beta,
+                                np.random.default_rng([seed, 3, round_]))
+            project.add_comparisons(sel.a_ids, sel.b_ids, outcomes)
+            t0 = time.perf_counter()
+            report = project.fit(seed=seed, **sc.fit)
+            fit_rpc = time.perf_counter() - t0
+            pred = project.score(embeddings=eval_x).reshape(sc.eval_prompts, sc.eval_responses)
+            row = {"scenario": sc.name, "head": sc.head, "candidates": job.mode, "strategy": job.strategy,
+                   "seed": seed, "round": round_, "labels": report.num_comparisons}
+            row.update(evaluate(pred, world, subsets))
+            row.update(train_accuracy=report.train_accuracy, num_candidates=sel.num_candidates,
+                       select_s=sel.wall_time_s, fit_s=report.wall_time_s, select_rpc_s=select_rpc,
+                       fit_rpc_s=fit_rpc)
+            rows.append(row)
+    except activerm.ActiveRmError as e:
+        errors.append({"scenario": sc.name, "candidates": job.mode, "strategy": job.strategy, "seed": seed,
+                       "round": round_, "code": e.code.name if e.code is not None else "",
+                       "message": str(e).replace("\n", " ")})
+    finally:
+        if project is not None:
+            try:
+                project.delete()
+            except activerm.ActiveRmError:
+                pass
+    return rows, errors
+
+
+def run_all(cfg: Config, target: str, *, log=sys.stderr, timeout: float = 600.0) -> tuple[list[dict], list[dict]]:
+    """Every (scenario, mode, strategy, seed) of the config; rows sorted for stable output."""
+    jobs = [_Job(sc, mode, strat, seed)
+            for seed in range(cfg.seeds) for sc in cfg.scenarios for mode in sc.modes for strat in cfg.strategies]
+    worlds = _Worlds(cfg.bon_draws)
+    rows: list[dict] = []
+    errors: list[dict] = []
+    started = time.perf_counter()
+    with activerm.Client(target, timeout=timeout) as client, ThreadPoolExecutor(cfg.workers) as pool:
+        futures = [pool.submit(run_one, client, j, worlds) for j in jobs]
+        for done, fut in enumerate(as_completed(futures), 1):
+            r, e = fut.result()
+            rows.extend(r)
+            errors.extend(e)
+            for err in e:
+                print(f"[bench] ERROR {err['scenario']}/{err['candidates']}/{err['strategy']} seed {err['seed']} "
+                      f"round {err['round']}: {err['code']} {err['message']}", file=log, flush=True)
+            if done % max(1, len(jobs) // 20) == 0 or done == len(jobs):
+                print(f"[bench] {done}/{len(jobs)} runs, {time.perf_counter() - started:.0f} s", file=log, flush=True)
+    key = lambda r: (r["scenario"], r["candidates"], cfg.strategies.index(r["strategy"]), r["seed"], r["round"])  # noqa: E731
+    rows.sort(key=key)
+    errors.sort(key=lambda r: (r["scenario"], r["candidates"], cfg.strategies.index(r["strategy"]), r["seed"]))
+    return rows, errors

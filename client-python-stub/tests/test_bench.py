@@ -1,0 +1,174 @@
+"""The label-efficiency benchmark (python -m activerm.bench): the tiny preset end to end
+against the test server, and its numpy metrics against direct references. The science is
+judged from the fast/full presets' numbers (docs/benchmarks.md), not here."""
+from __future__ import annotations
+
+import csv
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from activerm.bench import ROUND_COLUMNS, STRATEGIES, preset
+from activerm.bench import _metrics as mx
+from activerm.bench._report import SUMMARY_COLUMNS
+from activerm.bench._sim import annotate, make_world, round_candidates, toy_reward
+
+
+def _read(path):
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        return reader.fieldnames, list(reader)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(server, tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    proc = subprocess.run(
+        [sys.executable, "-m", "activerm.bench", "--preset", "tiny", "--target", server.target, "--out", str(out)],
+        capture_output=True, text=True, timeout=900)
+    return proc, out
+
+
+def test_tiny_preset_runs_without_errors(tiny_run):
+    proc, out = tiny_run
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    header, errors = _read(out / "errors.csv")
+    assert errors == []
+
+
+def test_rounds_csv_has_every_run_round_and_finite_numbers(tiny_run):
+    _, out = tiny_run
+    header, rows = _read(out / "rounds.csv")
+    assert tuple(header) == ROUND_COLUMNS
+    cfg = preset("tiny")
+    expected = {(sc.name, mode, strat, seed, r)
+                for sc in cfg.scenarios for mode in sc.modes for strat in STRATEGIES
+                for seed in range(cfg.seeds) for r in range(sc.rounds + 1)}
+    got = {(r["scenario"], r["candidates"], r["strategy"], int(r["seed"]), int(r["round"])) for r in rows}
+    assert got == expected
+    assert len(rows) == len(expected)
+    numeric = [c for c in ROUND_COLUMNS if c not in ("scenario", "head", "candidates", "strategy")]
+    by_name = {sc.name: sc for sc in cfg.scenarios}
+    for r in rows:
+        for c in numeric:
+            assert math.isfinite(float(r[c])), (c, r)
+        sc = by_name[r["scenario"]]
+        assert int(r["labels"]) == sc.labels_after(int(r["round"]))  # every selected pair was labeled
+        assert -1 <= float(r["spearman"]) <= 1 and 0 <= float(r["pair_accuracy"]) <= 1
+        assert float(r["select_s"]) >= 0 and float(r["fit_s"]) >= 0
+        assert int(r["num_candidates"]) >= sc.batch_size
+
+
+def test_summary_and_markdown(tiny_run):
+    _, out = tiny_run
+    header, rows = _read(out / "summary.csv")
+    assert tuple(header) == SUMMARY_COLUMNS
+    assert rows and all(math.isfinite(float(r[c])) for r in rows for c in SUMMARY_COLUMNS[5:])
+    assert {int(r["seeds"]) for r in rows} == {preset("tiny").seeds}
+    md = (out / "results.md").read_text()
+    for heading in ("### embedding, within_prompt", "### embedding, cross_prompt", "### toy2d, cross_prompt",
+                    "### Targets, computed"):
+        assert heading in md
+    assert "failed (see errors)" not in md
+
+
+def test_rebuild_rewrites_the_report_from_the_csv(tiny_run):
+    _, out = tiny_run
+    before = (out / "results.md").read_text()
+    (out / "results.md").unlink()
+    (out / "summary.csv").unlink()
+    proc = subprocess.run([sys.executable, "-m", "activerm.bench", "--rebuild", "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    after = (out / "results.md").read_text()
+    assert after.splitlines()[:13] == before.splitlines()[:13]  # header, command, scenarios, first table header
+    header, rows = _read(out / "summary.csv")
+    assert tuple(header) == SUMMARY_COLUMNS and rows
+
+
+def test_report_without_matplotlib_writes_csv_and_markdown_only(tiny_run, tmp_path, monkeypatch):
+    from activerm.bench._report import read_rows, write_all
+    from activerm.bench._runner import ERROR_COLUMNS
+    _, out = tiny_run
+    rows = read_rows(out / "rounds.csv", ROUND_COLUMNS)
+    errors = read_rows(out / "errors.csv", ERROR_COLUMNS)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    paths = write_all(tmp_path, rows, errors, preset("tiny"), "cmd", 1.0)
+    assert not any(k.startswith("png:") for k in paths) and not list(tmp_path.glob("*.png"))
+    assert "![" not in (tmp_path / "results.md").read_text()
+    assert (tmp_path / "summary.csv").stat().st_size > 0
+
+
+def test_rankdata_and_spearman_match_direct_formulas():
+    assert mx.rankdata(np.array([3.0, 1.0, 2.0, 2.0])).tolist() == [4.0, 1.0, 2.5, 2.5]
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal(50), rng.standard_normal(50)
+    rx, ry = np.argsort(np.argsort(x)), np.argsort(np.argsort(y))  # no ties: plain ranks
+    d = rx - ry
+    assert mx.spearman(x, y) == pytest.approx(1 - 6 * np.sum(d**2) / (50 * (50**2 - 1)), abs=1e-12)
+    assert mx.spearman(x, 2 * x + 1) == pytest.approx(1.0)
+    assert mx.spearman(x, np.zeros(50)) == 0.0
+
+
+def test_pairwise_accuracy_and_best_of_n():
+    rng = np.random.default_rng(1)
+    gold = rng.standard_normal((3, 100))
+    assert mx.pairwise_accuracy(gold, gold) == 1.0
+    assert mx.pairwise_accuracy(-gold, gold) == 0.0
+    assert mx.pairwise_accuracy(np.zeros_like(gold), gold) == 0.5
+    subsets = mx.best_of_n_subsets(3, 100, draws=4, seed=0)
+    assert sorted(subsets) == [5, 10, 50, 100] and subsets[100].shape == (3, 1, 100)
+    oracle = mx.best_of_n(gold, gold, subsets)
+    assert oracle[100] == pytest.approx(gold.max(axis=1).mean())
+    assert oracle[5] == pytest.approx(np.mean([[gold[p, s].max() for s in subsets[5][p]] for p in range(3)]))
+    assert mx.best_of_n(-gold, gold, subsets)[100] == pytest.approx(gold.min(axis=1).mean())
+
+
+def test_round_candidates_respect_the_mode():
+    w = make_world("embedding", dim=6, train_prompts=20, responses_per_prompt=4, eval_prompts=2,
+                   eval_responses=10, response_scale=0.5, seed=3)
+    prompts = np.array([1, 5, 7, 11])
+    rows = set(np.concatenate([w.prompt_rows[p] for p in prompts]).tolist())
+    wa, wb = round_candidates(w, prompts, "within_prompt", np.random.default_rng(0))
+    ca, cb = round_candidates(w, prompts, "cross_prompt", np.random.default_rng(0))
+    assert len(wa) == len(ca) == 4 * 6
+    assert np.all(w.pool_prompt_index[wa] == w.pool_prompt_index[wb])
+    assert np.all(w.pool_prompt_index[ca] != w.pool_prompt_index[cb])
+    assert set(ca.tolist()) | set(cb.tolist()) <= rows and set(wa.tolist()) | set(wb.tolist()) == rows
+    assert len({(min(a, b), max(a, b)) for a, b in zip(ca.tolist(), cb.tolist())}) == len(ca)
+
+
+def test_world_and_annotator():
+    w = make_world("toy", dim=2, train_prompts=10, responses_per_prompt=3, eval_prompts=2, eval_responses=5,
+                   response_scale=0.5, seed=0)
+    raw = toy_reward(w.pool_x)
+    assert w.pool_gold.mean() == pytest.approx(0, abs=1e-9) and w.pool_gold.std() == pytest.approx(1)
+    assert np.corrcoef(raw, w.pool_gold)[0, 1] == pytest.approx(1)
+    assert toy_reward(np.array([[0.0, 1 / 3]]))[0] == pytest.approx(
+        5 * (3 - 3 * np.exp(-(4 / 3) ** 2) - 10 * np.exp(-1 - 1 / 9)), rel=1e-12)
+    labels = annotate(np.full(4000, 1.0), np.zeros(4000), beta=1.0, rng=np.random.default_rng(0))
+    assert np.mean(np.array(labels) == "a") == pytest.approx(1 / (1 + np.exp(-1)), abs=0.03)
+
+
+def test_extra_scenarios_only_when_named():
+    from activerm.bench import narrowed
+    fast = preset("fast")
+    assert "embedding-linear-golden" not in {s.name for s in fast.scenarios}
+    diag = narrowed(fast, scenarios=("embedding-linear-golden",), seeds=2)
+    assert [s.name for s in diag.scenarios] == ["embedding-linear-golden"] and diag.seeds == 2
+    with pytest.raises(ValueError, match="unknown scenario"):
+        narrowed(fast, scenarios=("nope",))
+
+
+def test_linear_golden_is_linear_and_teacher_is_not():
+    def residual(golden):
+        w = make_world("embedding", dim=8, train_prompts=50, responses_per_prompt=4, eval_prompts=2,
+                       eval_responses=10, response_scale=0.5, seed=1, golden=golden)
+        x = np.c_[w.pool_x.astype(np.float64), np.ones(len(w.pool_x))]
+        coef, *_ = np.linalg.lstsq(x, w.pool_gold, rcond=None)
+        return np.var(w.pool_gold - x @ coef)
+    assert residual("linear") < 1e-10
+    assert residual("teacher") > 0.01  # about 5% of the variance at D = 8

@@ -773,7 +773,9 @@ Global___ListComparisonsResponse: _TypeAlias = ListComparisonsResponse  # noqa: 
 
 @_typing.final
 class LinearFitOptions(_message.Message):
-    """Options for fitting a LINEAR head (Newton's method on the penalised BT log-likelihood)."""
+    """Options for fitting a LINEAR head (truncated Newton: Newton steps with conjugate-gradient
+    solves, on the penalised BT log-likelihood; memory O(D), no D x D matrix).
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 

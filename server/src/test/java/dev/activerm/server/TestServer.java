@@ -4,7 +4,13 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.rpc.BadRequest;
 import dev.activerm.proto.v1.ActiveRewardModelingServiceGrpc;
+import dev.activerm.proto.v1.AddResponsesRequest;
+import dev.activerm.proto.v1.AddResponsesResponse;
 import dev.activerm.proto.v1.Matrix;
+import io.grpc.stub.StreamObserver;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeoutException;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.inprocess.InProcessChannelBuilder;
@@ -63,6 +69,43 @@ public final class TestServer implements AutoCloseable {
   public void close() {
     channel.shutdownNow();
     server.close();
+  }
+
+  /**
+   * One AddResponses call with these chunks; returns the answer or throws the call's
+   * status as a StatusRuntimeException.
+   */
+  public static AddResponsesResponse upload(
+      ActiveRewardModelingServiceGrpc.ActiveRewardModelingServiceStub async, AddResponsesRequest... chunks) {
+    CompletableFuture<AddResponsesResponse> done = new CompletableFuture<>();
+    StreamObserver<AddResponsesRequest> call = async.addResponses(new StreamObserver<>() {
+      @Override
+      public void onNext(AddResponsesResponse value) {
+        done.complete(value);
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        done.completeExceptionally(t);
+      }
+
+      @Override
+      public void onCompleted() {}
+    });
+    for (AddResponsesRequest chunk : chunks) {
+      call.onNext(chunk);
+    }
+    call.onCompleted();
+    try {
+      return done.get(60, TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof StatusRuntimeException sre) {
+        throw sre;
+      }
+      throw new AssertionError(e.getCause());
+    } catch (InterruptedException | TimeoutException e) {
+      throw new AssertionError("AddResponses did not answer within 60 s", e);
+    }
   }
 
   /** Little-endian float32 row-major matrix, as the API expects. */

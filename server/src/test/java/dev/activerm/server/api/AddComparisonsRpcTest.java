@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import dev.activerm.proto.v1.AddComparisonsRequest;
 import dev.activerm.proto.v1.AddComparisonsResponse;
 import dev.activerm.proto.v1.AddResponsesRequest;
-import dev.activerm.proto.v1.AddResponsesResponse;
 import dev.activerm.proto.v1.Comparison;
 import dev.activerm.proto.v1.CreateProjectRequest;
 import dev.activerm.proto.v1.ListComparisonsRequest;
@@ -15,11 +14,8 @@ import dev.activerm.proto.v1.Outcome;
 import dev.activerm.server.TestServer;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.stub.StreamObserver;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -33,26 +29,9 @@ class AddComparisonsRpcTest {
   void start() throws Exception {
     server = new TestServer(dataDir);
     server.blocking().createProject(CreateProjectRequest.newBuilder().setProjectId("p").setEmbeddingDim(2).build());
-    CompletableFuture<AddResponsesResponse> done = new CompletableFuture<>();
-    StreamObserver<AddResponsesRequest> call = server.async().addResponses(new StreamObserver<>() {
-      @Override
-      public void onNext(AddResponsesResponse value) {
-        done.complete(value);
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        done.completeExceptionally(t);
-      }
-
-      @Override
-      public void onCompleted() {}
-    });
-    call.onNext(AddResponsesRequest.newBuilder().setProjectId("p")
+    TestServer.upload(server.async(), AddResponsesRequest.newBuilder().setProjectId("p")
         .addAllResponseIds(List.of("a", "b", "c")).addAllPromptIds(List.of("q", "q", "q"))
         .setEmbeddings(TestServer.matrix(new float[][] {{1, 0}, {0, 1}, {1, 1}})).build());
-    call.onCompleted();
-    done.get(30, TimeUnit.SECONDS);
   }
 
   @AfterEach

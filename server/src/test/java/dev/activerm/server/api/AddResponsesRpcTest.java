@@ -17,9 +17,6 @@ import io.grpc.stub.StreamObserver;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -61,32 +58,7 @@ class AddResponsesRpcTest {
 
   /** Sends the chunks as one call and returns the answer, or throws the call's status. */
   AddResponsesResponse send(AddResponsesRequest... chunks) {
-    CompletableFuture<AddResponsesResponse> result = new CompletableFuture<>();
-    StreamObserver<AddResponsesRequest> call = server.async().addResponses(new StreamObserver<>() {
-      @Override
-      public void onNext(AddResponsesResponse value) {
-        result.complete(value);
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        result.completeExceptionally(t);
-      }
-
-      @Override
-      public void onCompleted() {}
-    });
-    for (AddResponsesRequest c : chunks) {
-      call.onNext(c);
-    }
-    call.onCompleted();
-    try {
-      return result.get(30, TimeUnit.SECONDS);
-    } catch (ExecutionException e) {
-      throw (StatusRuntimeException) e.getCause();
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
+    return TestServer.upload(server.async(), chunks);
   }
 
   StatusRuntimeException sendFails(AddResponsesRequest... chunks) {

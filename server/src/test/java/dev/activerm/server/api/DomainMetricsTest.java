@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.activerm.proto.v1.ActiveRewardModelingServiceGrpc;
 import dev.activerm.proto.v1.AddComparisonsRequest;
 import dev.activerm.proto.v1.AddResponsesRequest;
-import dev.activerm.proto.v1.AddResponsesResponse;
 import dev.activerm.proto.v1.Candidates;
 import dev.activerm.proto.v1.Comparison;
 import dev.activerm.proto.v1.CreateProjectRequest;
@@ -22,7 +21,6 @@ import dev.activerm.server.TestServer;
 import io.grpc.ManagedChannel;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
-import io.grpc.stub.StreamObserver;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -32,7 +30,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -138,25 +135,8 @@ class DomainMetricsTest {
       ids.add("r" + i);
       prompts.add("q" + i % 4);
     }
-    CompletableFuture<AddResponsesResponse> done = new CompletableFuture<>();
-    StreamObserver<AddResponsesRequest> call = async.addResponses(new StreamObserver<>() {
-      @Override
-      public void onNext(AddResponsesResponse value) {
-        done.complete(value);
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        done.completeExceptionally(t);
-      }
-
-      @Override
-      public void onCompleted() {}
-    });
-    call.onNext(AddResponsesRequest.newBuilder().setProjectId("p")
+    TestServer.upload(async, AddResponsesRequest.newBuilder().setProjectId("p")
         .addAllResponseIds(ids).addAllPromptIds(prompts).setEmbeddings(TestServer.matrix(x)).build());
-    call.onCompleted();
-    done.get(60, TimeUnit.SECONDS);
   }
 
   static String scrape(ActiveRmServer server) throws Exception {

@@ -8,7 +8,6 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import dev.activerm.proto.v1.AddComparisonsRequest;
 import dev.activerm.proto.v1.AddResponsesRequest;
-import dev.activerm.proto.v1.AddResponsesResponse;
 import dev.activerm.proto.v1.Comparison;
 import dev.activerm.proto.v1.CreateProjectRequest;
 import dev.activerm.proto.v1.FitRequest;
@@ -22,7 +21,6 @@ import dev.activerm.server.core.RewardModeling;
 import io.grpc.Context;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.stub.StreamObserver;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -74,25 +72,8 @@ class FitCancellationRpcTest {
       ids.add("r" + i);
       prompts.add("q" + i % 5);
     }
-    CompletableFuture<AddResponsesResponse> done = new CompletableFuture<>();
-    StreamObserver<AddResponsesRequest> call = server.async().addResponses(new StreamObserver<>() {
-      @Override
-      public void onNext(AddResponsesResponse value) {
-        done.complete(value);
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        done.completeExceptionally(t);
-      }
-
-      @Override
-      public void onCompleted() {}
-    });
-    call.onNext(AddResponsesRequest.newBuilder().setProjectId("mlp")
+    TestServer.upload(server.async(), AddResponsesRequest.newBuilder().setProjectId("mlp")
         .addAllResponseIds(ids).addAllPromptIds(prompts).setEmbeddings(TestServer.matrix(x)).build());
-    call.onCompleted();
-    done.get(30, TimeUnit.SECONDS);
     AddComparisonsRequest.Builder labels = AddComparisonsRequest.newBuilder().setProjectId("mlp");
     for (int k = 0; k < 200; k++) {
       int a = random.nextInt(ROWS);

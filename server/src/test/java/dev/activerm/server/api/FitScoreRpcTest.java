@@ -7,7 +7,6 @@ import static org.assertj.core.api.Assertions.within;
 import com.google.protobuf.ByteString;
 import dev.activerm.proto.v1.AddComparisonsRequest;
 import dev.activerm.proto.v1.AddResponsesRequest;
-import dev.activerm.proto.v1.AddResponsesResponse;
 import dev.activerm.proto.v1.Comparison;
 import dev.activerm.proto.v1.CreateProjectRequest;
 import dev.activerm.proto.v1.DeleteProjectRequest;
@@ -28,13 +27,10 @@ import dev.activerm.server.ServerConfig;
 import dev.activerm.server.TestServer;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.stub.StreamObserver;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -72,31 +68,14 @@ class FitScoreRpcTest {
   void create(String id, HeadConfig head) throws Exception {
     server.blocking().createProject(
         CreateProjectRequest.newBuilder().setProjectId(id).setEmbeddingDim(DIM).setHead(head).setL2(0.5).build());
-    CompletableFuture<AddResponsesResponse> done = new CompletableFuture<>();
-    StreamObserver<AddResponsesRequest> call = server.async().addResponses(new StreamObserver<>() {
-      @Override
-      public void onNext(AddResponsesResponse value) {
-        done.complete(value);
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        done.completeExceptionally(t);
-      }
-
-      @Override
-      public void onCompleted() {}
-    });
     List<String> ids = new ArrayList<>();
     List<String> prompts = new ArrayList<>();
     for (int i = 0; i < ROWS; i++) {
       ids.add("r" + i);
       prompts.add("q" + i % 3);
     }
-    call.onNext(AddResponsesRequest.newBuilder().setProjectId(id)
+    TestServer.upload(server.async(), AddResponsesRequest.newBuilder().setProjectId(id)
         .addAllResponseIds(ids).addAllPromptIds(prompts).setEmbeddings(TestServer.matrix(x)).build());
-    call.onCompleted();
-    done.get(30, TimeUnit.SECONDS);
   }
 
   /** Labels from the planted reward x0 - x1 (deterministic), with a tie and a weight. */

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.activerm.proto.v1.ActiveRewardModelingServiceGrpc.ActiveRewardModelingServiceBlockingStub;
 import dev.activerm.proto.v1.AddResponsesRequest;
-import dev.activerm.proto.v1.AddResponsesResponse;
 import dev.activerm.proto.v1.CreateProjectRequest;
 import dev.activerm.proto.v1.GetProjectRequest;
 import dev.activerm.proto.v1.ListProjectsRequest;
@@ -21,13 +20,9 @@ import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.stub.MetadataUtils;
-import io.grpc.stub.StreamObserver;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -151,30 +146,7 @@ class SecurityAndLimitsRpcTest {
     for (int i = 0; i < rows; i++) {
       ids.add("r" + System.nanoTime() + "-" + i);
     }
-    CompletableFuture<AddResponsesResponse> done = new CompletableFuture<>();
-    StreamObserver<AddResponsesRequest> call = server.async().addResponses(new StreamObserver<>() {
-      @Override
-      public void onNext(AddResponsesResponse value) {
-        done.complete(value);
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        done.completeExceptionally(t);
-      }
-
-      @Override
-      public void onCompleted() {}
-    });
-    call.onNext(AddResponsesRequest.newBuilder().setProjectId("a").addAllResponseIds(ids)
+    TestServer.upload(server.async(), AddResponsesRequest.newBuilder().setProjectId("a").addAllResponseIds(ids)
         .addAllPromptIds(ids).setEmbeddings(TestServer.matrix(x)).build());
-    call.onCompleted();
-    try {
-      done.get(30, TimeUnit.SECONDS);
-    } catch (ExecutionException e) {
-      throw (StatusRuntimeException) e.getCause();
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
   }
 }

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.google.protobuf.ByteString;
 import dev.activerm.proto.v1.AddComparisonsRequest;
 import dev.activerm.proto.v1.AddResponsesRequest;
-import dev.activerm.proto.v1.AddResponsesResponse;
 import dev.activerm.proto.v1.Comparison;
 import dev.activerm.proto.v1.CreateProjectRequest;
 import dev.activerm.proto.v1.GetProjectRequest;
@@ -16,7 +15,6 @@ import dev.activerm.proto.v1.Project;
 import dev.activerm.server.TestServer;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.stub.StreamObserver;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -25,9 +23,6 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
@@ -187,34 +182,17 @@ class RequestShapeProperties {
   @Property(tries = 400, edgeCases = EdgeCasesMode.NONE)
   void addResponsesIsAllOrNothing(@ForAll("chunkLists") List<Chunk> chunks) {
     long before = numResponses();
-    CompletableFuture<AddResponsesResponse> done = new CompletableFuture<>();
-    StreamObserver<AddResponsesRequest> call = server.async().addResponses(new StreamObserver<>() {
-      @Override
-      public void onNext(AddResponsesResponse v) {
-        done.complete(v);
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        done.completeExceptionally(t);
-      }
-
-      @Override
-      public void onCompleted() {}
-    });
+    AddResponsesRequest[] requests = new AddResponsesRequest[chunks.size()];
     for (int i = 0; i < chunks.size(); i++) {
-      call.onNext(toRequest(chunks.get(i), i));
+      requests[i] = toRequest(chunks.get(i), i);
     }
-    call.onCompleted();
     Status.Code code;
     long added = 0;
     try {
-      added = done.get(30, TimeUnit.SECONDS).getNumAdded();
+      added = TestServer.upload(server.async(), requests).getNumAdded();
       code = Status.Code.OK;
-    } catch (ExecutionException e) {
-      code = Status.fromThrowable(e.getCause()).getCode();
-    } catch (Exception e) {
-      throw new AssertionError(e);
+    } catch (StatusRuntimeException e) {
+      code = e.getStatus().getCode();
     }
     Statistics.collect(code);
     assertThat(code).isIn(DOCUMENTED);
@@ -272,28 +250,7 @@ class RequestShapeProperties {
     if (missing.isEmpty()) {
       return;
     }
-    CompletableFuture<AddResponsesResponse> done = new CompletableFuture<>();
-    StreamObserver<AddResponsesRequest> call = server.async().addResponses(new StreamObserver<>() {
-      @Override
-      public void onNext(AddResponsesResponse v) {
-        done.complete(v);
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        done.completeExceptionally(t);
-      }
-
-      @Override
-      public void onCompleted() {}
-    });
-    call.onNext(AddResponsesRequest.newBuilder().setProjectId("p").addAllResponseIds(missing).addAllPromptIds(missing)
-        .setEmbeddings(TestServer.matrix(new float[missing.size()][DIM])).build());
-    call.onCompleted();
-    try {
-      done.get(30, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
+    TestServer.upload(server.async(), AddResponsesRequest.newBuilder().setProjectId("p").addAllResponseIds(missing)
+        .addAllPromptIds(missing).setEmbeddings(TestServer.matrix(new float[missing.size()][DIM])).build());
   }
 }

@@ -26,7 +26,6 @@ import dev.activerm.proto.v1.ScoreResponse;
 import dev.activerm.proto.v1.SelectBatchRequest;
 import dev.activerm.proto.v1.SelectBatchResponse;
 import dev.activerm.server.api.observability.DomainMetrics;
-import dev.activerm.server.core.ActiveRmException;
 import dev.activerm.server.core.ProjectRegistry;
 import dev.activerm.server.core.RewardModeling;
 import dev.activerm.server.core.Selections;
@@ -124,12 +123,6 @@ public final class ActiveRmGrpcService extends ActiveRewardModelingServiceGrpc.A
   @Override
   public void getSelection(GetSelectionRequest request, StreamObserver<GetSelectionResponse> out) {
     unary("GetSelection", out, () -> selections.getSelection(request));
-  }
-
-  private static <T> T notYet(String method, String what) {
-    throw ActiveRmException.unimplemented(
-        method + " is not implemented in this server version (" + what + " comes in a later release); "
-            + "responses and comparisons you add now are kept and will be used by it");
   }
 
   private static <T> void unary(String method, StreamObserver<T> out, Supplier<T> call) {

@@ -66,7 +66,6 @@ public final class ErrorMapper {
       case FAILED_PRECONDITION -> Code.FAILED_PRECONDITION;
       case RESOURCE_EXHAUSTED -> Code.RESOURCE_EXHAUSTED;
       case ABORTED -> Code.ABORTED;
-      case UNIMPLEMENTED -> Code.UNIMPLEMENTED;
     };
   }
 }

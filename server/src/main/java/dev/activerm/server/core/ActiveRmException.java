@@ -15,8 +15,7 @@ public final class ActiveRmException extends RuntimeException {
     ALREADY_EXISTS,
     FAILED_PRECONDITION,
     RESOURCE_EXHAUSTED,
-    ABORTED,
-    UNIMPLEMENTED
+    ABORTED
   }
 
   private final Kind kind;
@@ -50,10 +49,6 @@ public final class ActiveRmException extends RuntimeException {
 
   public static ActiveRmException aborted(String message) {
     return new ActiveRmException(Kind.ABORTED, message, List.of());
-  }
-
-  public static ActiveRmException unimplemented(String message) {
-    return new ActiveRmException(Kind.UNIMPLEMENTED, message, List.of());
   }
 
   public Kind kind() {

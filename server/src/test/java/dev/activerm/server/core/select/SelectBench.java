@@ -13,7 +13,7 @@ import java.util.SplittableRandom;
 
 /**
  * SelectBatch benchmark (not a test): DOPT, PAST_AWARE_DOPT, GREEDY_DOPT over CROSS_PROMPT
- * candidates, LINEAR head; writes the data and chosen sets for server/bench/select_bench.py.
+ * candidates, LINEAR head; writes the data and chosen sets for benchmarks/select/select_bench.py.
  * Args: outDir R P D B smallP threads.
  */
 public final class SelectBench {

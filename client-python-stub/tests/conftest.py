@@ -197,15 +197,18 @@ def limited_server(request):
     shutil.rmtree(work, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def slow_read_project(server):
-    """A project whose full read-back (ids + embeddings, ~24 MB) takes far longer than the
-    1 ms that a 1e-6 s timeout becomes (gRPC rounds deadlines up to whole milliseconds), so
-    deadline tests do not depend on how busy the machine is. A tiny read can finish in
-    under a millisecond on a warm channel, which made such tests flaky."""
-    with activerm.Client(server.target) as c:
-        p = c.create_project(unique_id("slow"), embedding_dim=256)
-        n = 24_000
-        x = np.random.default_rng(1).standard_normal((n, 256), dtype=np.float32)
-        p.add_responses([f"s{i}" for i in range(n)], [f"q{i % 100}" for i in range(n)], x)
-        yield p.id
+@pytest.fixture
+def silent_target():
+    """HOST:PORT of a socket that takes TCP connections but never answers HTTP/2: a call there
+    waits until its own deadline, so deadline tests get DEADLINE_EXCEEDED from the client
+    every time. (Against the real server a tiny deadline races the server's own cancellation
+    and the server's speed; both made such tests flaky.)"""
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(16)
+    try:
+        yield f"127.0.0.1:{s.getsockname()[1]}"
+    finally:
+        s.close()

@@ -179,7 +179,7 @@ def test_select_batch_and_get_selection_awaited(server):
     assert missing.code == grpc.StatusCode.NOT_FOUND and missing.method == "GetSelection"
 
 
-def test_client_side_checks_and_deadline_and_close(server, slow_read_project):
+def test_client_side_checks_and_deadline_and_close(server, silent_target):
     async def go():
         client = activerm.aio.Client(server.target, timeout=60)
         project = await client.create_project(unique_id("aio"), embedding_dim=DIM)
@@ -187,9 +187,10 @@ def test_client_side_checks_and_deadline_and_close(server, slow_read_project):
         bad[1, 1] = np.inf
         with pytest.raises(activerm.InvalidInputError) as invalid:
             await project.add_responses(["a", "b"], ["p", "p"], bad)
-        slow = await client.get_project(slow_read_project)
+        silent = activerm.aio.Client(silent_target, timeout=60)
         with pytest.raises(activerm.ActiveRmError) as late:
-            await slow.list_responses(include_embeddings=True, timeout=1e-6)
+            await silent.list_projects(timeout=0.2)
+        await silent.close()
         info = await project.refresh()
         await project.delete()
         await client.close()

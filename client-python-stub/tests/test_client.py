@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import socket
+import time
 
 import grpc
 import numpy as np
@@ -30,28 +31,32 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_default_timeout_applies_to_every_call(server, slow_read_project):
-    with activerm.Client(server.target, timeout=1e-6) as fast:
-        slow = fast.get_project(slow_read_project, timeout=60)
+def test_default_timeout_applies_to_every_call(silent_target):
+    with activerm.Client(silent_target, timeout=0.2) as fast:
         with pytest.raises(activerm.ActiveRmError) as e:
-            slow.list_responses(include_embeddings=True)
+            fast.list_projects()
     assert e.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
-    assert "the client's deadline was 1e-06 s; pass a larger timeout=" in e.value.message
+    assert "the client's deadline was 0.2 s; pass a larger timeout=" in e.value.message
 
 
-def test_per_call_timeout_overrides_the_default(client, slow_read_project):
-    project = client.get_project(slow_read_project)
-    with pytest.raises(activerm.ActiveRmError) as e:
-        project.list_responses(include_embeddings=True, timeout=1e-6)
+def test_per_call_timeout_overrides_the_default(silent_target, project):
+    started = time.monotonic()
+    with activerm.Client(silent_target, timeout=60) as patient:
+        with pytest.raises(activerm.ActiveRmError) as e:
+            patient.list_projects(timeout=0.2)
+    assert time.monotonic() - started < 30, "the per-call 0.2 s, not the client's 60 s, ended the call"
     assert e.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
     assert "pass a larger timeout=" in e.value.message
     assert "may still have applied" not in e.value.message, "a read changes nothing"
-    assert project.refresh().project_id == project.id  # the default (60 s) still works
+    assert project.refresh().project_id == project.id  # a real server with the default still answers
 
 
-def test_add_responses_honours_its_timeout(project):
-    with pytest.raises(activerm.ActiveRmError) as e:
-        project.add_responses(["a"], ["p"], np.zeros((1, DIM), dtype=np.float32), timeout=1e-6)
+def test_add_responses_honours_its_timeout(project, silent_target):
+    # The same project handle, bound to a server that never answers: the upload's own timeout ends it.
+    with activerm.Client(silent_target, timeout=60) as silent:
+        stuck = activerm.Project(silent, project.info)
+        with pytest.raises(activerm.ActiveRmError) as e:
+            stuck.add_responses(["a"], ["p"], np.zeros((1, DIM), dtype=np.float32), timeout=0.2)
     assert e.value.code == grpc.StatusCode.DEADLINE_EXCEEDED and e.value.method == "AddResponses"
     assert "The server may still have applied this write: check (e.g. Project.refresh())" in e.value.message
 

@@ -1,5 +1,6 @@
 package dev.activerm.server.core;
 
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -61,6 +62,20 @@ public final class EmbeddingPool {
       System.arraycopy(values, src, shards.get(shard), offsetRow * dim, n * dim);
       src += n * dim;
       rows += n;
+    }
+  }
+
+  /** Appends the remaining floats of src (whole rows, row-major) after the last row. */
+  public void append(FloatBuffer src) {
+    int count = src.remaining() / dim;
+    reserve(count);
+    for (int left = count; left > 0; ) {
+      int shard = rows / shardRows;
+      int offsetRow = rows % shardRows;
+      int n = Math.min(left, shardRows - offsetRow);
+      src.get(shards.get(shard), offsetRow * dim, n * dim);
+      rows += n;
+      left -= n;
     }
   }
 

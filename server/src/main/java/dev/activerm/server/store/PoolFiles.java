@@ -51,7 +51,7 @@ public final class PoolFiles {
    * cuts off anything past them (an uncommitted tail). Fails if the file is shorter than
    * the committed rows: the data dir was damaged outside activerm.
    */
-  public void read(long key, int rows, int dim, int maxRowsPerPiece, Consumer<float[]> sink) {
+  public void read(long key, int rows, int dim, int maxRowsPerPiece, Consumer<FloatBuffer> sink) {
     Path file = path(key);
     long expected = (long) rows * dim * Float.BYTES;
     if (rows == 0 && !Files.exists(file)) {
@@ -82,9 +82,9 @@ public final class PoolFiles {
           position += read;
         }
         buffer.flip();
-        float[] piece = new float[n * dim];
-        buffer.asFloatBuffer().get(piece);
-        sink.accept(piece);
+        // A view of the read buffer, valid until the next piece: the sink copies it straight
+        // into its own storage, so start-up copies each byte once.
+        sink.accept(buffer.asFloatBuffer());
         done += n;
       }
     } catch (IOException e) {

@@ -1,7 +1,6 @@
 package dev.activerm.server.api.auth;
 
-import com.google.protobuf.Descriptors.FieldDescriptor;
-import com.google.protobuf.Message;
+import dev.activerm.server.api.RequestFields;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener;
@@ -66,8 +65,8 @@ public final class ApiKeyInterceptor implements ServerInterceptor {
         if (denied) {
           return;
         }
-        String project = projectIdOf(message);
-        if (project != null && !project.isEmpty() && !principal.canAccess(project)) {
+        String project = RequestFields.projectId(message);
+        if (!project.isEmpty() && !principal.canAccess(project)) {
           denied = true;
           call.close(Status.PERMISSION_DENIED.withDescription(
               "API key '" + principal.name() + "' may use projects [" + principal.scope() + "], not '" + project
@@ -91,15 +90,5 @@ public final class ApiKeyInterceptor implements ServerInterceptor {
         }
       }
     };
-  }
-
-  private static String projectIdOf(Object message) {
-    if (message instanceof Message m) {
-      FieldDescriptor field = m.getDescriptorForType().findFieldByName("project_id");
-      if (field != null && field.getType() == FieldDescriptor.Type.STRING) {
-        return (String) m.getField(field);
-      }
-    }
-    return null;
   }
 }

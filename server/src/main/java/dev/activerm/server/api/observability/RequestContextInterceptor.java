@@ -1,7 +1,6 @@
 package dev.activerm.server.api.observability;
 
-import com.google.protobuf.Descriptors.FieldDescriptor;
-import com.google.protobuf.Message;
+import dev.activerm.server.api.RequestFields;
 import io.grpc.ForwardingServerCall.SimpleForwardingServerCall;
 import io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener;
 import io.grpc.Metadata;
@@ -56,7 +55,7 @@ public final class RequestContextInterceptor implements ServerInterceptor {
       @Override
       public void onMessage(ReqT message) {
         if (project[0].isEmpty()) {
-          project[0] = projectIdOf(message);
+          project[0] = RequestFields.projectId(message);
         }
         try (Scope ignored = new Scope(requestId, method, project[0])) {
           super.onMessage(message);
@@ -79,15 +78,6 @@ public final class RequestContextInterceptor implements ServerInterceptor {
     };
   }
 
-  private static String projectIdOf(Object message) {
-    if (message instanceof Message m) {
-      FieldDescriptor field = m.getDescriptorForType().findFieldByName("project_id");
-      if (field != null && field.getType() == FieldDescriptor.Type.STRING) {
-        return (String) m.getField(field);
-      }
-    }
-    return "";
-  }
 
   /** Sets the MDC keys for the span of one callback and restores them after. */
   private static final class Scope implements AutoCloseable {

@@ -33,30 +33,11 @@ public final class CandidateGenerator {
       }
       return subsample(keys, n, cap, seed);
     }
-    SplittableRandom random = new SplittableRandom(seed);
-    int target = (int) cap;
-    LongHashSet seen = new LongHashSet(target);
-    int[] a = new int[target];
-    int[] b = new int[target];
-    int n = 0;
-    while (n < target) {
-      if ((n & 0xffff) == 0) {
-        Cancellation.check(cancelled, "candidate sampling");
-      }
+    return sampleByRejection(cap, seed, excluded, cancelled, random -> {
       int x = random.nextInt(rows);
       int y = random.nextInt(rows);
-      if (x == y) {
-        continue;
-      }
-      long k = PairKeys.key(x, y);
-      if (excluded.test(k) || !seen.add(k)) {
-        continue;
-      }
-      a[n] = Math.min(x, y);
-      b[n] = Math.max(x, y);
-      n++;
-    }
-    return new PairList(a, b);
+      return x == y ? REJECT : PairKeys.key(x, y);
+    });
   }
 
   /**
@@ -100,6 +81,45 @@ public final class CandidateGenerator {
       }
       return subsample(keys, n, cap, seed);
     }
+    return sampleByRejection(cap, seed, excluded, cancelled, random -> {
+      long idx = random.nextLong(total);
+      int p = Arrays.binarySearch(cum, idx);
+      p = p >= 0 ? p : -p - 2; // last p with cum[p] <= idx
+      while (cum[p + 1] <= idx) {
+        p++; // skip prompts with no pairs (equal cum values)
+      }
+      long t = idx - cum[p];
+      // t-th pair (i < j) of the group in row-major order of the upper triangle:
+      // solve for i by the quadratic formula, then fix up rounding.
+      int m = start[p + 1] - start[p];
+      double mm = 2.0 * m - 1;
+      int i = (int) Math.floor((mm - Math.sqrt(mm * mm - 8.0 * t)) / 2);
+      i = Math.max(0, Math.min(m - 2, i));
+      while (i > 0 && rowStart(i, m) > t) {
+        i--;
+      }
+      while (i < m - 2 && rowStart(i + 1, m) <= t) {
+        i++;
+      }
+      int j = (int) (i + 1 + (t - rowStart(i, m)));
+      return PairKeys.key(grouped[start[p] + i], grouped[start[p] + j]);
+    });
+  }
+
+  /** A candidate draw: a pair key, or {@link #REJECT} to draw again. */
+  @FunctionalInterface
+  private interface PairDraw {
+    long next(SplittableRandom random);
+  }
+
+  private static final long REJECT = -1; // pair keys are >= 0
+
+  /**
+   * Draws cap distinct, non-excluded pairs uniformly by rejection; memory O(cap). The draw
+   * decides the distribution; duplicates and excluded pairs are rejected here.
+   */
+  private static PairList sampleByRejection(
+      long cap, long seed, LongPredicate excluded, BooleanSupplier cancelled, PairDraw draw) {
     SplittableRandom random = new SplittableRandom(seed);
     int target = (int) cap;
     LongHashSet seen = new LongHashSet(target);
@@ -110,37 +130,12 @@ public final class CandidateGenerator {
       if ((n & 0xffff) == 0) {
         Cancellation.check(cancelled, "candidate sampling");
       }
-      long idx = random.nextLong(total);
-      int p = Arrays.binarySearch(cum, idx);
-      p = p >= 0 ? p : -p - 2; // last p with cum[p] <= idx
-      while (cum[p + 1] <= idx) {
-        p++; // skip prompts with no pairs (equal cum values)
-      }
-      long t = idx - cum[p];
-      // t-th pair (i < j) of the group in row-major order of the upper triangle.
-      int m = start[p + 1] - start[p];
-      int i = 0;
-      long before = 0;
-      // Solve for i by the quadratic formula, then fix up rounding.
-      double mm = 2.0 * m - 1;
-      i = (int) Math.floor((mm - Math.sqrt(mm * mm - 8.0 * t)) / 2);
-      i = Math.max(0, Math.min(m - 2, i));
-      while (i > 0 && rowStart(i, m) > t) {
-        i--;
-      }
-      while (i < m - 2 && rowStart(i + 1, m) <= t) {
-        i++;
-      }
-      before = rowStart(i, m);
-      int j = (int) (i + 1 + (t - before));
-      int x = grouped[start[p] + i];
-      int y = grouped[start[p] + j];
-      long k = PairKeys.key(x, y);
-      if (excluded.test(k) || !seen.add(k)) {
+      long k = draw.next(random);
+      if (k == REJECT || excluded.test(k) || !seen.add(k)) {
         continue;
       }
-      a[n] = Math.min(x, y);
-      b[n] = Math.max(x, y);
+      a[n] = PairKeys.lo(k);
+      b[n] = PairKeys.hi(k);
       n++;
     }
     return new PairList(a, b);

@@ -179,6 +179,33 @@ def test_select_batch_and_get_selection_awaited(server):
     assert missing.code == grpc.StatusCode.NOT_FOUND and missing.method == "GetSelection"
 
 
+def test_select_batch_prompt_ids_awaited(server):
+    n = 9
+    ids = [f"r{i}" for i in range(n)]
+    prompts = [f"p{i // 3}" for i in range(n)]
+
+    async def go():
+        async with activerm.aio.Client(server.target, timeout=60) as client:
+            project = await client.create_project(unique_id("aio"), embedding_dim=DIM)
+            await project.add_responses(ids, prompts, random_rows(n, seed=3))
+            within = await project.select_batch(3, strategy="random", candidates="within_prompt", prompt_ids=["p2"])
+            cross = await project.select_batch(2, strategy="random", prompt_ids=["p0", "p1"], seed=7)
+            with pytest.raises(activerm.ActiveRmError) as unknown:
+                await project.select_batch(1, strategy="random", candidates="within_prompt", prompt_ids=["p5"])
+            with pytest.raises(ValueError):
+                await project.select_batch(1, candidates=[("r0", "r1")], prompt_ids=["p0"])
+            await project.delete()
+            return within, cross, unknown.value
+
+    within, cross, unknown = run(go())
+    assert within.num_candidates == 3 and within.num_prompts == 1
+    assert set(within.a_ids + within.b_ids) == {"r6", "r7", "r8"}
+    assert cross.num_candidates == 15 and cross.num_prompts == 2
+    assert set(cross.a_ids + cross.b_ids) <= {f"r{i}" for i in range(6)}
+    assert unknown.code == grpc.StatusCode.NOT_FOUND
+    assert list(violations(unknown)) == ["candidates.within_prompt.prompt_ids[0]"]
+
+
 def test_client_side_checks_and_deadline_and_close(server, silent_target):
     async def go():
         client = activerm.aio.Client(server.target, timeout=60)

@@ -14,7 +14,8 @@ import pytest
 from activerm.bench import ROUND_COLUMNS, STRATEGIES, preset
 from activerm.bench import _metrics as mx
 from activerm.bench._report import SUMMARY_COLUMNS
-from activerm.bench._sim import annotate, make_world, round_candidates, toy_reward
+from activerm.bench._sim import (annotate, make_world, round_candidate_count, round_candidates, round_prompt_ids,
+                                 toy_reward)
 
 
 def _read(path):
@@ -60,6 +61,12 @@ def test_rounds_csv_has_every_run_round_and_finite_numbers(tiny_run):
         assert -1 <= float(r["spearman"]) <= 1 and 0 <= float(r["pair_accuracy"]) <= 1
         assert float(r["select_s"]) >= 0 and float(r["fit_s"]) >= 0
         assert int(r["num_candidates"]) >= sc.batch_size
+        # The server drew them from the round's prompts, capped at the within_prompt count; the
+        # cross_prompt sampler fills the cap (8 prompts x 4 responses: 496 pairs for a cap of 48).
+        cap = sc.prompts_per_round * sc.responses_per_prompt * (sc.responses_per_prompt - 1) // 2
+        assert int(r["num_candidates"]) <= cap
+        if r["candidates"] == "cross_prompt":
+            assert int(r["num_candidates"]) == cap
 
 
 def test_summary_and_markdown(tiny_run):
@@ -73,6 +80,7 @@ def test_summary_and_markdown(tiny_run):
                     "### Targets, computed"):
         assert heading in md
     assert "failed (see errors)" not in md
+    assert "restricted to each round's prompts (prompt_ids)" in md
 
 
 def test_rebuild_rewrites_the_report_from_the_csv(tiny_run):
@@ -139,6 +147,30 @@ def test_round_candidates_respect_the_mode():
     assert np.all(w.pool_prompt_index[ca] != w.pool_prompt_index[cb])
     assert set(ca.tolist()) | set(cb.tolist()) <= rows and set(wa.tolist()) | set(wb.tolist()) == rows
     assert len({(min(a, b), max(a, b)) for a, b in zip(ca.tolist(), cb.tolist())}) == len(ca)
+
+
+def test_round_prompt_ids_and_candidate_count_match_the_explicit_path():
+    w = make_world("embedding", dim=6, train_prompts=20, responses_per_prompt=5, eval_prompts=2,
+                   eval_responses=10, response_scale=0.5, seed=3)
+    prompts = np.array([4, 0, 13])
+    ids = round_prompt_ids(w, prompts)
+    assert ids == ["p4", "p0", "p13"]
+    assert all(w.pool_prompts[r] == pid for p, pid in zip(prompts, ids) for r in w.prompt_rows[p])
+    a, _ = round_candidates(w, prompts, "within_prompt", np.random.default_rng(0))
+    c, _ = round_candidates(w, prompts, "cross_prompt", np.random.default_rng(0))
+    assert round_candidate_count(w, prompts) == len(a) == len(c) == 3 * 10
+
+
+def test_explicit_candidates_path_still_runs(server, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "activerm.bench", "--preset", "tiny", "--target", server.target, "--out", str(tmp_path),
+         "--seeds", "1", "--strategies", "random,greedy_dopt", "--scenarios", "embedding",
+         "--candidates-from", "explicit"],
+        capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    _, rows = _read(tmp_path / "rounds.csv")
+    assert len(rows) == 2 * 2 * 3  # modes x strategies x rounds
+    assert "explicit pairs built client-side" in (tmp_path / "results.md").read_text()
 
 
 def test_world_and_annotator():

@@ -150,6 +150,52 @@ def test_within_prompt_cross_prompt_and_explicit_candidates(client, made):
     assert project.refresh().num_pending_pairs == 12 + 4 + 2
 
 
+def test_prompt_ids_restrict_within_and_cross_prompt_candidates(client, made):
+    project = make_project(client, fit=False, labels=False)  # p0: r0 r1 r2, p1: r3 r4 r5, ...
+    made.append(project)
+    prompt_of = {f"r{i}": f"p{i // 3}" for i in range(N)}
+
+    within = project.select_batch(6, strategy="random", candidates="within_prompt", prompt_ids=["p3", "p1", "p3"],
+                                  seed=1)
+    assert (within.num_candidates, within.num_prompts, within.candidates) == (6, 2, "within_prompt")
+    assert all(prompt_of[a] == prompt_of[b] in ("p1", "p3") for a, b in zip(within.a_ids, within.b_ids))
+
+    # Any two of the 6 responses to p0 and p2 (a numpy array of ids works too).
+    cross = project.select_batch(15, strategy="random", candidates="cross_prompt",
+                                 prompt_ids=np.array(["p0", "p2"]), seed=1)
+    assert (cross.num_candidates, cross.num_prompts) == (15, 2)
+    assert set(unordered(zip(cross.a_ids, cross.b_ids))) == {
+        frozenset(p) for p in combinations(["r0", "r1", "r2", "r6", "r7", "r8"], 2)}
+
+    back = project.get_selection(within.selection_id)
+    assert (back.num_prompts, back.candidates, back.pairs) == (2, "within_prompt", within.pairs)
+    assert project.select_batch(1, strategy="random", include_pending=True).num_prompts == 0
+
+    with pytest.raises(activerm.ActiveRmError) as unknown:
+        project.select_batch(1, strategy="random", prompt_ids=["p0", "p9"])
+    assert unknown.value.code == grpc.StatusCode.NOT_FOUND and not unknown.value.client_side
+    assert violations(unknown.value) == {
+        "candidates.cross_prompt.prompt_ids[1]": f"'p9' is the prompt of no response in project '{project.id}'"}
+    with pytest.raises(activerm.ActiveRmError) as few:
+        project.select_batch(4, strategy="random", candidates="within_prompt", prompt_ids=["p0"],
+                             include_pending=True)
+    assert few.value.code == grpc.StatusCode.INVALID_ARGUMENT and "3 candidate pairs" in few.value.message
+    assert project.refresh().num_pending_pairs == 6 + 15 + 1
+
+
+def test_prompt_ids_are_checked_client_side(offline_project):
+    for kwargs, says in (
+            ({"candidates": [("r0", "r1")], "prompt_ids": ["p0"]}, "only restricts candidates='cross_prompt'"),
+            ({"prompt_ids": "p0"}, "not a single string"),
+            ({"prompt_ids": []}, "is empty"),
+            ({"candidates": "within_prompt", "prompt_ids": ["p0", 7]}, "must be a str")):
+        with pytest.raises(ValueError) as e:
+            offline_project.select_batch(1, strategy="random", **kwargs)
+        assert isinstance(e.value, activerm.InvalidInputError) and e.value.client_side
+        assert says in e.value.message
+        assert any(v.startswith("prompt_ids") for v in violations(e.value))
+
+
 def test_seeds_reproduce(client, made):
     one, two = make_project(client, seed=5), make_project(client, seed=5)
     made.extend([one, two])

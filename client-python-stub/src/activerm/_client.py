@@ -343,6 +343,7 @@ class Project:
         *,
         strategy: str = "greedy_dopt",
         candidates: str | Sequence[tuple[str, str]] = "cross_prompt",
+        prompt_ids: Sequence[str] | None = None,
         max_candidates: int | None = None,
         seed: int = 0,
         include_labeled: bool = False,
@@ -361,15 +362,18 @@ class Project:
         strategy: one of "random", "max_entropy", "max_difference", "ols_dopt", "dopt",
         "past_aware_dopt", "greedy_dopt", "coreset", "bald", "batchbald".
         candidates: "cross_prompt", "within_prompt", or explicit [(a_id, b_id), ...].
+        prompt_ids: with "cross_prompt" / "within_prompt", use only responses to these prompts
+        (e.g. this round's; duplicates are ignored, an unknown id is NOT_FOUND); None: every
+        prompt. With explicit pairs it is a ValueError (InvalidInputError).
         Strategy knobs (None: the server's default): ridge (epsilon of ols_dopt / dopt /
         past_aware_dopt, default 1e-6 * trace / h), coreset_clusters (10), coreset_radius
         (norm of w), posterior_samples (batchbald, 256), batchbald_pool (max(1000, 10 * size)),
         batchbald_configurations (1024).
         """
         req = cv.select_batch_request(
-            self.id, size=size, strategy=strategy, candidates=candidates, max_candidates=max_candidates,
-            seed=seed, include_labeled=include_labeled, include_pending=include_pending,
-            model_version=model_version,
+            self.id, size=size, strategy=strategy, candidates=candidates, prompt_ids=prompt_ids,
+            max_candidates=max_candidates, seed=seed, include_labeled=include_labeled,
+            include_pending=include_pending, model_version=model_version,
             params=cv.strategy_params(
                 ridge=ridge, coreset_clusters=coreset_clusters, coreset_radius=coreset_radius,
                 posterior_samples=posterior_samples, batchbald_pool=batchbald_pool,

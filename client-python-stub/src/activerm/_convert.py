@@ -49,6 +49,7 @@ STRATEGIES = {
 }
 STRATEGY_NAMES = {v: k for k, v in STRATEGIES.items()}
 CANDIDATE_KINDS = ("cross_prompt", "within_prompt")
+MAX_PROMPT_IDS = 1_000_000  # SelectBatch's Candidates.{cross,within}_prompt.prompt_ids
 CANDIDATE_SOURCE_NAMES = {
     pb.CANDIDATE_SOURCE_EXPLICIT_PAIRS: "explicit_pairs",
     pb.CANDIDATE_SOURCE_WITHIN_PROMPT: "within_prompt",
@@ -393,9 +394,21 @@ def strategy_params(*, ridge=None, coreset_clusters=None, coreset_radius=None, p
     )
 
 
+def check_prompt_ids(prompt_ids: Any) -> list[str]:
+    """SelectBatch's prompt restriction: 1..MAX_PROMPT_IDS str ids (None, not [], means every prompt)."""
+    ids = check_ids("prompt_ids", prompt_ids)
+    if not ids:
+        raise invalid("prompt_ids", "is empty; list at least one prompt id, or leave prompt_ids out (None) "
+                                    "to draw candidates from every prompt")
+    if len(ids) > MAX_PROMPT_IDS:
+        raise invalid("prompt_ids", f"has {len(ids)} ids; send at most {MAX_PROMPT_IDS} "
+                                    "(leave prompt_ids out to use every prompt)")
+    return ids
+
+
 def select_batch_request(project_id: str, *, size, strategy, candidates, max_candidates, seed, include_labeled,
-                         include_pending, model_version, params: pb.StrategyParams | None = None
-                         ) -> pb.SelectBatchRequest:
+                         include_pending, model_version, params: pb.StrategyParams | None = None,
+                         prompt_ids=None) -> pb.SelectBatchRequest:
     name = strategy.lower() if isinstance(strategy, str) else strategy
     if name not in STRATEGIES:
         raise invalid("strategy", f"is {strategy!r}; use one of {sorted(STRATEGIES)}")
@@ -403,13 +416,20 @@ def select_batch_request(project_id: str, *, size, strategy, candidates, max_can
     if isinstance(candidates, str):
         kind = candidates.lower()
         if kind == "cross_prompt":
-            cands.cross_prompt.SetInParent()
+            source = cands.cross_prompt
         elif kind == "within_prompt":
-            cands.within_prompt.SetInParent()
+            source = cands.within_prompt
         else:
             raise invalid("candidates", f"is {candidates!r}; use 'cross_prompt', 'within_prompt' "
                                         "or a sequence of (a_id, b_id) pairs")
+        source.SetInParent()
+        if prompt_ids is not None:
+            source.prompt_ids.extend(check_prompt_ids(prompt_ids))
     else:
+        if prompt_ids is not None:
+            raise invalid("prompt_ids", "only restricts candidates='cross_prompt' or 'within_prompt'; with explicit "
+                                        "(a_id, b_id) pairs, pass only the pairs of those prompts and leave "
+                                        "prompt_ids out")
         a, b = check_pairs("candidates", candidates)
         if not a:
             raise invalid("candidates", "is empty; give at least one (a_id, b_id) pair")
@@ -570,6 +590,7 @@ def selection(s: pb.Selection) -> Selection:
         create_time=timestamp(s.create_time),
         wall_time_s=seconds(s.wall_time),
         candidates=CANDIDATE_SOURCE_NAMES.get(s.candidate_source, f"unknown({s.candidate_source})"),
+        num_prompts=s.num_prompts,
         max_candidates=s.max_candidates,
         include_labeled=s.include_labeled,
         include_pending=s.include_pending,

@@ -129,6 +129,7 @@ class Selection:
     create_time: datetime
     wall_time_s: float
     candidates: str = "cross_prompt"  # "cross_prompt" | "within_prompt" | "explicit_pairs"
+    num_prompts: int = 0  # distinct prompts the candidates were restricted to (prompt_ids=); 0: every prompt
     max_candidates: int = 0  # the cap used
     include_labeled: bool = False
     include_pending: bool = False

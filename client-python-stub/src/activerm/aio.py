@@ -301,6 +301,7 @@ class Project:
         *,
         strategy: str = "greedy_dopt",
         candidates: str | Sequence[tuple[str, str]] = "cross_prompt",
+        prompt_ids: Sequence[str] | None = None,
         max_candidates: int | None = None,
         seed: int = 0,
         include_labeled: bool = False,
@@ -315,9 +316,9 @@ class Project:
         timeout: float | None = None,
     ) -> Selection:
         req = cv.select_batch_request(
-            self.id, size=size, strategy=strategy, candidates=candidates, max_candidates=max_candidates,
-            seed=seed, include_labeled=include_labeled, include_pending=include_pending,
-            model_version=model_version,
+            self.id, size=size, strategy=strategy, candidates=candidates, prompt_ids=prompt_ids,
+            max_candidates=max_candidates, seed=seed, include_labeled=include_labeled,
+            include_pending=include_pending, model_version=model_version,
             params=cv.strategy_params(
                 ridge=ridge, coreset_clusters=coreset_clusters, coreset_radius=coreset_radius,
                 posterior_samples=posterior_samples, batchbald_pool=batchbald_pool,

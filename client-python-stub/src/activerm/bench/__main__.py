@@ -9,7 +9,7 @@ import sys
 import time
 from dataclasses import asdict
 
-from ._config import MODES, STRATEGIES, narrowed, preset
+from ._config import CANDIDATE_SOURCES, MODES, STRATEGIES, narrowed, preset
 from ._report import read_rows, write_all
 from ._runner import ERROR_COLUMNS, ROUND_COLUMNS, run_all
 from ._server import JarServer
@@ -27,7 +27,7 @@ def _csv_list(allowed):
 
 def _config(args):
     return narrowed(preset(args.preset), seeds=args.seeds, strategies=args.strategies, scenarios=args.scenarios,
-                    modes=args.modes, workers=args.workers)
+                    modes=args.modes, workers=args.workers, candidates_from=args.candidates_from)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scenarios", type=_csv_list(None), help="comma-separated scenario names")
     ap.add_argument("--modes", type=_csv_list(MODES), help="within_prompt,cross_prompt")
     ap.add_argument("--workers", type=int, help="runs in flight at once (default 2)")
+    ap.add_argument("--candidates-from", choices=CANDIDATE_SOURCES,
+                    help="server (default): SelectBatch within_prompt / cross_prompt restricted to the round's "
+                         "prompts with prompt_ids; explicit: pairs built client-side, sent as explicit pairs")
     ap.add_argument("--java-opt", action="append", default=None, help="JVM option for --server-jar (repeatable)")
     ap.add_argument("--rebuild", action="store_true",
                     help="no runs: rewrite summary, markdown and PNGs from OUT's rounds.csv, errors.csv, run.json")
@@ -49,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.rebuild:
         run = json.loads((args.out / "run.json").read_text())
         args = ap.parse_args(run["argv"])
+        # Runs written before the benchmark could ask the server for candidates sent explicit pairs.
+        args.candidates_from = run.get("candidates_from", "explicit")
         cfg = _config(args)
         rows = read_rows(args.out / "rounds.csv", ROUND_COLUMNS)
         errors = read_rows(args.out / "errors.csv", ERROR_COLUMNS)
@@ -68,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.perf_counter() - started
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
-    (args.out / "run.json").write_text(json.dumps({"argv": argv, "command": command, "wall_s": wall}) + "\n")
+    run = {"argv": argv, "command": command, "wall_s": wall, "candidates_from": cfg.candidates_from}
+    (args.out / "run.json").write_text(json.dumps(run) + "\n")
     paths = write_all(args.out, rows, errors, cfg, command, wall)
     print(f"[bench] {len(rows)} rows, {len(errors)} errors, {wall:.0f} s; wrote "
           + ", ".join(str(p) for p in paths.values()), file=sys.stderr)

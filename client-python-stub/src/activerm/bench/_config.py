@@ -6,6 +6,10 @@ from dataclasses import dataclass, field, replace
 STRATEGIES = ("random", "max_entropy", "max_difference", "ols_dopt", "dopt", "past_aware_dopt",
               "greedy_dopt", "coreset", "bald", "batchbald")
 MODES = ("within_prompt", "cross_prompt")
+# Where a round's candidates come from: "server" asks SelectBatch for within_prompt /
+# cross_prompt candidates restricted to the round's prompts (prompt_ids); "explicit" builds
+# them client-side (_sim.round_candidates) and sends them as explicit pairs.
+CANDIDATE_SOURCES = ("server", "explicit")
 
 
 @dataclass(frozen=True)
@@ -62,11 +66,14 @@ class Config:
     bon_draws: int = 20  # random subsets per held-out prompt for best-of-N (N < responses)
     workers: int = 2  # runs in flight at once (each its own project on the server)
     extra_scenarios: tuple[Scenario, ...] = ()  # run only when named with --scenarios
+    candidates_from: str = "server"  # one of CANDIDATE_SOURCES
 
     def __post_init__(self) -> None:
         for s in self.strategies:
             if s not in STRATEGIES:
                 raise ValueError(f"unknown strategy {s!r}; use some of {', '.join(STRATEGIES)}")
+        if self.candidates_from not in CANDIDATE_SOURCES:
+            raise ValueError(f"unknown candidate source {self.candidates_from!r}; use one of {CANDIDATE_SOURCES}")
         if self.seeds < 1 or self.workers < 1:
             raise ValueError("seeds and workers must be >= 1")
 
@@ -112,7 +119,7 @@ def preset(name: str) -> Config:
 
 def narrowed(cfg: Config, *, seeds: int | None = None, strategies: tuple[str, ...] | None = None,
              scenarios: tuple[str, ...] | None = None, modes: tuple[str, ...] | None = None,
-             workers: int | None = None) -> Config:
+             workers: int | None = None, candidates_from: str | None = None) -> Config:
     """The preset with command-line overrides applied."""
     sc = cfg.scenarios
     if scenarios:
@@ -127,4 +134,5 @@ def narrowed(cfg: Config, *, seeds: int | None = None, strategies: tuple[str, ..
     return replace(cfg, scenarios=sc, extra_scenarios=(),
                    seeds=seeds if seeds is not None else cfg.seeds,
                    strategies=strategies if strategies else cfg.strategies,
-                   workers=workers if workers is not None else cfg.workers)
+                   workers=workers if workers is not None else cfg.workers,
+                   candidates_from=candidates_from if candidates_from is not None else cfg.candidates_from)

@@ -99,7 +99,9 @@ def markdown(rows: list[dict], summary: list[dict], errors: list[dict], cfg: Con
     lines: list[str] = []
     add = lines.append
     add(f"Preset `{cfg.preset}`: {cfg.seeds} seeds, strategies {', '.join(cfg.strategies)}; "
-        f"{len(rows)} (run, round) rows in {wall_s:.0f} s wall.")
+        f"{len(rows)} (run, round) rows in {wall_s:.0f} s wall. Candidates: "
+        + ("the server's within_prompt / cross_prompt restricted to each round's prompts (prompt_ids)."
+           if cfg.candidates_from == "server" else "explicit pairs built client-side from each round's prompts."))
     add("")
     add("```")
     add(command)

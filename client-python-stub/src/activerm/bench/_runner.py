@@ -14,7 +14,7 @@ import activerm
 
 from . import _metrics as mx
 from ._config import Config, Scenario
-from ._sim import World, annotate, make_world, round_candidates
+from ._sim import World, annotate, make_world, round_candidate_count, round_candidates, round_prompt_ids
 
 ROUND_COLUMNS = (
     "scenario", "head", "candidates", "strategy", "seed", "round", "labels",
@@ -30,6 +30,7 @@ class _Job:
     mode: str
     strategy: str
     seed: int
+    candidates_from: str = "server"  # see _config.CANDIDATE_SOURCES
 
 
 class _Worlds:
@@ -82,12 +83,16 @@ def run_one(client: activerm.Client, job: _Job, worlds: _Worlds) -> tuple[list[d
         eval_x = world.eval_x.reshape(-1, sc.dim)
         for round_ in range(sc.rounds + 1):
             prompts = prompt_rng.choice(sc.train_prompts, size=sc.prompts_per_round, replace=False)
-            a, b = round_candidates(world, prompts, job.mode, np.random.default_rng([seed, 2, round_]))
             strategy = "random" if round_ == 0 else job.strategy
             size = sc.warmup if round_ == 0 else sc.batch_size
+            if job.candidates_from == "explicit":
+                a, b = round_candidates(world, prompts, job.mode, np.random.default_rng([seed, 2, round_]))
+                candidates = dict(candidates=list(zip(ids[a], ids[b])))
+            else:  # the server draws them from the round's prompts; the same count as the explicit path
+                candidates = dict(candidates=job.mode, prompt_ids=round_prompt_ids(world, prompts),
+                                  max_candidates=round_candidate_count(world, prompts))
             t0 = time.perf_counter()
-            sel = project.select_batch(size, strategy=strategy, candidates=list(zip(ids[a], ids[b])),
-                                       seed=seed * 1000 + round_)
+            sel = project.select_batch(size, strategy=strategy, seed=seed * 1000 + round_, **candidates)
             select_rpc = time.perf_counter() - t0
             ra = np.fromiter((row_of[i] for i in sel.a_ids), dtype=np.int64, count=len(sel))
             rb = np.fromiter((row_of[i] for i in sel.b_ids), dtype=np.int64, count=len(sel))
@@ -120,7 +125,7 @@ def run_one(client: activerm.Client, job: _Job, worlds: _Worlds) -> tuple[list[d
 
 def run_all(cfg: Config, target: str, *, log=sys.stderr, timeout: float = 600.0) -> tuple[list[dict], list[dict]]:
     """Every (scenario, mode, strategy, seed) of the config; rows sorted for stable output."""
-    jobs = [_Job(sc, mode, strat, seed)
+    jobs = [_Job(sc, mode, strat, seed, cfg.candidates_from)
             for seed in range(cfg.seeds) for sc in cfg.scenarios for mode in sc.modes for strat in cfg.strategies]
     worlds = _Worlds(cfg.bon_draws)
     rows: list[dict] = []

@@ -112,9 +112,22 @@ def make_world(kind: str, *, dim: int, train_prompts: int, responses_per_prompt:
     return World(kind, dim, ids, prompts, prompt_index, pool_x, pool_gold, rows, eval_x, eval_gold)
 
 
+def round_prompt_ids(world: World, prompts: np.ndarray) -> list[str]:
+    """The prompt ids (as uploaded) of this round's training prompts: SelectBatch's prompt_ids."""
+    return [world.pool_prompts[world.prompt_rows[p][0]] for p in prompts]
+
+
+def round_candidate_count(world: World, prompts: np.ndarray) -> int:
+    """Candidates per round in either mode: as many as within_prompt has pairs,
+    m prompts x k (k - 1) / 2 (the server's max_candidates in the default path)."""
+    k = len(world.prompt_rows[0])
+    return len(prompts) * k * (k - 1) // 2
+
+
 def round_candidates(world: World, prompts: np.ndarray, mode: str, rng: np.random.Generator
                      ) -> tuple[np.ndarray, np.ndarray]:
-    """Candidate pairs (pool rows a, b) restricted to this round's prompts.
+    """Candidate pairs (pool rows a, b) restricted to this round's prompts, built client-side
+    (the benchmark's --candidates-from explicit path; by default it asks the server instead).
 
     within_prompt: every pair of responses to the same drawn prompt.
     cross_prompt: as many pairs as within_prompt would give, each of two responses to
@@ -128,7 +141,7 @@ def round_candidates(world: World, prompts: np.ndarray, mode: str, rng: np.rando
         return rows[:, iu].ravel(), rows[:, ju].ravel()
     if mode != "cross_prompt":
         raise ValueError(f"unknown candidate mode {mode!r}; use 'within_prompt' or 'cross_prompt'")
-    want = len(prompts) * len(iu)
+    want = round_candidate_count(world, prompts)
     flat = rows.ravel()
     owner = np.repeat(np.arange(len(prompts)), k)
     n_pool = len(world.pool_ids)

@@ -1159,11 +1159,11 @@ class Candidates(_message.Message):
 
     @_builtins.property
     def within_prompt(self) -> Global___WithinPrompt:
-        """All pairs of responses that share a prompt id."""
+        """All pairs of responses that share a prompt id (optionally only of some prompts)."""
 
     @_builtins.property
     def cross_prompt(self) -> Global___CrossPrompt:
-        """Pairs of any two responses, sampled uniformly."""
+        """Pairs of any two responses (optionally only of some prompts), sampled uniformly."""
 
     def __init__(
         self,
@@ -1208,12 +1208,22 @@ Global___ExplicitPairs: _TypeAlias = ExplicitPairs  # noqa: Y015
 class WithinPrompt(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    PROMPT_IDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def prompt_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """0..1000000 prompt ids. Empty: every prompt of the project. Otherwise only pairs of
+        two responses to the same listed prompt. Duplicates are ignored. An id that is no
+        response's prompt in the project is NOT_FOUND (field "candidates.within_prompt.prompt_ids[i]").
+        """
+
     def __init__(
         self,
+        *,
+        prompt_ids: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["prompt_ids", b"prompt_ids"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1223,12 +1233,24 @@ Global___WithinPrompt: _TypeAlias = WithinPrompt  # noqa: Y015
 class CrossPrompt(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    PROMPT_IDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def prompt_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """0..1000000 prompt ids. Empty: every prompt of the project. Otherwise only pairs of
+        two responses whose prompts are both listed (any two of them, so a pair may share a
+        prompt, as without the list), sampled uniformly among those pairs. Duplicates are
+        ignored. An id that is no response's prompt in the project is NOT_FOUND (field
+        "candidates.cross_prompt.prompt_ids[i]").
+        """
+
     def __init__(
         self,
+        *,
+        prompt_ids: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["prompt_ids", b"prompt_ids"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1396,6 +1418,7 @@ class Selection(_message.Message):
     INCLUDE_LABELED_FIELD_NUMBER: _builtins.int
     INCLUDE_PENDING_FIELD_NUMBER: _builtins.int
     CANDIDATE_SOURCE_FIELD_NUMBER: _builtins.int
+    NUM_PROMPTS_FIELD_NUMBER: _builtins.int
     selection_id: _builtins.str
     """Server-assigned, unique in the project."""
     model_version: _builtins.int
@@ -1413,6 +1436,10 @@ class Selection(_message.Message):
     """As in the request."""
     candidate_source: Global___CandidateSource.ValueType
     """Where the candidates came from."""
+    num_prompts: _builtins.int
+    """Distinct prompt ids the within_prompt / cross_prompt candidates were restricted to;
+    0: not restricted (every prompt), and always 0 for explicit pairs.
+    """
     @_builtins.property
     def pairs(self) -> _containers.RepeatedCompositeFieldContainer[Global___ScoredPair]:
         """Chosen pairs, in the order chosen."""
@@ -1444,10 +1471,11 @@ class Selection(_message.Message):
         include_labeled: _builtins.bool = ...,
         include_pending: _builtins.bool = ...,
         candidate_source: Global___CandidateSource.ValueType = ...,
+        num_prompts: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "params", b"params", "wall_time", b"wall_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_size", b"batch_size", "candidate_source", b"candidate_source", "create_time", b"create_time", "include_labeled", b"include_labeled", "include_pending", b"include_pending", "max_candidates", b"max_candidates", "model_version", b"model_version", "num_candidates", b"num_candidates", "pairs", b"pairs", "params", b"params", "seed", b"seed", "selection_id", b"selection_id", "strategy", b"strategy", "wall_time", b"wall_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_size", b"batch_size", "candidate_source", b"candidate_source", "create_time", b"create_time", "include_labeled", b"include_labeled", "include_pending", b"include_pending", "max_candidates", b"max_candidates", "model_version", b"model_version", "num_candidates", b"num_candidates", "num_prompts", b"num_prompts", "pairs", b"pairs", "params", b"params", "seed", b"seed", "selection_id", b"selection_id", "strategy", b"strategy", "wall_time", b"wall_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -368,8 +368,8 @@ public final class ActiveRmClient implements AutoCloseable {
   public Selection selectBatch(String projectId, SelectOptions o) {
     Candidates.Builder candidates = Candidates.newBuilder();
     switch (o.candidates()) {
-      case CROSS_PROMPT -> candidates.setCrossPrompt(CrossPrompt.getDefaultInstance());
-      case WITHIN_PROMPT -> candidates.setWithinPrompt(WithinPrompt.getDefaultInstance());
+      case CROSS_PROMPT -> candidates.setCrossPrompt(CrossPrompt.newBuilder().addAllPromptIds(o.promptIds()));
+      case WITHIN_PROMPT -> candidates.setWithinPrompt(WithinPrompt.newBuilder().addAllPromptIds(o.promptIds()));
       case EXPLICIT -> {
         ExplicitPairs.Builder pairs = ExplicitPairs.newBuilder();
         o.pairs().forEach(p -> pairs.addPairs(ResponsePair.newBuilder().setAId(p.aId()).setBId(p.bId())));

@@ -11,6 +11,8 @@ import java.util.List;
  * @param strategy null: the server default (GREEDY_DOPT)
  * @param candidates CROSS_PROMPT (default), WITHIN_PROMPT, or EXPLICIT with {@code pairs}
  * @param pairs the explicit candidate pairs (only with EXPLICIT)
+ * @param promptIds CROSS_PROMPT / WITHIN_PROMPT only: use only responses to these prompts
+ *     (each must be a prompt of the project, else NOT_FOUND; duplicates are ignored); empty: every prompt
  * @param maxCandidates cap on candidates, 0: the server default (1 000 000)
  * @param seed seed for sampling and random strategies
  * @param includeLabeled also consider labeled pairs
@@ -22,6 +24,7 @@ public record SelectOptions(
     Strategy strategy,
     CandidateSource candidates,
     List<Pair> pairs,
+    List<String> promptIds,
     long maxCandidates,
     long seed,
     boolean includeLabeled,
@@ -38,26 +41,44 @@ public record SelectOptions(
   public SelectOptions {
     pairs = pairs == null ? List.of() : List.copyOf(pairs);
     candidates = candidates == null ? CandidateSource.CROSS_PROMPT : candidates;
+    promptIds = promptIds == null ? List.of() : List.copyOf(promptIds);
+    if (candidates == CandidateSource.EXPLICIT && !promptIds.isEmpty()) {
+      throw new IllegalArgumentException("promptIds restrict CROSS_PROMPT or WITHIN_PROMPT candidates; explicit pairs"
+          + " cannot be restricted: leave promptIds empty, or choose the pairs of those prompts yourself");
+    }
   }
 
   public static SelectOptions of(int batchSize, Strategy strategy) {
-    return new SelectOptions(batchSize, strategy, CandidateSource.CROSS_PROMPT, List.of(), 0, 0, false, false, 0);
+    return new SelectOptions(
+        batchSize, strategy, CandidateSource.CROSS_PROMPT, List.of(), List.of(), 0, 0, false, false, 0);
   }
 
   public SelectOptions withCandidates(CandidateSource source) {
-    return new SelectOptions(batchSize, strategy, source, pairs, maxCandidates, seed, includeLabeled, includePending, modelVersion);
+    return new SelectOptions(batchSize, strategy, source, pairs, promptIds, maxCandidates, seed, includeLabeled,
+        includePending, modelVersion);
   }
 
   public SelectOptions withPairs(List<Pair> explicitPairs) {
-    return new SelectOptions(batchSize, strategy, CandidateSource.EXPLICIT, explicitPairs, maxCandidates, seed,
-        includeLabeled, includePending, modelVersion);
+    return new SelectOptions(batchSize, strategy, CandidateSource.EXPLICIT, explicitPairs, promptIds, maxCandidates,
+        seed, includeLabeled, includePending, modelVersion);
+  }
+
+  /**
+   * Restricts CROSS_PROMPT / WITHIN_PROMPT candidates to responses to these prompts (e.g. this
+   * round's); empty: every prompt. With EXPLICIT pairs it throws IllegalArgumentException.
+   */
+  public SelectOptions withPromptIds(List<String> ids) {
+    return new SelectOptions(batchSize, strategy, candidates, pairs, ids, maxCandidates, seed, includeLabeled,
+        includePending, modelVersion);
   }
 
   public SelectOptions withSeed(long newSeed) {
-    return new SelectOptions(batchSize, strategy, candidates, pairs, maxCandidates, newSeed, includeLabeled, includePending, modelVersion);
+    return new SelectOptions(batchSize, strategy, candidates, pairs, promptIds, maxCandidates, newSeed,
+        includeLabeled, includePending, modelVersion);
   }
 
   public SelectOptions withMaxCandidates(long cap) {
-    return new SelectOptions(batchSize, strategy, candidates, pairs, cap, seed, includeLabeled, includePending, modelVersion);
+    return new SelectOptions(batchSize, strategy, candidates, pairs, promptIds, cap, seed, includeLabeled,
+        includePending, modelVersion);
   }
 }

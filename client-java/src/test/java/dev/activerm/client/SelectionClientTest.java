@@ -1,9 +1,11 @@
 package dev.activerm.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.activerm.client.Types.Head;
+import dev.activerm.client.SelectOptions.CandidateSource;
 import dev.activerm.client.Types.Pair;
 import dev.activerm.client.Types.Selection;
 import dev.activerm.client.Types.Strategy;
@@ -66,6 +68,55 @@ class SelectionClientTest {
       ActiveRmException unknown = catchThrowableOfType(ActiveRmException.class,
           () -> client.selectBatch("p", SelectOptions.of(1, Strategy.RANDOM).withPairs(List.of(new Pair("r0", "zz")))));
       assertThat(unknown.code()).isEqualTo(Status.Code.NOT_FOUND);
+    } finally {
+      channel.shutdownNow();
+      server.shutdownNow();
+      store.close();
+    }
+  }
+
+  @Test
+  void promptIdsRestrictTheCandidatesThroughTheClient() throws Exception {
+    SqliteStore store = SqliteStore.open(dir);
+    ProjectRegistry registry =
+        ProjectRegistry.load(store, new PoolFiles(dir), Clock.systemUTC(), dev.activerm.server.core.Limits.DEFAULT);
+    String name = InProcessServerBuilder.generateName();
+    Server server = InProcessServerBuilder.forName(name).directExecutor()
+        .addService(new ActiveRmGrpcService(registry)).build().start();
+    ManagedChannel channel = InProcessChannelBuilder.forName(name).directExecutor().build();
+    try (ActiveRmClient client = ActiveRmClient.builder().channel(channel).build()) {
+      client.createProject("p", 2, Head.LINEAR, 1.0);
+      List<String> ids = new ArrayList<>();
+      List<String> prompts = new ArrayList<>();
+      float[][] x = new float[9][];
+      for (int i = 0; i < 9; i++) {
+        ids.add("r" + i);
+        prompts.add("q" + (i % 3)); // q1: r1 r4 r7
+        x[i] = new float[] {i, 1 - i};
+      }
+      client.addResponses("p", ids, prompts, x);
+      Selection within = client.selectBatch("p", SelectOptions.of(3, Strategy.RANDOM)
+          .withCandidates(CandidateSource.WITHIN_PROMPT).withPromptIds(List.of("q1")));
+      assertThat(within.numCandidates()).isEqualTo(3);
+      Selection cross = client.selectBatch("p", SelectOptions.of(15, Strategy.RANDOM)
+          .withPromptIds(List.of("q0", "q2", "q0"))); // CROSS_PROMPT by default; 6 responses, 15 pairs
+      assertThat(cross.numCandidates()).isEqualTo(15);
+      for (Types.ScoredPair p : within.pairs()) {
+        assertThat(List.of(p.aId(), p.bId())).allSatisfy(id -> assertThat(id).isIn("r1", "r4", "r7"));
+      }
+      for (Types.ScoredPair p : cross.pairs()) {
+        assertThat(List.of(p.aId(), p.bId())).allSatisfy(id -> assertThat(id).isNotIn("r1", "r4", "r7"));
+      }
+
+      ActiveRmException unknown = catchThrowableOfType(ActiveRmException.class,
+          () -> client.selectBatch("p", SelectOptions.of(1, Strategy.RANDOM).withPromptIds(List.of("q1", "q9"))));
+      assertThat(unknown.code()).isEqualTo(Status.Code.NOT_FOUND);
+      assertThat(unknown.violations()).extracting(ActiveRmException.FieldViolation::field)
+          .containsExactly("candidates.cross_prompt.prompt_ids[1]");
+      assertThat(unknown.description()).contains("'q9'", "AddResponses");
+      assertThatThrownBy(() -> SelectOptions.of(1, Strategy.RANDOM).withPairs(List.of(new Pair("r0", "r1")))
+          .withPromptIds(List.of("q0")))
+          .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("explicit pairs");
     } finally {
       channel.shutdownNow();
       server.shutdownNow();

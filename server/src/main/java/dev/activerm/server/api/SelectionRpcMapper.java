@@ -60,6 +60,7 @@ final class SelectionRpcMapper {
     dev.activerm.server.core.CandidateSource source;
     List<String> a = new ArrayList<>();
     List<String> b = new ArrayList<>();
+    List<String> promptIds = List.of();
     switch (r.getCandidates().getSourceCase()) {
       case EXPLICIT_PAIRS -> {
         source = dev.activerm.server.core.CandidateSource.EXPLICIT;
@@ -68,15 +69,21 @@ final class SelectionRpcMapper {
           b.add(p.getBId());
         }
       }
-      case WITHIN_PROMPT -> source = dev.activerm.server.core.CandidateSource.WITHIN_PROMPT;
-      default -> source = dev.activerm.server.core.CandidateSource.CROSS_PROMPT;
+      case WITHIN_PROMPT -> {
+        source = dev.activerm.server.core.CandidateSource.WITHIN_PROMPT;
+        promptIds = r.getCandidates().getWithinPrompt().getPromptIdsList();
+      }
+      default -> {
+        source = dev.activerm.server.core.CandidateSource.CROSS_PROMPT;
+        promptIds = r.getCandidates().getCrossPrompt().getPromptIdsList();
+      }
     }
     StrategyParams p = r.getParams();
     dev.activerm.server.core.select.StrategyParams params = new dev.activerm.server.core.select.StrategyParams(
         p.getRidge(), p.getCoresetClusters(), p.getCoresetRadius(), p.getPosteriorSamples(), p.getBatchbaldPool(),
         p.getBatchbaldConfigurations());
-    return new SelectRequest(r.getProjectId(), r.getBatchSize(), strategy, source, a, b, r.getMaxCandidates(),
-        r.getSeed(), r.getIncludeLabeled(), r.getIncludePending(), r.getModelVersion(), params);
+    return new SelectRequest(r.getProjectId(), r.getBatchSize(), strategy, source, a, b, promptIds,
+        r.getMaxCandidates(), r.getSeed(), r.getIncludeLabeled(), r.getIncludePending(), r.getModelVersion(), params);
   }
 
   static Strategy strategy(dev.activerm.proto.v1.Strategy s) {
@@ -109,6 +116,7 @@ final class SelectionRpcMapper {
             .setPosteriorSamples(s.params().posteriorSamples())
             .setBatchbaldPool(s.params().batchBaldPool())
             .setBatchbaldConfigurations(s.params().batchBaldConfigurations()))
+        .setNumPrompts(s.numPrompts())
         .setMaxCandidates(s.maxCandidates())
         .setIncludeLabeled(s.includeLabeled())
         .setIncludePending(s.includePending())

@@ -39,6 +39,12 @@ public final class ResponseIndex {
     return prompts.get(promptOfRow[row]);
   }
 
+  /** Dense prompt index of a prompt id (0 .. numPrompts-1), or -1 if no response has it. */
+  public int promptIndexOf(String promptId) {
+    Integer p = promptIndex.get(promptId);
+    return p == null ? -1 : p;
+  }
+
   /** Dense prompt index of a row (0 .. numPrompts-1). */
   public int promptIndex(int row) {
     return promptOfRow[row];

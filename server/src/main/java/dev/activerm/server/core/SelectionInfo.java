@@ -6,7 +6,11 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 
-/** A stored selection as the API reports it: chosen pairs (ids) in the order chosen, with scores. */
+/**
+ * A stored selection as the API reports it: chosen pairs (ids) in the order chosen, with scores.
+ *
+ * @param numPrompts distinct prompts the candidates were restricted to; 0: not restricted
+ */
 public record SelectionInfo(
     String selectionId,
     long modelVersion,
@@ -20,6 +24,7 @@ public record SelectionInfo(
     Instant createTime,
     Duration wallTime,
     CandidateSource source,
+    long numPrompts,
     long maxCandidates,
     boolean includeLabeled,
     boolean includePending,

@@ -37,6 +37,7 @@ public final class Selections {
   public static final long DEFAULT_MAX_CANDIDATES = 1_000_000;
   public static final long MAX_CANDIDATES = 100_000_000;
   public static final int MAX_EXPLICIT_PAIRS = 10_000_000;
+  public static final int MAX_PROMPT_IDS = 1_000_000;
 
   private final ProjectRegistry registry;
   private final DerivedStateCache cache;
@@ -95,15 +96,17 @@ public final class Selections {
     };
   }
 
-  private record Computed(
-      long modelVersion, long numComparisons, long pendingVersion, long numCandidates, int[] a, int[] b, double[] scores) {}
+  /** numPrompts: distinct prompts the candidates were restricted to, 0 when not restricted. */
+  private record Computed(long modelVersion, long numComparisons, long pendingVersion, long numCandidates,
+      int numPrompts, int[] a, int[] b, double[] scores) {}
 
   public SelectionInfo select(SelectRequest req, BooleanSupplier cancelled) {
     long started = System.nanoTime();
     validate(req);
     ProjectState s = registry.require(req.projectId());
-    log.info("project '{}': SelectBatch started ({}, batch {}, {} candidates)", req.projectId(), req.strategy(),
-        req.batchSize(), req.source());
+    log.info("project '{}': SelectBatch started ({}, batch {}, {} candidates{})", req.projectId(), req.strategy(),
+        req.batchSize(), req.source(),
+        req.promptIds().isEmpty() ? "" : " of " + req.promptIds().size() + " listed prompt ids");
     try {
       Computed c;
       Lock read = ProjectRegistry.readLock(s);
@@ -167,6 +170,10 @@ public final class Selections {
     if (req.modelVersion() < 0) {
       v.add("model_version", "is " + req.modelVersion() + "; use 0 (latest) or a version >= 1");
     }
+    if (req.promptIds().size() > MAX_PROMPT_IDS) {
+      v.add(req.promptIdsField(), "has " + req.promptIds().size() + " prompt ids; send 0.." + MAX_PROMPT_IDS
+          + " (empty means every prompt of the project)");
+    }
     if (req.source() == CandidateSource.EXPLICIT) {
       int n = req.explicitA().size();
       if (n == 0 || n > MAX_EXPLICIT_PAIRS) {
@@ -225,22 +232,35 @@ public final class Selections {
         || (excludePending && s.selections.isPending(k));
     long numExcluded = (labeledKeys == null ? 0 : labeledKeys.size()) + (excludePending ? s.selections.pendingCount() : 0);
 
+    // Prompts the candidates are restricted to (null: every prompt).
+    boolean[] allowedPrompt = allowedPrompts(s, req);
+    int numPrompts = 0;
+    if (allowedPrompt != null) {
+      for (boolean allowed : allowedPrompt) {
+        numPrompts += allowed ? 1 : 0;
+      }
+    }
     PairList candidates = switch (req.source()) {
       case EXPLICIT -> explicit(s, req, excluded, cap);
       case WITHIN_PROMPT -> {
         int[] promptOf = new int[poolRows];
         for (int r = 0; r < poolRows; r++) {
-          promptOf[r] = s.responses.promptIndex(r);
+          int p = s.responses.promptIndex(r);
+          promptOf[r] = allowedPrompt == null || allowedPrompt[p] ? p : -1;
         }
         yield CandidateGenerator.withinPrompt(
             poolRows, promptOf, s.responses.numPrompts(), cap, excluded, numExcluded, req.seed(), cancelled);
       }
-      case CROSS_PROMPT -> CandidateGenerator.crossPrompt(poolRows, cap, excluded, numExcluded, req.seed(), cancelled);
+      case CROSS_PROMPT -> allowedPrompt == null
+          ? CandidateGenerator.crossPrompt(poolRows, cap, excluded, numExcluded, req.seed(), cancelled)
+          : CandidateGenerator.crossPrompt(
+              allowedRows(s, poolRows, allowedPrompt), cap, excluded, numExcluded, req.seed(), cancelled);
     };
     if (candidates.size() < req.batchSize()) {
       throw ActiveRmException.invalid(
           "batch_size " + req.batchSize() + " is larger than the " + candidates.size() + " candidate pairs ("
-              + req.source() + (req.includeLabeled() ? "" : ", labeled pairs excluded")
+              + req.source() + (allowedPrompt == null ? "" : " of " + numPrompts + " prompts")
+              + (req.includeLabeled() ? "" : ", labeled pairs excluded")
               + (req.includePending() ? "" : ", pending pairs excluded")
               + "); ask for at most " + candidates.size() + " pairs, add responses, or widen the candidates",
           new FieldViolation("batch_size", req.batchSize() + " > " + candidates.size() + " candidates"));
@@ -287,8 +307,51 @@ public final class Selections {
       a[i] = candidates.a()[result.index()[i]];
       b[i] = candidates.b()[result.index()[i]];
     }
-    return new Computed(model == null ? 0 : model.version(), nComp, pendingVersion, candidates.size(), a, b,
-        result.score());
+    return new Computed(model == null ? 0 : model.version(), nComp, pendingVersion, candidates.size(), numPrompts,
+        a, b, result.score());
+  }
+
+  /**
+   * The request's prompt_ids as a flag per dense prompt index, or null when it lists none
+   * (every prompt). An id no response of the project answers is NOT_FOUND.
+   */
+  private static boolean[] allowedPrompts(ProjectState s, SelectRequest req) {
+    List<String> ids = req.promptIds();
+    if (ids.isEmpty()) {
+      return null;
+    }
+    boolean[] allowed = new boolean[s.responses.numPrompts()];
+    Violations missing = new Violations();
+    for (int i = 0; i < ids.size(); i++) {
+      int p = s.responses.promptIndexOf(ids.get(i));
+      if (p < 0) {
+        missing.add(req.promptIdsField() + "[" + i + "]",
+            "'" + ids.get(i) + "' is the prompt of no response in project '" + s.spec.id() + "'");
+      } else {
+        allowed[p] = true;
+      }
+    }
+    missing.throwIfAny(ActiveRmException.Kind.NOT_FOUND,
+        "SelectBatch restricts the candidates to prompts that no response of project '" + s.spec.id()
+            + "' answers; add responses to them with AddResponses first, or leave them out of "
+            + req.promptIdsField() + ":");
+    return allowed;
+  }
+
+  /** Pool rows (ascending) whose prompt is allowed. */
+  private static int[] allowedRows(ProjectState s, int poolRows, boolean[] allowedPrompt) {
+    int n = 0;
+    for (int r = 0; r < poolRows; r++) {
+      n += allowedPrompt[s.responses.promptIndex(r)] ? 1 : 0;
+    }
+    int[] rows = new int[n];
+    n = 0;
+    for (int r = 0; r < poolRows; r++) {
+      if (allowedPrompt[s.responses.promptIndex(r)]) {
+        rows[n++] = r;
+      }
+    }
+    return rows;
   }
 
   private static PairList explicit(ProjectState s, SelectRequest req, LongPredicate excluded, long cap) {
@@ -360,8 +423,8 @@ public final class Selections {
     String id = "sel-" + seq;
     long wall = System.nanoTime() - started;
     SelectionRecord record = new SelectionRecord(
-        seq, id, c.modelVersion, req.strategy().name(), encode(req), req.seed(), req.batchSize(), c.numCandidates,
-        (int) c.numComparisons, registry.clock().millis(), wall, c.a, c.b, c.scores);
+        seq, id, c.modelVersion, req.strategy().name(), encode(req, c.numPrompts), req.seed(), req.batchSize(),
+        c.numCandidates, (int) c.numComparisons, registry.clock().millis(), wall, c.a, c.b, c.scores);
     registry.store().insertSelection(s.key, record);
     s.selections.add(record, s.comparisons);
     log.info("SelectBatch project '{}' {}: {} {} of {} candidates in {} ms (model v{})",
@@ -370,10 +433,18 @@ public final class Selections {
     return info(s, record);
   }
 
-  static String encode(SelectRequest req) {
+  /**
+   * The request's knobs as stored with the selection. A prompt restriction is recorded as
+   * its count of distinct prompts only ("num_prompts", absent when not restricted and in
+   * records written before it existed), so a million prompt ids do not bloat the record.
+   */
+  static String encode(SelectRequest req, int numPrompts) {
     StrategyParams p = req.params().resolve();
     Map<String, String> m = new LinkedHashMap<>();
     m.put("candidates", req.source().name());
+    if (numPrompts > 0) {
+      m.put("num_prompts", Integer.toString(numPrompts));
+    }
     m.put("max_candidates", Long.toString(req.maxCandidates() == 0 ? DEFAULT_MAX_CANDIDATES : req.maxCandidates()));
     m.put("include_labeled", Boolean.toString(req.includeLabeled()));
     m.put("include_pending", Boolean.toString(req.includePending()));
@@ -418,6 +489,7 @@ public final class Selections {
         r.selectionId(), r.modelVersion(), Strategy.valueOf(r.strategy()), r.seed(), r.batchSize(), r.numCandidates(),
         a, b, r.scores().clone(), Instant.ofEpochMilli(r.createTimeMillis()), Duration.ofNanos(r.wallTimeNanos()),
         CandidateSource.valueOf(m.getOrDefault("candidates", "CROSS_PROMPT")),
+        Long.parseLong(m.getOrDefault("num_prompts", "0")),
         Long.parseLong(m.getOrDefault("max_candidates", "0")),
         Boolean.parseBoolean(m.getOrDefault("include_labeled", "false")),
         Boolean.parseBoolean(m.getOrDefault("include_pending", "false")),

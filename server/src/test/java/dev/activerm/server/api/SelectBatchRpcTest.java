@@ -24,6 +24,7 @@ import dev.activerm.proto.v1.SelectBatchRequest;
 import dev.activerm.proto.v1.Selection;
 import dev.activerm.proto.v1.Strategy;
 import dev.activerm.proto.v1.WithinPrompt;
+import dev.activerm.server.TestServer;
 import dev.activerm.server.core.ProjectRegistry;
 import dev.activerm.server.core.TestModels;
 import dev.activerm.server.core.model.LinearRewardModel;
@@ -40,7 +41,10 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -237,5 +241,132 @@ class SelectBatchRpcTest {
     }
     StatusRuntimeException old = fails(select(1, Strategy.STRATEGY_DOPT).setModelVersion(2));
     assertThat(old.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
+  }
+  private static int row(String id) {
+    return Integer.parseInt(id.substring(1));
+  }
+
+  private static Candidates cross(String... promptIds) {
+    return Candidates.newBuilder().setCrossPrompt(CrossPrompt.newBuilder().addAllPromptIds(List.of(promptIds))).build();
+  }
+
+  private static Candidates within(String... promptIds) {
+    return Candidates.newBuilder().setWithinPrompt(WithinPrompt.newBuilder().addAllPromptIds(List.of(promptIds)))
+        .build();
+  }
+
+  @Test
+  void promptIdsRestrictEveryStrategyToTheListedPrompts() throws Exception {
+    project(12); // prompts q0 (r0 r3 r6 r9), q1, q2: 4 responses each
+    TestModels.publish(registry, "p", new LinearRewardModel(1, new double[] {0.5, -0.2, 0.3, 0.1}));
+    for (Strategy s : Strategy.values()) {
+      if (s == Strategy.UNRECOGNIZED) {
+        continue;
+      }
+      // q0 twice: duplicates are ignored.
+      for (Candidates c : new Candidates[] {cross("q0", "q2", "q0"), within("q2", "q0", "q0")}) {
+        Selection sel = stub.selectBatch(select(3, s).setCandidates(c).setIncludePending(true).build()).getSelection();
+        String what = s + " " + c.getSourceCase();
+        assertThat(sel.getPairsCount()).as(what).isEqualTo(3);
+        assertThat(sel.getNumPrompts()).as(what).isEqualTo(2);
+        // within: 2 prompts x 6 pairs; cross: any two of the 8 responses, 28 pairs.
+        assertThat(sel.getNumCandidates()).as(what).isEqualTo(c.hasWithinPrompt() ? 12 : 28);
+        for (ScoredPair p : sel.getPairsList()) {
+          assertThat(row(p.getAId()) % 3).as(what).isIn(0, 2);
+          assertThat(row(p.getBId()) % 3).as(what).isIn(0, 2);
+          if (c.hasWithinPrompt()) {
+            assertThat(row(p.getAId()) % 3).as(what).isEqualTo(row(p.getBId()) % 3);
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void promptRestrictionIsStoredAsACountAndEchoedByGetSelection() throws Exception {
+    project(12);
+    Selection restricted = stub.selectBatch(select(4, Strategy.STRATEGY_RANDOM).setCandidates(within("q1")).build())
+        .getSelection();
+    assertThat(restricted.getCandidateSource())
+        .isEqualTo(dev.activerm.proto.v1.CandidateSource.CANDIDATE_SOURCE_WITHIN_PROMPT);
+    assertThat(restricted.getNumPrompts()).isEqualTo(1);
+    assertThat(restricted.getNumCandidates()).isEqualTo(6);
+    Selection all = stub.selectBatch(select(2, Strategy.STRATEGY_RANDOM).build()).getSelection();
+    assertThat(all.getNumPrompts()).isZero();
+    // Stored compactly: the count, not the ids. Unrestricted records are as before the field existed.
+    long key = store.loadProjects().get(0).key();
+    java.util.Map<String, String> stored = new java.util.HashMap<>();
+    store.loadSelections(key).forEach(r -> stored.put(r.selectionId(), r.parameters()));
+    assertThat(stored.get(restricted.getSelectionId())).contains("num_prompts=1").doesNotContain("q1");
+    assertThat(stored.get(all.getSelectionId())).doesNotContain("num_prompts");
+
+    restart();
+    for (Selection sel : List.of(restricted, all)) {
+      Selection back = stub.getSelection(GetSelectionRequest.newBuilder().setProjectId("p")
+          .setSelectionId(sel.getSelectionId()).build()).getSelection();
+      assertThat(back.getNumPrompts()).isEqualTo(sel.getNumPrompts());
+      assertThat(back.getCandidateSource()).isEqualTo(sel.getCandidateSource());
+      assertThat(back.getPairsList()).isEqualTo(sel.getPairsList());
+    }
+    // Pairs of the other prompts are still free (but those the unrestricted selection chose are pending).
+    long pendingInQ0Q2 = all.getPairsList().stream()
+        .filter(p -> row(p.getAId()) % 3 == row(p.getBId()) % 3 && row(p.getAId()) % 3 != 1).count();
+    assertThat(stub.selectBatch(select(1, Strategy.STRATEGY_RANDOM).setCandidates(within("q0", "q2")).build())
+        .getSelection().getNumCandidates()).isEqualTo(12 - pendingInQ0Q2);
+  }
+
+  @Test
+  void listingEveryPromptGivesTheUnrestrictedSelection() throws Exception {
+    project(30);
+    for (Candidates[] c : List.of(
+        new Candidates[] {Candidates.getDefaultInstance(), cross("q2", "q0", "q1")},
+        new Candidates[] {Candidates.newBuilder().setWithinPrompt(WithinPrompt.getDefaultInstance()).build(),
+            within("q1", "q2", "q0")})) {
+      // max_candidates 50 < 435 / 2 pairs: the seeded sampler, not enumeration.
+      Selection unrestricted = stub.selectBatch(select(5, Strategy.STRATEGY_OLS_DOPT).setCandidates(c[0])
+          .setMaxCandidates(50).setIncludePending(true).build()).getSelection();
+      Selection listed = stub.selectBatch(select(5, Strategy.STRATEGY_OLS_DOPT).setCandidates(c[1])
+          .setMaxCandidates(50).setIncludePending(true).build()).getSelection();
+      assertThat(listed.getPairsList()).isEqualTo(unrestricted.getPairsList());
+      assertThat(listed.getNumCandidates()).isEqualTo(unrestricted.getNumCandidates());
+      assertThat(unrestricted.getNumPrompts()).isZero();
+      assertThat(listed.getNumPrompts()).isEqualTo(3);
+    }
+  }
+
+  @Test
+  void unknownPromptIdsAreNotFoundNamingEachField() throws Exception {
+    project(6);
+    StatusRuntimeException cross =
+        fails(select(1, Strategy.STRATEGY_RANDOM).setCandidates(cross("q0", "nope", "q1", "")));
+    assertThat(cross.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
+    assertThat(TestServer.violatedFields(cross))
+        .containsExactly("candidates.cross_prompt.prompt_ids[1]", "candidates.cross_prompt.prompt_ids[3]");
+    assertThat(cross.getStatus().getDescription()).contains("'nope'", "AddResponses", "leave them out");
+
+    StatusRuntimeException within = fails(select(1, Strategy.STRATEGY_RANDOM).setCandidates(within("r0")));
+    assertThat(within.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
+    assertThat(TestServer.violatedFields(within)).containsExactly("candidates.within_prompt.prompt_ids[0]");
+    assertThat(within.getStatus().getDescription()).contains("'r0' is the prompt of no response in project 'p'");
+    assertThat(stub.getProject(GetProjectRequest.newBuilder().setProjectId("p").build()).getProject()
+        .getNumPendingPairs()).isZero();
+  }
+
+  @Test
+  void tooManyPromptIdsAndTooSmallARestrictionAreInvalidArgument() throws Exception {
+    project(6);
+    List<String> many = new ArrayList<>(Collections.nCopies(1_000_001, "q0"));
+    StatusRuntimeException big = fails(select(1, Strategy.STRATEGY_RANDOM).setCandidates(
+        Candidates.newBuilder().setWithinPrompt(WithinPrompt.newBuilder().addAllPromptIds(many))));
+    assertThat(big.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(TestServer.violatedFields(big)).containsExactly("candidates.within_prompt.prompt_ids");
+    assertThat(big.getStatus().getDescription()).contains("1000001 prompt ids", "0..1000000");
+
+    // q0 has r0 and r3: one pair within, one pair across too (only two responses are allowed).
+    for (Candidates c : new Candidates[] {within("q0"), cross("q0")}) {
+      StatusRuntimeException small = fails(select(2, Strategy.STRATEGY_RANDOM).setCandidates(c));
+      assertThat(small.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+      assertThat(small.getStatus().getDescription()).contains("batch_size 2", "1 candidate pairs", "of 1 prompts");
+    }
   }
 }

@@ -18,14 +18,34 @@ public final class CandidateGenerator {
   /** All unordered pairs of distinct rows 0..rows-1 (a < b), minus excluded, capped. */
   public static PairList crossPrompt(int rows, long cap, LongPredicate excluded, long numExcluded, long seed,
       BooleanSupplier cancelled) {
-    long total = (long) rows * (rows - 1) / 2;
+    return crossPrompt(rows, null, cap, excluded, numExcluded, seed, cancelled);
+  }
+
+  /**
+   * All unordered pairs of distinct rows among allowedRows (ascending, distinct pool rows),
+   * minus excluded, capped: as {@link #crossPrompt(int, long, LongPredicate, long, long,
+   * BooleanSupplier)} over the sample indices 0..m-1, each mapped to allowedRows[index]. So
+   * allowedRows = {0, 1, ..., rows-1} gives exactly the unrestricted result for a seed.
+   * numExcluded may over-count (e.g. exclusions outside the allowed rows): it only decides
+   * between enumerating and sampling.
+   */
+  public static PairList crossPrompt(int[] allowedRows, long cap, LongPredicate excluded, long numExcluded,
+      long seed, BooleanSupplier cancelled) {
+    return crossPrompt(allowedRows.length, allowedRows, cap, excluded, numExcluded, seed, cancelled);
+  }
+
+  /** rowAt maps a sample index 0..m-1 to its pool row; null: the identity. */
+  private static PairList crossPrompt(int m, int[] rowAt, long cap, LongPredicate excluded, long numExcluded,
+      long seed, BooleanSupplier cancelled) {
+    long total = (long) m * (m - 1) / 2;
     if (total <= 2 * cap + numExcluded) {
       // Enumerate everything eligible: total is small here.
       long[] keys = new long[(int) total];
       int n = 0;
-      for (int a = 0; a < rows; a++) {
-        for (int b = a + 1; b < rows; b++) {
-          long k = PairKeys.key(a, b);
+      for (int i = 0; i < m; i++) {
+        int a = rowAt == null ? i : rowAt[i];
+        for (int j = i + 1; j < m; j++) {
+          long k = PairKeys.key(a, rowAt == null ? j : rowAt[j]);
           if (!excluded.test(k)) {
             keys[n++] = k;
           }
@@ -34,30 +54,39 @@ public final class CandidateGenerator {
       return subsample(keys, n, cap, seed);
     }
     return sampleByRejection(cap, seed, excluded, cancelled, random -> {
-      int x = random.nextInt(rows);
-      int y = random.nextInt(rows);
-      return x == y ? REJECT : PairKeys.key(x, y);
+      int x = random.nextInt(m);
+      int y = random.nextInt(m);
+      if (x == y) {
+        return REJECT;
+      }
+      return rowAt == null ? PairKeys.key(x, y) : PairKeys.key(rowAt[x], rowAt[y]);
     });
   }
 
   /**
    * All pairs of rows sharing a prompt (a < b), minus excluded, capped. promptOfRow gives
-   * each row's dense prompt index (0..numPrompts-1).
+   * each row's dense prompt index (0..numPrompts-1), or -1 for a row that is not a
+   * candidate (its prompt was not asked for); rows with -1 change nothing else, so marking
+   * no row gives the same result as before for a seed.
    */
   public static PairList withinPrompt(int rows, int[] promptOfRow, int numPrompts, long cap, LongPredicate excluded,
       long numExcluded, long seed, BooleanSupplier cancelled) {
     // Rows grouped by prompt (counting sort, rows ascending within a group).
     int[] start = new int[numPrompts + 1];
     for (int r = 0; r < rows; r++) {
-      start[promptOfRow[r] + 1]++;
+      if (promptOfRow[r] >= 0) {
+        start[promptOfRow[r] + 1]++;
+      }
     }
     for (int p = 0; p < numPrompts; p++) {
       start[p + 1] += start[p];
     }
     int[] fill = Arrays.copyOf(start, numPrompts);
-    int[] grouped = new int[rows];
+    int[] grouped = new int[start[numPrompts]];
     for (int r = 0; r < rows; r++) {
-      grouped[fill[promptOfRow[r]]++] = r;
+      if (promptOfRow[r] >= 0) {
+        grouped[fill[promptOfRow[r]]++] = r;
+      }
     }
     // cum[p] = pairs in prompts before p.
     long[] cum = new long[numPrompts + 1];

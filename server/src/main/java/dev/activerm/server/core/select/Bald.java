@@ -10,6 +10,8 @@ import java.util.SplittableRandom;
  * BALD's I(y_k; w) = H(E sigma(f)) - E H(sigma(f)) is a 1-D integral (Gauss–Hermite,
  * 64 nodes). BatchBALD (Kirsch et al. 2019) picks greedily by the joint mutual information
  * estimated from S posterior samples: w_s = w_hat + L^-T e_s, so f_{k,s} = mu_k + e_s^T u_k.
+ * Each pick adds the candidate of largest I(y_i; w | y_chosen), estimated from the chosen
+ * pairs' label configurations ({@link JointEstimator}); the picks' gains sum to the joint MI.
  */
 final class Bald {
   static final int NODES = 64;
@@ -55,15 +57,66 @@ final class Bald {
   static Selector.Result batchBald(Selector.Input in, int b) {
     StrategyParams params = in.params().resolve();
     Selector.Whitened w = Selector.whitened(in);
-    int h = w.h();
     double[] bald = scores(w);
-    int p = bald.length;
     int poolSize = params.batchBaldPool() > 0 ? params.batchBaldPool() : Math.max(1000, 10 * b);
-    poolSize = Math.max(b, Math.min(p, poolSize));
+    poolSize = Math.max(b, Math.min(bald.length, poolSize));
     int[] pool = TopK.top(bald, poolSize);
     int n = pool.length;
-    int samples = params.posteriorSamples();
     SplittableRandom random = new SplittableRandom(Selector.strategySeed(in.seed()));
+    PosteriorLabels labels = posteriorLabels(w, pool, params.posteriorSamples(), random);
+    JointEstimator joint = new JointEstimator(labels, params.batchBaldConfigurations(), random);
+    boolean[] taken = new boolean[n];
+    int[] chosen = new int[b];
+    double[] score = new double[b];
+    for (int step = 0; step < b; step++) {
+      Cancellation.check(in.cancelled(), "BATCHBALD pick " + step);
+      // I(y_chosen, y_i; w) = I(y_chosen; w) + I(y_i; w | y_chosen): the first term is common
+      // to all candidates, so the greedy pick maximises the gain and the gains sum to the total.
+      double[] gain = joint.informationGains();
+      int best = -1;
+      for (int i = 0; i < n; i++) {
+        if (!taken[i] && (best < 0 || gain[i] > gain[best])) {
+          best = i;
+        }
+      }
+      taken[best] = true;
+      chosen[step] = pool[best];
+      score[step] = gain[best];
+      if (step < b - 1) {
+        joint.add(best);
+      }
+    }
+    return new Selector.Result(chosen, score);
+  }
+
+  /**
+   * I(y_k; w | y_{<k}) for the candidates pairs[0..], added in that order, as BATCHBALD
+   * estimates them (their sum is the joint mutual information); for tests.
+   */
+  static double[] informationGainsForTest(Selector.Input in, int[] pairs) {
+    StrategyParams params = in.params().resolve();
+    SplittableRandom random = new SplittableRandom(Selector.strategySeed(in.seed()));
+    PosteriorLabels labels = posteriorLabels(Selector.whitened(in), pairs, params.posteriorSamples(), random);
+    JointEstimator joint = new JointEstimator(labels, params.batchBaldConfigurations(), random);
+    double[] gains = new double[pairs.length];
+    for (int k = 0; k < pairs.length; k++) {
+      gains[k] = joint.informationGains()[k];
+      if (k < pairs.length - 1) {
+        joint.add(k);
+      }
+    }
+    return gains;
+  }
+
+  /**
+   * Label probabilities of the pool's pairs under S posterior samples: prob[i * S + s] =
+   * sigma(f_{i,s}) and ent[i * S + s] = H(y_i | w_s).
+   */
+  record PosteriorLabels(int n, int samples, double[] prob, double[] ent) {}
+
+  static PosteriorLabels posteriorLabels(Selector.Whitened w, int[] pool, int samples, SplittableRandom random) {
+    int h = w.h();
+    int n = pool.length;
     float[] eps = new float[samples * h];
     for (int i = 0; i < eps.length; i++) {
       eps[i] = (float) random.nextGaussian();
@@ -79,155 +132,174 @@ final class Bald {
     float[] e = new float[2 * n * samples];
     Blas.sgemm(false, true, 2 * n, samples, h, 1f, psiPool, h, eps, h, 0f, e, samples);
     double[] prob = new double[n * samples];
-    double[] cond = new double[n];
+    double[] ent = new double[n * samples];
     for (int i = 0; i < n; i++) {
       double mu = w.rewardDiff()[pool[i]];
-      double c = 0;
       for (int s = 0; s < samples; s++) {
         double pr = FisherMath.sigmoid(mu + e[(2 * i) * samples + s] - e[(2 * i + 1) * samples + s]);
         prob[i * samples + s] = pr;
-        c += entropy(pr);
-      }
-      cond[i] = c / samples;
-    }
-    JointEstimator joint = new JointEstimator(samples, params.batchBaldConfigurations(), random);
-    boolean[] taken = new boolean[n];
-    int[] chosen = new int[b];
-    double[] score = new double[b];
-    double condSum = 0;
-    double previous = 0;
-    int[] chosenPool = new int[b];
-    for (int step = 0; step < b; step++) {
-      Cancellation.check(in.cancelled(), "BATCHBALD pick " + step);
-      double[] jointEntropy = joint.entropyWith(prob, n);
-      int bestI = -1;
-      double bestMi = Double.NEGATIVE_INFINITY;
-      for (int i = 0; i < n; i++) {
-        if (taken[i]) {
-          continue;
-        }
-        double mi = jointEntropy[i] - condSum - cond[i];
-        if (bestI < 0 || mi > bestMi) {
-          bestI = i;
-          bestMi = mi;
-        }
-      }
-      taken[bestI] = true;
-      chosenPool[step] = bestI;
-      chosen[step] = pool[bestI];
-      score[step] = bestMi - previous;
-      previous = bestMi;
-      condSum += cond[bestI];
-      if (step < b - 1) {
-        joint.add(prob, bestI, chosenPool, step + 1);
+        ent[i * samples + s] = entropy(pr);
       }
     }
-    return new Selector.Result(chosen, score);
+    return new PosteriorLabels(n, samples, prob, ent);
   }
 
   /**
-   * Joint label distribution of the chosen pairs, as rows of Q[c, s] = P(config c | w_s)
-   * (times a per-row scale), enumerated exactly while at most maxConfigs configurations,
-   * then sampled (Kirsch et al. 2019, importance-weighted estimate).
+   * The joint label distribution of the chosen pairs as weighted configurations c of their
+   * labels: weight[c] estimates P(c), and post[c, s] = P(w_s | c), i.e. P(c | w_s) normalised
+   * over s, so rows never underflow however many labels they hold. Adding a pair branches every
+   * configuration on the new label. While the branches with positive weight fit in maxConfigs
+   * they are all kept with their exact weights (exact enumeration); otherwise they are
+   * {@link #resample resampled} to maxConfigs units of weight 1 / maxConfigs. Posterior rows are
+   * exact for the configurations kept and the weights are unbiased, so every estimate below is
+   * unbiased for its value on the S samples.
    */
   static final class JointEstimator {
-    private final int samples;
+    private final PosteriorLabels labels;
     private final int maxConfigs;
     private final SplittableRandom random;
-    private double[] q;
     private int rows;
-    private double[] rowWeight;
-    private double[] rowShift;
+    private double[] post;
+    private double[] weight;
 
-    JointEstimator(int samples, int maxConfigs, SplittableRandom random) {
-      this.samples = samples;
+    JointEstimator(PosteriorLabels labels, int maxConfigs, SplittableRandom random) {
+      this.labels = labels;
       this.maxConfigs = maxConfigs;
       this.random = random;
-      this.q = new double[samples];
-      java.util.Arrays.fill(q, 1.0);
       this.rows = 1;
-      this.rowWeight = new double[] {1};
-      this.rowShift = new double[] {0};
+      this.post = new double[labels.samples()];
+      java.util.Arrays.fill(post, 1.0 / labels.samples());
+      this.weight = new double[] {1};
     }
 
-    /** H(y_chosen, y_i) for every pool candidate i. */
-    double[] entropyWith(double[] prob, int n) {
-      double[] m1 = new double[rows * n];
-      Blas.dgemm(false, true, rows, n, samples, 1.0 / samples, q, samples, prob, samples, 0, m1, n);
-      double[] qMean = new double[rows];
+    /**
+     * I(y_i; w | y_chosen) = sum_c P(c) I(y_i; w | c) for every pool candidate i, where
+     * I(y_i; w | c) = H(P(y_i | c)) - sum_s post[c, s] H(y_i | w_s) >= 0. Each term is bounded
+     * (unlike the -log P(c) terms of H(y_chosen, y_i)), and it vanishes once a configuration's
+     * posterior has collapsed onto one sample, whatever the weights' resampling noise: the
+     * conditional entropy is taken under the configurations' own mixture sum_c P(c) post[c, s]
+     * (1/S when enumerated) rather than the uniform 1/S.
+     */
+    double[] informationGains() {
+      int n = labels.n();
+      int samples = labels.samples();
+      double[] pred = new double[rows * n];
+      Blas.dgemm(false, true, rows, n, samples, 1.0, post, samples, labels.prob(), samples, 0, pred, n);
+      double[] mixture = new double[samples];
       for (int c = 0; c < rows; c++) {
-        double s = 0;
-        for (int x = 0; x < samples; x++) {
-          s += q[c * samples + x];
-        }
-        qMean[c] = s / samples;
-      }
-      double[] h = new double[n];
-      for (int c = 0; c < rows; c++) {
-        for (int i = 0; i < n; i++) {
-          double a = m1[c * n + i];
-          double z = qMean[c] - a;
-          h[i] += rowWeight[c] * (term(a, rowShift[c]) + term(z, rowShift[c]));
+        for (int s = 0; s < samples; s++) {
+          mixture[s] += weight[c] * post[c * samples + s];
         }
       }
-      return h;
-    }
-
-    private static double term(double m, double shift) {
-      return m > 0 ? m * (-Math.log(m) + shift) : 0;
-    }
-
-    /** Adds pool candidate i (the count-th chosen; chosen[0..count) are all of them). */
-    void add(double[] prob, int i, int[] chosen, int count) {
-      if (2L * rows <= maxConfigs) {
-        double[] next = new double[2 * rows * samples];
+      double[] cond = new double[n];
+      Blas.dgemm(false, true, 1, n, samples, 1.0, mixture, samples, labels.ent(), samples, 0, cond, n);
+      double[] gain = new double[n];
+      // Each candidate sums over configurations in a fixed order: bit-identical for any split.
+      int parts = (int) Math.min(Parallel.threads(), Math.max(1, (long) rows * n / 65_536));
+      Parallel.forParts(parts, part -> {
+        int from = (int) ((long) n * part / parts);
+        int to = (int) ((long) n * (part + 1) / parts);
         for (int c = 0; c < rows; c++) {
-          for (int s = 0; s < samples; s++) {
-            double pr = prob[i * samples + s];
-            next[(2 * c) * samples + s] = q[c * samples + s] * pr;
-            next[(2 * c + 1) * samples + s] = q[c * samples + s] * (1 - pr);
+          double wc = weight[c];
+          for (int i = from; i < to; i++) {
+            gain[i] += wc * entropy(pred[c * n + i]);
           }
         }
-        q = next;
-        rows *= 2;
-        rowWeight = new double[rows];
-        rowShift = new double[rows];
-        java.util.Arrays.fill(rowWeight, 1.0);
-        return;
-      }
-      // Sample maxConfigs configurations y ~ p(y | w_s), s uniform; keep rows in log scale.
-      rows = maxConfigs;
-      q = new double[rows * samples];
-      rowWeight = new double[rows];
-      rowShift = new double[rows];
-      boolean[] y = new boolean[count];
-      double[] logRow = new double[samples];
+        for (int i = from; i < to; i++) {
+          gain[i] -= cond[i];
+        }
+      });
+      return gain;
+    }
+
+    /** Adds pool candidate i to the chosen pairs: O(maxConfigs * S). */
+    void add(int i) {
+      int samples = labels.samples();
+      double[] prob = labels.prob();
+      // Branch 2c + y of configuration c takes y_i = y, with P(y_i = 1 | c) = sum_s post[c, s] p_s.
+      double[] branchProb = new double[2 * rows];
+      double[] branchWeight = new double[2 * rows];
+      double total = 0;
       for (int c = 0; c < rows; c++) {
-        int s0 = random.nextInt(samples);
-        for (int j = 0; j < count; j++) {
-          y[j] = random.nextDouble() < prob[chosen[j] * samples + s0];
-        }
-        double max = Double.NEGATIVE_INFINITY;
+        double one = 0;
+        double zero = 0;
         for (int s = 0; s < samples; s++) {
-          double l = 0;
-          for (int j = 0; j < count; j++) {
-            double pr = prob[chosen[j] * samples + s];
-            l += Math.log(y[j] ? pr : 1 - pr);
-          }
-          logRow[s] = l;
-          max = Math.max(max, l);
+          double pr = prob[i * samples + s];
+          one += post[c * samples + s] * pr;
+          zero += post[c * samples + s] * (1 - pr);
         }
-        double mean = 0;
-        for (int s = 0; s < samples; s++) {
-          double v = Math.exp(logRow[s] - max);
-          q[c * samples + s] = v;
-          mean += v;
+        branchProb[2 * c] = zero;
+        branchProb[2 * c + 1] = one;
+        branchWeight[2 * c] = weight[c] * zero;
+        branchWeight[2 * c + 1] = weight[c] * one;
+        total += branchWeight[2 * c] + branchWeight[2 * c + 1];
+      }
+      for (int j = 0; j < branchWeight.length; j++) {
+        branchWeight[j] /= total;
+      }
+      double[] kept = positive(branchWeight) <= maxConfigs ? branchWeight : resample(branchWeight, maxConfigs, random);
+      int next = positive(kept);
+      double[] nextPost = new double[next * samples];
+      double[] nextWeight = new double[next];
+      int r = 0;
+      for (int j = 0; j < kept.length; j++) {
+        if (kept[j] > 0) {
+          branchRow(j / 2, j % 2 == 1, branchProb[j], prob, i, nextPost, r);
+          nextWeight[r++] = kept[j];
         }
-        mean /= samples;
-        rowShift[c] = -max;
-        rowWeight[c] = 1.0 / (rows * mean);
+      }
+      rows = next;
+      post = nextPost;
+      weight = nextWeight;
+    }
+
+    /** post[c, .] times P(y_i = y | w_s), normalised by norm = P(y_i = y | c), into row r of dst. */
+    private void branchRow(int c, boolean y, double norm, double[] prob, int i, double[] dst, int r) {
+      int samples = labels.samples();
+      for (int s = 0; s < samples; s++) {
+        double pr = prob[i * samples + s];
+        dst[r * samples + s] = post[c * samples + s] * (y ? pr : 1 - pr) / norm;
       }
     }
+  }
+
+  private static int positive(double[] w) {
+    int count = 0;
+    for (double v : w) {
+      count += v > 0 ? 1 : 0;
+    }
+    return count;
+  }
+
+  /**
+   * Stratified resampling of weights w (summing to 1, branches of one configuration adjacent)
+   * to m units: result_j = k_j / m for whole k_j with E[k_j] = m w_j, unit t falling at
+   * t + u_t with its own uniform u_t. A configuration holding k whole units therefore passes
+   * exactly k to its two branches, split at random only by the one unit straddling the boundary,
+   * independently of every other configuration. (One shared uniform, systematic resampling,
+   * would make all single-unit configurations choose their labels together, and a sample whose
+   * error no longer shrinks with m.)
+   */
+  static double[] resample(double[] w, int m, SplittableRandom random) {
+    double[] out = new double[w.length];
+    double cum = 0;
+    int taken = 0;
+    double point = random.nextDouble();
+    for (int j = 0; j < w.length; j++) {
+      cum += m * w[j];
+      int k = 0;
+      while (taken < m && point < cum) {
+        taken++;
+        k++;
+        point = taken + random.nextDouble();
+      }
+      out[j] = k;
+    }
+    // Rounding can leave the last unit untaken; normalise by what was.
+    for (int j = 0; j < out.length; j++) {
+      out[j] /= taken;
+    }
+    return out;
   }
 
   /** Nodes and weights of n-point Gauss–Hermite quadrature (weight exp(-x^2)), Newton on the recurrence. */

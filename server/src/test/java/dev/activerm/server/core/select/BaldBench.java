@@ -1,0 +1,93 @@
+package dev.activerm.server.core.select;
+
+import dev.activerm.server.core.linalg.Blas;
+import dev.activerm.server.core.model.LinearRewardModel;
+import java.util.SplittableRandom;
+
+/**
+ * BATCHBALD timing (not a test): LINEAR head with h = D features, P CROSS_PROMPT candidates,
+ * default params, best of two selections per batch size. Also checks the reported joint MI
+ * against a direct Monte-Carlo estimate on the same posterior samples. Args: R P D threads B...
+ * Run like benchmarks/select/run.sh runs SelectBench, e.g. {@code BaldBench 2000 14000 256 1 64 128}.
+ */
+public final class BaldBench {
+  public static void main(String[] args) {
+    int r = Integer.parseInt(args[0]);
+    int p = Integer.parseInt(args[1]);
+    int d = Integer.parseInt(args[2]);
+    int threads = Integer.parseInt(args[3]);
+    Blas.setThreads(threads);
+    Parallel.setThreads(threads);
+    SplittableRandom rnd = new SplittableRandom(1);
+    float[] x = new float[r * d];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = (float) rnd.nextGaussian();
+    }
+    double[] w = new double[d];
+    for (int i = 0; i < d; i++) {
+      w[i] = rnd.nextGaussian() / Math.sqrt(d);
+    }
+    PairList cand = CandidateGenerator.crossPrompt(r, p, k -> false, 0, 7, Cancellation.NEVER);
+    PairList lab = CandidateGenerator.crossPrompt(r, 1000, k -> false, 0, 99, Cancellation.NEVER);
+    double[] labW = new double[lab.size()];
+    java.util.Arrays.fill(labW, 1.0);
+    RowSource pool = Ref.pool(x, r, d);
+    LinearRewardModel model = new LinearRewardModel(1, w);
+    System.out.printf("R=%d P=%d h=%d threads=%d, default params%n", r, cand.size(), d, threads);
+    for (int a = 4; a < args.length; a++) {
+      int b = Integer.parseInt(args[a]);
+      Selector.Result res = null;
+      double best = Double.MAX_VALUE;
+      for (int rep = 0; rep < 2; rep++) {
+        long t = System.nanoTime();
+        res = Selector.select(new Selector.Input(pool, model, cand, lab, labW, 1.0, Strategy.BATCHBALD,
+            StrategyParams.DEFAULTS.resolve(), 0, b, Cancellation.NEVER, null));
+        best = Math.min(best, (System.nanoTime() - t) / 1e6);
+      }
+      double total = 0;
+      for (double s : res.score()) {
+        total += s;
+      }
+      Selector.Input in = new Selector.Input(pool, model, cand, lab, labW, 1.0, Strategy.BATCHBALD,
+          StrategyParams.DEFAULTS.resolve(), 0, b, Cancellation.NEVER, null);
+      Bald.PosteriorLabels chosen = Bald.posteriorLabels(Selector.whitened(in), res.index(),
+          StrategyParams.DEFAULTS.resolve().posteriorSamples(), new SplittableRandom(Selector.strategySeed(0)));
+      double[] mc = directMi(chosen, 20_000, 5);
+      System.out.printf("BATCHBALD B=%d %8.0f ms (best of 2); joint MI reported %.3f, direct MC %.3f +- %.3f nats%n",
+          b, best, total, mc[0], mc[1]);
+    }
+  }
+
+  /**
+   * I(y; w) over the S posterior samples (the same ones BATCHBALD used) with its standard
+   * error, from draws s0 uniform, y ~ p(y | w_s0): E[log S - log sum_s P(y | w_s) / P(y | w_s0)].
+   */
+  static double[] directMi(Bald.PosteriorLabels labels, int draws, long seed) {
+    int n = labels.n();
+    int samples = labels.samples();
+    double[] p = labels.prob();
+    SplittableRandom r = new SplittableRandom(seed);
+    double sum = 0;
+    double sq = 0;
+    double[] logLik = new double[samples];
+    for (int d = 0; d < draws; d++) {
+      int s0 = r.nextInt(samples);
+      java.util.Arrays.fill(logLik, 0);
+      for (int i = 0; i < n; i++) {
+        boolean y = r.nextDouble() < p[i * samples + s0];
+        for (int s = 0; s < samples; s++) {
+          logLik[s] += Math.log(y ? p[i * samples + s] : 1 - p[i * samples + s]);
+        }
+      }
+      double ratio = 0;
+      for (int s = 0; s < samples; s++) {
+        ratio += Math.exp(logLik[s] - logLik[s0]);
+      }
+      double t = Math.log(samples) - Math.log(ratio);
+      sum += t;
+      sq += t * t;
+    }
+    double mean = sum / draws;
+    return new double[] {mean, Math.sqrt((sq / draws - mean * mean) / draws)};
+  }
+}

@@ -1,6 +1,5 @@
 package dev.activerm.server.core.select;
 
-import dev.activerm.server.core.linalg.Blas;
 import dev.activerm.server.core.model.LinearRewardModel;
 import java.util.SplittableRandom;
 
@@ -16,23 +15,12 @@ public final class BaldBench {
     int p = Integer.parseInt(args[1]);
     int d = Integer.parseInt(args[2]);
     int threads = Integer.parseInt(args[3]);
-    Blas.setThreads(threads);
-    Parallel.setThreads(threads);
-    SplittableRandom rnd = new SplittableRandom(1);
-    float[] x = new float[r * d];
-    for (int i = 0; i < x.length; i++) {
-      x[i] = (float) rnd.nextGaussian();
-    }
-    double[] w = new double[d];
-    for (int i = 0; i < d; i++) {
-      w[i] = rnd.nextGaussian() / Math.sqrt(d);
-    }
-    PairList cand = CandidateGenerator.crossPrompt(r, p, k -> false, 0, 7, Cancellation.NEVER);
-    PairList lab = CandidateGenerator.crossPrompt(r, 1000, k -> false, 0, 99, Cancellation.NEVER);
-    double[] labW = new double[lab.size()];
-    java.util.Arrays.fill(labW, 1.0);
-    RowSource pool = Ref.pool(x, r, d);
-    LinearRewardModel model = new LinearRewardModel(1, w);
+    BenchData data = BenchData.linear(r, p, d, threads);
+    PairList cand = data.cand();
+    PairList lab = data.lab();
+    double[] labW = data.labW();
+    RowSource pool = data.pool();
+    LinearRewardModel model = data.model();
     System.out.printf("R=%d P=%d h=%d threads=%d, default params%n", r, cand.size(), d, threads);
     for (int a = 4; a < args.length; a++) {
       int b = Integer.parseInt(args[a]);

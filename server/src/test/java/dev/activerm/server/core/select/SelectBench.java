@@ -1,6 +1,5 @@
 package dev.activerm.server.core.select;
 
-import dev.activerm.server.core.linalg.Blas;
 import dev.activerm.server.core.model.LinearRewardModel;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -9,7 +8,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.SplittableRandom;
 
 /**
  * SelectBatch benchmark (not a test): DOPT, PAST_AWARE_DOPT, GREEDY_DOPT over CROSS_PROMPT
@@ -25,41 +23,19 @@ public final class SelectBench {
     int b = Integer.parseInt(args[4]);
     int smallP = Integer.parseInt(args[5]);
     int threads = Integer.parseInt(args[6]);
-    Blas.setThreads(threads);
-    Parallel.setThreads(threads);
     Files.createDirectories(out);
-    SplittableRandom rnd = new SplittableRandom(1);
-    float[] x = new float[r * d];
-    for (int i = 0; i < x.length; i++) {
-      x[i] = (float) rnd.nextGaussian();
-    }
-    double[] w = new double[d];
-    for (int i = 0; i < d; i++) {
-      w[i] = rnd.nextGaussian() / Math.sqrt(d);
-    }
-    long t0 = System.nanoTime();
-    PairList cand = CandidateGenerator.crossPrompt(r, p, k -> false, 0, 7, Cancellation.NEVER);
-    double candMs = (System.nanoTime() - t0) / 1e6;
-    PairList lab = CandidateGenerator.crossPrompt(r, 1000, k -> false, 0, 99, Cancellation.NEVER);
-    double[] labW = new double[lab.size()];
-    java.util.Arrays.fill(labW, 1.0);
+    BenchData data = BenchData.linear(r, p, d, threads);
+    float[] x = data.x();
+    double[] w = data.w();
+    PairList cand = data.cand();
+    double candMs = data.candidateMillis();
+    PairList lab = data.lab();
+    double[] labW = data.labW();
     writeFloats(out.resolve("x.f32"), x);
     writeInts(out.resolve("cand.i32"), cand.a(), cand.b());
     writeInts(out.resolve("lab.i32"), lab.a(), lab.b());
     writeDoubles(out.resolve("w.f64"), w);
-    RowSource pool = new RowSource() {
-      public int rows() {
-        return r;
-      }
-
-      public int dim() {
-        return d;
-      }
-
-      public void copyRow(int row, float[] dst, int offset) {
-        System.arraycopy(x, row * d, dst, offset, d);
-      }
-    };
+    RowSource pool = data.pool();
     LinearRewardModel model = new LinearRewardModel(1, w);
     System.out.printf("java: R=%d P=%d D=%d B=%d threads=%d; CROSS_PROMPT sampling %.0f ms%n", r, p, d, b, threads, candMs);
     for (Strategy s : new Strategy[] {Strategy.DOPT, Strategy.PAST_AWARE_DOPT, Strategy.GREEDY_DOPT}) {

@@ -41,6 +41,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=12, help="random pairs labeled before round 1 (same for all)")
     p.add_argument("--candidates", default="cross_prompt", choices=["cross_prompt", "within_prompt"])
     p.add_argument("--max-candidates", type=int, default=20_000, help="candidate pairs sampled per selection")
+    p.add_argument("--prompts-per-round", type=int, default=0,
+                   help="draw this many training prompts each round and offer only their responses "
+                        "(SelectBatch prompt_ids); 0: every prompt")
     p.add_argument("--head", default="linear", choices=["linear", "mlp"])
     p.add_argument("--hidden", default="32,32", help="MLP hidden sizes (with --head mlp)")
     p.add_argument("--epochs", type=int, default=40, help="MLP epochs per fit (with --head mlp)")
@@ -110,9 +113,9 @@ class Run:
         self.labels = np.random.default_rng(args.seed + 1)  # the same annotator noise stream for every strategy
         self.num_labels = 0
 
-    def step(self, strategy: str, size: int, seed: int) -> None:
+    def step(self, strategy: str, size: int, seed: int, prompt_ids: list[str] | None = None) -> None:
         batch = self.project.select_batch(size=size, strategy=strategy, candidates=self.args.candidates,
-                                          max_candidates=self.args.max_candidates, seed=seed)
+                                          max_candidates=self.args.max_candidates, seed=seed, prompt_ids=prompt_ids)
         a, b = batch.a_ids, batch.b_ids
         diff = np.array([self.golden[i] - self.golden[j] for i, j in zip(a, b)])
         p_a = 1.0 / (1.0 + np.exp(-diff))
@@ -152,13 +155,18 @@ def main(argv=None) -> int:
         try:
             for s in strategies:
                 runs.append(Run(client, args, s, (ids, prompt_ids, x), golden_pool))
+            prompt_rng = np.random.default_rng(args.seed + 2)  # the same round prompts for every strategy
+            all_prompts = sorted(set(prompt_ids))
             for r in range(args.rounds + 1):
                 row = []
+                drawn = None
+                if r > 0 and 0 < args.prompts_per_round < len(all_prompts):
+                    drawn = prompt_rng.choice(all_prompts, size=args.prompts_per_round, replace=False).tolist()
                 for run in runs:
                     if r == 0:  # the same random pairs for every strategy: same pool, same seed
                         run.step("random", args.warmup, args.seed)
                     else:
-                        run.step(run.strategy, args.batch, args.seed + r)
+                        run.step(run.strategy, args.batch, args.seed + r, drawn)
                     row.append(run.heldout_spearman(x_heldout, golden_heldout))
                 history.append(row)
                 print(f"{r:>5} {runs[0].num_labels:>6} " + " ".join(f"{v:>14.4f}" for v in row), flush=True)

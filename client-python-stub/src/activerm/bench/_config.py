@@ -104,9 +104,9 @@ def preset(name: str) -> Config:
                      rounds=6, golden="linear"),
         ))
     if name == "full":
-        # The paper's round size (500 prompts per round), D = 256. Sized to finish in about half
-        # an hour on 2 cores (docs/benchmarks.md): the MLP-on-embeddings scenario runs
-        # CROSS_PROMPT only, since its 10 strategies x fits dominate the wall time.
+        # The paper's round size (500 prompts per round), D = 256; 36 min on 2 cores
+        # (docs/benchmarks.md). The MLP-on-embeddings scenario runs CROSS_PROMPT only: its
+        # fits dominate the wall time.
         return Config("full", (
             Scenario("embedding", "embedding", dim=256, head="linear", train_prompts=2000, responses_per_prompt=8,
                      eval_prompts=100, prompts_per_round=500, warmup=64, batch_size=64, rounds=15),

@@ -59,6 +59,11 @@ public final class TestServer implements AutoCloseable {
     return channel;
   }
 
+  /** The Prometheus endpoint's port (config metrics port 0 picks a free one), -1 without one. */
+  public int metricsPort() {
+    return server.metricsPort();
+  }
+
   /** Closes the server as a shutdown would and opens a new one on the same data dir. */
   public void restart() throws IOException {
     close();

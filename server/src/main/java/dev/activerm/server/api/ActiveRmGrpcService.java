@@ -60,6 +60,7 @@ public final class ActiveRmGrpcService extends ActiveRewardModelingServiceGrpc.A
     RewardModeling modeling = RewardModeling.load(registry, cache);
     Selections selecting = new Selections(registry, cache);
     modeling.caches().forEach(metrics::bindCache);
+    metrics.bindModelsInMemory(modeling::modelsInMemory);
     metrics.bindCache(selecting.cacheMetrics());
     this.fitMapper = new FitRpcMapper(modeling, metrics);
     this.selections = new SelectionRpcMapper(selecting, metrics);

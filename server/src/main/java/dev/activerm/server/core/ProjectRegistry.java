@@ -12,8 +12,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Lock;
+import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,6 +36,7 @@ public final class ProjectRegistry {
   private final Clock clock;
   private final Limits limits;
   private final Map<String, ProjectState> projects = new ConcurrentSkipListMap<>();
+  private final List<LongConsumer> deleteListeners = new CopyOnWriteArrayList<>();
   private final Object lifecycle = new Object();
 
   private ProjectRegistry(SqliteStore store, PoolFiles poolFiles, Clock clock, Limits limits) {
@@ -153,6 +156,15 @@ public final class ProjectRegistry {
     return new ProjectPage(out, more ? last : null);
   }
 
+  /**
+   * Runs listener with the project key after every delete, under the project's write lock
+   * (so a writer that checks {@code deleted} under that lock cannot re-add what it drops).
+   * For in-memory state held outside ProjectState: latest models, cached derived state.
+   */
+  public void onDelete(LongConsumer listener) {
+    deleteListeners.add(listener);
+  }
+
   public void deleteProject(String id) {
     synchronized (lifecycle) {
       ProjectState s = require(id);
@@ -163,6 +175,7 @@ public final class ProjectRegistry {
         store.deleteProject(s.key);
         s.deleted = true;
         projects.remove(id);
+        deleteListeners.forEach(l -> l.accept(s.key));
       } finally {
         s.lock.writeLock().unlock();
         s.ingest.release();

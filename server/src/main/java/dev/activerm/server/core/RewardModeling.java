@@ -75,6 +75,7 @@ public final class RewardModeling {
         loaded++;
       }
     }
+    registry.onDelete(modeling::forget);
     log.info("loaded the latest model of {} projects{}", loaded,
         orphans > 0 ? " (removed " + orphans + " models of deleted projects)" : "");
     return modeling;
@@ -84,6 +85,18 @@ public final class RewardModeling {
    * Metrics views of the shared derived-state cache's two kinds this class keeps there
    * (non-latest model versions, Laplace posterior factors); the bound is the shared one.
    */
+  /** A deleted project's latest model, fit lock and cached derived state (shared with SelectBatch). */
+  private void forget(long projectKey) {
+    latest.remove(projectKey);
+    fitLocks.remove(projectKey);
+    cache.invalidateProject(projectKey);
+  }
+
+  /** Latest models held in memory: one per project that has been fitted. */
+  public int modelsInMemory() {
+    return latest.size();
+  }
+
   public List<CacheMetrics> caches() {
     return List.of(view("model_versions", MODEL_KIND), view("posteriors", POSTERIOR_KIND));
   }

@@ -13,6 +13,7 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.IntSupplier;
 
 /**
  * The domain's meters: fit durations per head type, selection durations per strategy, and
@@ -54,6 +55,14 @@ public final class DomainMetrics {
 
   public void recordSelection(Strategy strategy, Duration wall) {
     selections.get(strategy).record(wall);
+  }
+
+  /** activerm_models_in_memory: the latest models held in memory (one per fitted, undeleted project). */
+  public void bindModelsInMemory(IntSupplier count) {
+    Gauge.builder("activerm.models.in.memory", count, IntSupplier::getAsInt)
+        .description("latest models held in memory, one per fitted project")
+        .strongReference(true)
+        .register(registry);
   }
 
   /**

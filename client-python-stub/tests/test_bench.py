@@ -173,6 +173,28 @@ def test_explicit_candidates_path_still_runs(server, tmp_path):
     assert "explicit pairs built client-side" in (tmp_path / "results.md").read_text()
 
 
+def test_dim_override_reaches_the_server_at_2048(server, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "activerm.bench", "--preset", "tiny", "--target", server.target, "--out", str(tmp_path),
+         "--seeds", "1", "--strategies", "random,greedy_dopt", "--scenarios", "embedding", "--modes", "cross_prompt",
+         "--dim", "2048"],
+        capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    _, rows = _read(tmp_path / "rounds.csv")
+    assert len(rows) == 2 * 3  # strategies x rounds
+    assert all(math.isfinite(float(r["spearman"])) for r in rows)
+    assert "D = 2048" in (tmp_path / "results.md").read_text()
+
+
+def test_dim_override_touches_embedding_worlds_only_and_is_checked():
+    from activerm.bench import narrowed
+    full = narrowed(preset("full"), dim=1024)
+    assert {s.name: s.dim for s in full.scenarios} == {"embedding": 1024, "embedding-mlp": 1024, "toy2d": 2}
+    for bad in (1, 2049):
+        with pytest.raises(ValueError, match="use 2..2048"):
+            narrowed(preset("full"), dim=bad)
+
+
 def test_world_and_annotator():
     w = make_world("toy", dim=2, train_prompts=10, responses_per_prompt=3, eval_prompts=2, eval_responses=5,
                    response_scale=0.5, seed=0)

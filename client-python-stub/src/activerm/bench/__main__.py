@@ -27,7 +27,7 @@ def _csv_list(allowed):
 
 def _config(args):
     return narrowed(preset(args.preset), seeds=args.seeds, strategies=args.strategies, scenarios=args.scenarios,
-                    modes=args.modes, workers=args.workers, candidates_from=args.candidates_from)
+                    modes=args.modes, workers=args.workers, candidates_from=args.candidates_from, dim=args.dim)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scenarios", type=_csv_list(None), help="comma-separated scenario names")
     ap.add_argument("--modes", type=_csv_list(MODES), help="within_prompt,cross_prompt")
     ap.add_argument("--workers", type=int, help="runs in flight at once (default 2)")
+    ap.add_argument("--dim", type=int, help="embedding dimension D of the embedding worlds, 2..2048 "
+                    "(default: the preset's; the toy world stays 2-D)")
     ap.add_argument("--candidates-from", choices=CANDIDATE_SOURCES,
                     help="server (default): SelectBatch within_prompt / cross_prompt restricted to the round's "
                          "prompts with prompt_ids; explicit: pairs built client-side, sent as explicit pairs")

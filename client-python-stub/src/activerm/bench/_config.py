@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 STRATEGIES = ("random", "max_entropy", "max_difference", "ols_dopt", "dopt", "past_aware_dopt",
               "greedy_dopt", "coreset", "bald", "batchbald")
 MODES = ("within_prompt", "cross_prompt")
+MAX_DIM = 2048  # --dim: embedding worlds up to an LLM-sized embedding
 # Where a round's candidates come from: "server" asks SelectBatch for within_prompt /
 # cross_prompt candidates restricted to the round's prompts (prompt_ids); "explicit" builds
 # them client-side (_sim.round_candidates) and sends them as explicit pairs.
@@ -123,8 +124,11 @@ def preset(name: str) -> Config:
 
 def narrowed(cfg: Config, *, seeds: int | None = None, strategies: tuple[str, ...] | None = None,
              scenarios: tuple[str, ...] | None = None, modes: tuple[str, ...] | None = None,
-             workers: int | None = None, candidates_from: str | None = None) -> Config:
-    """The preset with command-line overrides applied."""
+             workers: int | None = None, candidates_from: str | None = None, dim: int | None = None) -> Config:
+    """The preset with command-line overrides applied. dim replaces D of the embedding worlds
+    (the toy world is 2-D by definition)."""
+    if dim is not None and not 2 <= dim <= MAX_DIM:
+        raise ValueError(f"dim is {dim}; use 2..{MAX_DIM}")
     sc = cfg.scenarios
     if scenarios:
         every = sc + cfg.extra_scenarios
@@ -132,6 +136,8 @@ def narrowed(cfg: Config, *, seeds: int | None = None, strategies: tuple[str, ..
         if unknown:
             raise ValueError(f"unknown scenario(s) {sorted(unknown)}; this preset has {[s.name for s in every]}")
         sc = tuple(s for s in every if s.name in scenarios)
+    if dim is not None:
+        sc = tuple(replace(s, dim=dim) if s.kind == "embedding" else s for s in sc)
     if modes:
         sc = tuple(replace(s, modes=tuple(m for m in s.modes if m in modes)) for s in sc)
         sc = tuple(s for s in sc if s.modes)

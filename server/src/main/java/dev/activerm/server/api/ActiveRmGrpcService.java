@@ -57,6 +57,8 @@ public final class ActiveRmGrpcService extends ActiveRewardModelingServiceGrpc.A
     this.registry = registry;
     this.mapper = new ProjectRpcMapper(registry);
     DerivedStateCache cache = new DerivedStateCache(cacheBytes);
+    // One cache serves Fit/Score and SelectBatch: whoever owns it drops a deleted project's entries.
+    registry.onDelete(cache::invalidateProject);
     RewardModeling modeling = RewardModeling.load(registry, cache);
     Selections selecting = new Selections(registry, cache);
     modeling.caches().forEach(metrics::bindCache);

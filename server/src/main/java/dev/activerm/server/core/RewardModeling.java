@@ -85,11 +85,10 @@ public final class RewardModeling {
    * Metrics views of the shared derived-state cache's two kinds this class keeps there
    * (non-latest model versions, Laplace posterior factors); the bound is the shared one.
    */
-  /** A deleted project's latest model, fit lock and cached derived state (shared with SelectBatch). */
+  /** A deleted project's latest model and fit lock (its cached state goes with the cache's own listener). */
   private void forget(long projectKey) {
     latest.remove(projectKey);
     fitLocks.remove(projectKey);
-    cache.invalidateProject(projectKey);
   }
 
   /** Latest models held in memory: one per project that has been fitted. */

@@ -36,7 +36,7 @@ public final class SelectBench {
     writeInts(out.resolve("lab.i32"), lab.a(), lab.b());
     writeDoubles(out.resolve("w.f64"), w);
     RowSource pool = data.pool();
-    LinearRewardModel model = new LinearRewardModel(1, w);
+    LinearRewardModel model = data.model();
     System.out.printf("java: R=%d P=%d D=%d B=%d threads=%d; CROSS_PROMPT sampling %.0f ms%n", r, p, d, b, threads, candMs);
     for (Strategy s : new Strategy[] {Strategy.DOPT, Strategy.PAST_AWARE_DOPT, Strategy.GREEDY_DOPT}) {
       double best = Double.MAX_VALUE;

@@ -8,4 +8,4 @@ CP=/tmp/batchbald-bench.cp
 mvn -q -o -pl server -am dependency:build-classpath -Dmdep.outputFile="$CP" -Dmdep.includeScope=test
 mvn -q -o -pl server -am test-compile
 java -Xmx4g -cp "proto/target/classes:server/target/classes:server/target/test-classes:$(cat "$CP")" \
-  dev.activerm.server.core.select.BaldBench "${ARGS[@]}"
+  dev.activerm.server.core.strategy.BaldBench "${ARGS[@]}"

@@ -8,5 +8,5 @@ OUT=${OUT:-/tmp/select-bench}
 cd "$(dirname "$0")/../.."
 mvn -q -o -pl server -am dependency:build-classpath -Dmdep.outputFile="$OUT.cp" -Dmdep.includeScope=test
 mkdir -p "$OUT"
-java -Xmx8g -cp "proto/target/classes:server/target/classes:server/target/test-classes:$(cat "$OUT.cp")" dev.activerm.server.core.select.SelectBench "$OUT" "$R" "$P" "$D" "$B" "$SP" "$T"
+java -Xmx8g -cp "proto/target/classes:server/target/classes:server/target/test-classes:$(cat "$OUT.cp")" dev.activerm.server.core.strategy.SelectBench "$OUT" "$R" "$P" "$D" "$B" "$SP" "$T"
 OPENBLAS_NUM_THREADS=$T "$PY" benchmarks/select/select_bench.py "$OUT" "$R" "$P" "$D" "$B" "$SP"

@@ -3,25 +3,25 @@ package dev.activerm.server;
 import dev.activerm.server.api.ActiveRmGrpcService;
 import dev.activerm.server.api.auth.ApiKeyInterceptor;
 import dev.activerm.server.api.auth.ApiKeys;
-import dev.activerm.server.core.ProjectRegistry;
-import dev.activerm.server.core.linalg.Blas;
-import dev.activerm.server.core.linalg.OjAlgoSetup;
-import dev.activerm.server.core.select.Parallel;
-import dev.activerm.server.store.PoolFiles;
-import dev.activerm.server.store.SqliteStore;
 import dev.activerm.server.api.observability.DomainMetrics;
 import dev.activerm.server.api.observability.MetricsEndpoint;
 import dev.activerm.server.api.observability.RequestContextInterceptor;
+import dev.activerm.server.core.ActiveRmCore;
+import dev.activerm.server.core.linalg.Blas;
+import dev.activerm.server.core.linalg.OjAlgoSetup;
+import dev.activerm.server.core.linalg.Parallel;
+import dev.activerm.server.core.project.ProjectRegistry;
+import dev.activerm.server.store.PoolFiles;
+import dev.activerm.server.store.SqliteStore;
 import io.grpc.Server;
-import io.micrometer.core.instrument.Gauge;
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.binder.grpc.MetricCollectingServerInterceptor;
 import io.grpc.ServerBuilder;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.binder.grpc.MetricCollectingServerInterceptor;
 import java.io.IOException;
 import java.time.Clock;
 import java.util.concurrent.ExecutorService;
@@ -56,26 +56,27 @@ public final class ActiveRmServer implements AutoCloseable {
     Parallel.setThreads(config.computeThreads());
     OjAlgoSetup.setThreads(config.computeThreads());
     this.store = SqliteStore.open(config.dataDir());
-    ProjectRegistry registry;
+    ActiveRmCore core;
     try {
-      registry = ProjectRegistry.load(store, new PoolFiles(config.dataDir()), Clock.systemUTC(), config.limits());
+      core = ActiveRmCore.open(
+          store, new PoolFiles(config.dataDir()), Clock.systemUTC(), config.limits(), config.cacheBytes());
     } catch (RuntimeException e) {
       store.close();
       throw e;
     }
+    DomainMetrics domainMetrics = new DomainMetrics(metrics.registry());
     ServerServiceDefinition service;
     try {
       // The last interceptor runs first: request ids and logging wrap metrics, which wrap auth.
       service = ServerInterceptors.intercept(
-          withAuth(new ActiveRmGrpcService(registry, config.cacheBytes(), new DomainMetrics(metrics.registry()))
-              .bindService(), config.security()),
+          withAuth(new ActiveRmGrpcService(core, domainMetrics).bindService(), config.security()),
           new MetricCollectingServerInterceptor(metrics.registry()),
           new RequestContextInterceptor());
     } catch (IOException | RuntimeException e) {
       store.close();
       throw new IllegalArgumentException("cannot read --api-keys-file: " + e.getMessage(), e);
     }
-    registerGauges(registry);
+    registerGauges(core, domainMetrics);
     this.executor = Executors.newFixedThreadPool(config.grpcThreads(), namedThreads("activerm-grpc-"));
     this.server = builder
         .executor(executor)
@@ -97,18 +98,16 @@ public final class ActiveRmServer implements AutoCloseable {
     return ServerInterceptors.intercept(service, new ApiKeyInterceptor(keys));
   }
 
-  private void registerGauges(ProjectRegistry registry) {
+  private void registerGauges(ActiveRmCore core, DomainMetrics domainMetrics) {
+    ProjectRegistry registry = core.projects();
+    core.caches().forEach(domainMetrics::bindCache);
+    domainMetrics.bindModelsInMemory(registry::modelsInMemory);
     Gauge.builder("activerm.projects", registry, ProjectRegistry::projectCount)
         .description("projects on the server").register(metrics.registry());
     Gauge.builder("activerm.responses", registry, ProjectRegistry::responseCount)
         .description("responses in all pools").register(metrics.registry());
     Gauge.builder("activerm.comparisons", registry, ProjectRegistry::comparisonCount)
         .description("labeled comparisons in all projects").register(metrics.registry());
-  }
-
-  /** The metrics registry, for components that add their own meters (caches, fits). */
-  public MeterRegistry meterRegistry() {
-    return metrics.registry();
   }
 
   /** The bound metrics port, or -1 when the endpoint is off. */

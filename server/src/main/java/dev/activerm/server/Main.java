@@ -1,15 +1,15 @@
 package dev.activerm.server;
 
-import dev.activerm.server.core.Limits;
+import dev.activerm.server.core.project.Limits;
 import io.grpc.TlsServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /** {@code java -jar activerm-server.jar [flags]}; every flag can also come from an ACTIVERM_* variable. */
 @Command(

@@ -1,7 +1,7 @@
 package dev.activerm.server;
 
+import dev.activerm.server.core.project.Limits;
 import java.nio.file.Path;
-import dev.activerm.server.core.Limits;
 import java.time.Duration;
 
 /**

@@ -7,21 +7,21 @@ import dev.activerm.proto.v1.ActiveRewardModelingServiceGrpc;
 import dev.activerm.proto.v1.AddResponsesRequest;
 import dev.activerm.proto.v1.AddResponsesResponse;
 import dev.activerm.proto.v1.Matrix;
-import io.grpc.stub.StreamObserver;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeoutException;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.protobuf.StatusProto;
+import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * A real {@link ActiveRmServer} on an in-process transport with a generated name, over a

@@ -26,46 +26,23 @@ import dev.activerm.proto.v1.ScoreResponse;
 import dev.activerm.proto.v1.SelectBatchRequest;
 import dev.activerm.proto.v1.SelectBatchResponse;
 import dev.activerm.server.api.observability.DomainMetrics;
-import dev.activerm.server.core.ProjectRegistry;
-import dev.activerm.server.core.RewardModeling;
-import dev.activerm.server.core.Selections;
-import dev.activerm.server.core.select.DerivedStateCache;
+import dev.activerm.server.core.ActiveRmCore;
 import io.grpc.stub.StreamObserver;
 import java.util.function.Supplier;
 
-/** The gRPC face of {@link ProjectRegistry}: map the request, call the domain, map the answer. */
+/** The gRPC face of {@link ActiveRmCore}: map the request, call the domain, map the answer. */
 public final class ActiveRmGrpcService extends ActiveRewardModelingServiceGrpc.ActiveRewardModelingServiceImplBase {
-  private final ProjectRegistry registry;
+  private final ActiveRmCore core;
   private final ProjectRpcMapper mapper;
   private final FitRpcMapper fitMapper;
   private final SelectionRpcMapper selections;
 
-  public ActiveRmGrpcService(ProjectRegistry registry) {
-    this(registry, 512L << 20);
-  }
-
-  /**
-   * cacheBytes bounds the derived state (--cache-mib): one cache for SelectBatch's Fisher
-   * state and Score's Laplace factors and older model versions.
-   */
-  public ActiveRmGrpcService(ProjectRegistry registry, long cacheBytes) {
-    this(registry, cacheBytes, DomainMetrics.detached());
-  }
-
-  /** As above, with fit and selection timers and the cache series registered on metrics. */
-  public ActiveRmGrpcService(ProjectRegistry registry, long cacheBytes, DomainMetrics metrics) {
-    this.registry = registry;
-    this.mapper = new ProjectRpcMapper(registry);
-    DerivedStateCache cache = new DerivedStateCache(cacheBytes);
-    // One cache serves Fit/Score and SelectBatch: whoever owns it drops a deleted project's entries.
-    registry.onDelete(cache::invalidateProject);
-    RewardModeling modeling = RewardModeling.load(registry, cache);
-    Selections selecting = new Selections(registry, cache);
-    modeling.caches().forEach(metrics::bindCache);
-    metrics.bindModelsInMemory(modeling::modelsInMemory);
-    metrics.bindCache(selecting.cacheMetrics());
-    this.fitMapper = new FitRpcMapper(modeling, metrics);
-    this.selections = new SelectionRpcMapper(selecting, metrics);
+  /** metrics records fit and selection durations ({@link DomainMetrics#detached()} for none). */
+  public ActiveRmGrpcService(ActiveRmCore core, DomainMetrics metrics) {
+    this.core = core;
+    this.mapper = new ProjectRpcMapper(core);
+    this.fitMapper = new FitRpcMapper(core.fitting(), core.scoring(), metrics);
+    this.selections = new SelectionRpcMapper(core.selections(), metrics);
   }
 
   @Override
@@ -90,7 +67,7 @@ public final class ActiveRmGrpcService extends ActiveRewardModelingServiceGrpc.A
 
   @Override
   public StreamObserver<AddResponsesRequest> addResponses(StreamObserver<AddResponsesResponse> out) {
-    return new AddResponsesCall(registry, out);
+    return new AddResponsesCall(core.responses(), out);
   }
 
   @Override

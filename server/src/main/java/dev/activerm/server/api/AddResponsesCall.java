@@ -2,10 +2,10 @@ package dev.activerm.server.api;
 
 import dev.activerm.proto.v1.AddResponsesRequest;
 import dev.activerm.proto.v1.AddResponsesResponse;
-import dev.activerm.server.core.ActiveRmException;
-import dev.activerm.server.core.FieldViolation;
-import dev.activerm.server.core.ProjectRegistry;
-import dev.activerm.server.core.ResponseBatch;
+import dev.activerm.server.core.errors.ActiveRmException;
+import dev.activerm.server.core.errors.FieldViolation;
+import dev.activerm.server.core.project.ResponseBatch;
+import dev.activerm.server.core.project.Responses;
 import io.grpc.stub.StreamObserver;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,13 +19,13 @@ final class AddResponsesCall implements StreamObserver<AddResponsesRequest> {
   private static final Logger log = LoggerFactory.getLogger(AddResponsesCall.class);
   private static final String METHOD = "AddResponses";
 
-  private final ProjectRegistry registry;
+  private final Responses responses;
   private final StreamObserver<AddResponsesResponse> out;
   private ResponseBatch batch;
   private boolean finished;
 
-  AddResponsesCall(ProjectRegistry registry, StreamObserver<AddResponsesResponse> out) {
-    this.registry = registry;
+  AddResponsesCall(Responses responses, StreamObserver<AddResponsesResponse> out) {
+    this.responses = responses;
     this.out = out;
   }
 
@@ -41,7 +41,7 @@ final class AddResponsesCall implements StreamObserver<AddResponsesRequest> {
               "the first AddResponses chunk must name project_id",
               new FieldViolation("project_id", "empty in the first chunk"));
         }
-        batch = registry.newResponseBatch(chunk.getProjectId());
+        batch = responses.newBatch(chunk.getProjectId());
       } else if (!chunk.getProjectId().isEmpty() && !chunk.getProjectId().equals(batch.projectId())) {
         throw ActiveRmException.invalid(
             "a chunk names project '" + chunk.getProjectId() + "' but the call started with '" + batch.projectId()
@@ -61,7 +61,7 @@ final class AddResponsesCall implements StreamObserver<AddResponsesRequest> {
   public void onError(Throwable t) {
     // The client cancelled or the connection broke: drop the call, store nothing.
     if (!finished && batch != null) {
-      registry.abortResponses(batch);
+      responses.abort(batch);
     }
     finished = true;
     batch = null;
@@ -82,7 +82,7 @@ final class AddResponsesCall implements StreamObserver<AddResponsesRequest> {
       }
       ResponseBatch committing = batch;
       batch = null;
-      long total = registry.addResponses(committing); // commits or aborts, never leaves the call open
+      long total = responses.commit(committing); // commits or aborts, never leaves the call open
       out.onNext(AddResponsesResponse.newBuilder().setNumAdded(committing.size()).setNumResponses(total).build());
       out.onCompleted();
     } catch (RuntimeException | OutOfMemoryError e) {
@@ -93,7 +93,7 @@ final class AddResponsesCall implements StreamObserver<AddResponsesRequest> {
   private void fail(Throwable e) {
     finished = true;
     if (batch != null) {
-      registry.abortResponses(batch);
+      responses.abort(batch);
       batch = null;
     }
     out.onError(ErrorMapper.toStatus(METHOD, e));

@@ -3,8 +3,11 @@ package dev.activerm.server.api;
 import com.google.protobuf.Any;
 import com.google.rpc.BadRequest;
 import com.google.rpc.Code;
-import dev.activerm.server.core.ActiveRmException;
-import dev.activerm.server.core.FieldViolation;
+import dev.activerm.server.core.errors.ActiveRmException;
+import dev.activerm.server.core.errors.CancelledException;
+import dev.activerm.server.core.errors.FieldViolation;
+import io.grpc.Context;
+import io.grpc.Deadline;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
@@ -14,7 +17,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The one place that turns failures into gRPC statuses (AIP-193): domain exceptions keep
  * their code, message and field violations (as google.rpc.BadRequest); anything
- * unexpected is INTERNAL and logged with its stack trace. Expected failures are logged
+ * unexpected is INTERNAL and logged with its stack trace. A call core stopped because its
+ * caller went away is DEADLINE_EXCEEDED or CANCELLED. Expected failures are logged
  * quietly, at debug.
  */
 public final class ErrorMapper {
@@ -40,6 +44,15 @@ public final class ErrorMapper {
         status.addDetails(Any.pack(bad.build()));
       }
       return StatusProto.toStatusRuntimeException(status.build());
+    }
+    if (t instanceof CancelledException e) {
+      // Core only knows the caller went away; the call's context says whether by deadline.
+      Deadline deadline = Context.current().getDeadline();
+      boolean expired = deadline != null && deadline.isExpired();
+      log.debug("{} stopped: {}", method, e.getMessage());
+      return (expired ? Status.DEADLINE_EXCEEDED : Status.CANCELLED)
+          .withDescription(e.getMessage() + "; nothing was stored")
+          .asRuntimeException();
     }
     if (t instanceof IllegalArgumentException) {
       log.debug("{} failed: {}", method, t.getMessage());

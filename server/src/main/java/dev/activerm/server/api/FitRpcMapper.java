@@ -13,43 +13,33 @@ import dev.activerm.proto.v1.ResponsePair;
 import dev.activerm.proto.v1.ScoreRequest;
 import dev.activerm.proto.v1.ScoreResponse;
 import dev.activerm.server.api.observability.DomainMetrics;
-import dev.activerm.server.core.ActiveRmException;
-import dev.activerm.server.core.FieldViolation;
-import dev.activerm.server.core.FitSettings;
-import dev.activerm.server.core.FittedModel;
-import dev.activerm.server.core.RewardModeling;
-import dev.activerm.server.core.ScoreQuery;
-import dev.activerm.server.core.ScoreResult;
-import dev.activerm.server.core.Violations;
-import dev.activerm.server.core.model.FitCancelledException;
+import dev.activerm.server.core.errors.ActiveRmException;
+import dev.activerm.server.core.errors.Violations;
+import dev.activerm.server.core.fit.FitSettings;
+import dev.activerm.server.core.fit.Fitting;
+import dev.activerm.server.core.fit.ScoreQuery;
+import dev.activerm.server.core.fit.ScoreResult;
+import dev.activerm.server.core.fit.Scoring;
+import dev.activerm.server.core.model.FittedModel;
 import io.grpc.Context;
-import io.grpc.Status;
 import java.util.ArrayList;
 import java.util.List;
 
 /** Request -> domain call -> response, for Fit and Score. Unset options take their documented defaults. */
 final class FitRpcMapper {
-  private final RewardModeling modeling;
+  private final Fitting fitting;
+  private final Scoring scoring;
   private final DomainMetrics metrics;
 
-  FitRpcMapper(RewardModeling modeling, DomainMetrics metrics) {
-    this.modeling = modeling;
+  FitRpcMapper(Fitting fitting, Scoring scoring, DomainMetrics metrics) {
+    this.fitting = fitting;
+    this.scoring = scoring;
     this.metrics = metrics;
   }
 
-  /** Fits; the call's deadline or cancellation stops the training (DEADLINE_EXCEEDED / CANCELLED, nothing stored). */
+  /** Fits; the call's deadline or cancellation stops the training (nothing stored). */
   FitResponse fit(FitRequest r) {
-    FitSettings settings = settings(r);
-    Context context = Context.current();
-    FittedModel m;
-    try {
-      m = modeling.fit(r.getProjectId(), settings, context::isCancelled);
-    } catch (FitCancelledException e) {
-      boolean expired = context.getDeadline() != null && context.getDeadline().isExpired();
-      throw (expired ? Status.DEADLINE_EXCEEDED : Status.CANCELLED)
-          .withDescription(e.getMessage() + "; nothing was stored")
-          .asRuntimeException();
-    }
+    FittedModel m = fitting.fit(r.getProjectId(), settings(r), Context.current()::isCancelled);
     metrics.recordFit(m.headType(), java.time.Duration.ofNanos(m.report().wallNanos()));
     return FitResponse.newBuilder().setModel(model(m)).build();
   }
@@ -70,7 +60,7 @@ final class FitRpcMapper {
       a.add(p.getAId());
       b.add(p.getBId());
     }
-    ScoreResult result = modeling.score(
+    ScoreResult result = scoring.score(
         r.getProjectId(), new ScoreQuery(r.getModelVersion(), ids, embeddings, rows, cols, a, b));
     ScoreResponse.Builder out = ScoreResponse.newBuilder().setModelVersion(result.modelVersion());
     for (double reward : result.rewards()) {
@@ -89,52 +79,20 @@ final class FitRpcMapper {
   static FitSettings settings(FitRequest r) {
     Violations v = new Violations();
     LinearFitOptions lo = r.getLinear();
-    int maxIter = lo.getMaxIterations() == 0
-        ? dev.activerm.server.core.model.LinearFitOptions.DEFAULT_MAX_ITERATIONS : lo.getMaxIterations();
-    double tol = lo.getTolerance() == 0 ? dev.activerm.server.core.model.LinearFitOptions.DEFAULT_TOLERANCE : lo.getTolerance();
-    if (maxIter < 1 || maxIter > 1000) {
-      v.add("linear.max_iterations", "is " + lo.getMaxIterations() + "; use 0..1000 (0 means 100)");
-    }
-    if (!(tol > 0) || !Double.isFinite(tol)) {
-      v.add("linear.tolerance", "is " + lo.getTolerance() + "; use a finite value >= 0 (0 means 1e-8)");
-    }
     MlpFitOptions mo = r.getMlp();
-    double lr = mo.getLearningRate() == 0 ? dev.activerm.server.core.model.MlpFitOptions.DEFAULT_LEARNING_RATE : mo.getLearningRate();
-    int epochs = mo.getEpochs() == 0 ? dev.activerm.server.core.model.MlpFitOptions.DEFAULT_EPOCHS : mo.getEpochs();
-    int batch = mo.getBatchSize() == 0 ? dev.activerm.server.core.model.MlpFitOptions.DEFAULT_BATCH_SIZE : mo.getBatchSize();
-    int patience = mo.getPatience() == 0 ? dev.activerm.server.core.model.MlpFitOptions.DEFAULT_PATIENCE : mo.getPatience();
-    if (!(lr > 0) || !Double.isFinite(lr)) {
-      v.add("mlp.learning_rate", "is " + mo.getLearningRate() + "; use a finite value > 0 (0 means 1e-3)");
-    }
-    if (epochs < 1 || epochs > 100_000) {
-      v.add("mlp.epochs", "is " + mo.getEpochs() + "; use 0..100000 (0 means 10)");
-    }
-    if (batch < 1 || batch > 1_000_000) {
-      v.add("mlp.batch_size", "is " + mo.getBatchSize() + "; use 0..1000000 (0 means 256)");
-    }
-    if (!(mo.getWeightDecay() >= 0) || !Double.isFinite(mo.getWeightDecay())) {
-      v.add("mlp.weight_decay", "is " + mo.getWeightDecay() + "; use a finite value >= 0");
-    }
-    if (!(mo.getValidationFraction() >= 0 && mo.getValidationFraction() < 0.5)) {
-      v.add("mlp.validation_fraction", "is " + mo.getValidationFraction() + "; use 0 <= f < 0.5 (0 means no held-out set)");
-    }
-    if (patience < 1) {
-      v.add("mlp.patience", "is " + mo.getPatience() + "; use a value >= 0 (0 means 3)");
-    }
+    var linear = dev.activerm.server.core.model.LinearFitOptions.fromRequest(
+        lo.getMaxIterations(), lo.getTolerance(), "linear.", v);
+    var mlp = dev.activerm.server.core.model.MlpFitOptions.fromRequest(mo.getLearningRate(), mo.getEpochs(),
+        mo.getBatchSize(), mo.getWeightDecay(), mo.getValidationFraction(), mo.getPatience(), "mlp.", v);
     v.throwIfAny(ActiveRmException.Kind.INVALID_ARGUMENT, "Invalid Fit request:");
-    return new FitSettings(
-        r.getWarmStart(),
-        r.getSeed(),
-        new dev.activerm.server.core.model.LinearFitOptions(maxIter, tol),
-        new dev.activerm.server.core.model.MlpFitOptions(
-            lr, epochs, batch, mo.getWeightDecay(), mo.getValidationFraction(), patience));
+    return new FitSettings(r.getWarmStart(), r.getSeed(), linear, mlp);
   }
 
   static Model model(FittedModel m) {
     dev.activerm.server.core.model.FitReport r = m.report();
     return Model.newBuilder()
         .setVersion(m.version())
-        .setHeadType(m.headType() == dev.activerm.server.core.HeadType.MLP ? HeadType.HEAD_TYPE_MLP : HeadType.HEAD_TYPE_LINEAR)
+        .setHeadType(m.headType() == dev.activerm.server.core.model.HeadType.MLP ? HeadType.HEAD_TYPE_MLP : HeadType.HEAD_TYPE_LINEAR)
         .setReport(FitReport.newBuilder()
             .setLoss(r.loss())
             .setIterations(r.iterations())

@@ -3,8 +3,8 @@ package dev.activerm.server.api;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import dev.activerm.proto.v1.Matrix;
-import dev.activerm.server.core.ActiveRmException;
-import dev.activerm.server.core.FieldViolation;
+import dev.activerm.server.core.errors.ActiveRmException;
+import dev.activerm.server.core.errors.FieldViolation;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 

@@ -1,7 +1,7 @@
 package dev.activerm.server.api;
 
-import dev.activerm.server.core.ActiveRmException;
-import dev.activerm.server.core.FieldViolation;
+import dev.activerm.server.core.errors.ActiveRmException;
+import dev.activerm.server.core.errors.FieldViolation;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 

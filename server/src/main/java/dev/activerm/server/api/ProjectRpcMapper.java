@@ -16,11 +16,12 @@ import dev.activerm.proto.v1.ListResponsesRequest;
 import dev.activerm.proto.v1.ListResponsesResponse;
 import dev.activerm.server.api.auth.ApiKeyInterceptor;
 import dev.activerm.server.api.auth.Principal;
-import dev.activerm.server.core.ComparisonPage;
-import dev.activerm.server.core.ProjectInfo;
-import dev.activerm.server.core.ProjectPage;
-import dev.activerm.server.core.ProjectRegistry;
-import dev.activerm.server.core.ResponsePage;
+import dev.activerm.server.core.ActiveRmCore;
+import dev.activerm.server.core.project.ComparisonPage;
+import dev.activerm.server.core.project.Comparisons;
+import dev.activerm.server.core.project.ProjectInfo;
+import dev.activerm.server.core.project.ProjectPage;
+import dev.activerm.server.core.project.ResponsePage;
 
 /** Request -> domain call -> response, for the project, response and comparison RPCs. */
 final class ProjectRpcMapper {
@@ -28,27 +29,27 @@ final class ProjectRpcMapper {
   private static final String RESPONSES = "ListResponses";
   private static final String COMPARISONS = "ListComparisons";
 
-  private final ProjectRegistry registry;
+  private final ActiveRmCore core;
 
-  ProjectRpcMapper(ProjectRegistry registry) {
-    this.registry = registry;
+  ProjectRpcMapper(ActiveRmCore core) {
+    this.core = core;
   }
 
   CreateProjectResponse createProject(CreateProjectRequest r) {
-    ProjectInfo info = registry.createProject(
+    ProjectInfo info = core.projects().createProject(
         r.getProjectId(), r.getEmbeddingDim(), ProtoMapper.head(r.getHead()), r.getL2());
     return CreateProjectResponse.newBuilder().setProject(ProtoMapper.project(info)).build();
   }
 
   GetProjectResponse getProject(GetProjectRequest r) {
     return GetProjectResponse.newBuilder()
-        .setProject(ProtoMapper.project(registry.getProject(r.getProjectId())))
+        .setProject(ProtoMapper.project(core.projects().getProject(r.getProjectId())))
         .build();
   }
 
   ListProjectsResponse listProjects(ListProjectsRequest r) {
     Principal caller = ApiKeyInterceptor.current();
-    ProjectPage page = registry.listProjects(
+    ProjectPage page = core.projects().listProjects(
         PageTokens.decode(PROJECTS, r.getPageToken()), r.getPageSize(), caller::canAccess);
     ListProjectsResponse.Builder out = ListProjectsResponse.newBuilder();
     page.projects().forEach(p -> out.addProjects(ProtoMapper.project(p)));
@@ -59,12 +60,12 @@ final class ProjectRpcMapper {
   }
 
   DeleteProjectResponse deleteProject(DeleteProjectRequest r) {
-    registry.deleteProject(r.getProjectId());
+    core.projects().deleteProject(r.getProjectId());
     return DeleteProjectResponse.getDefaultInstance();
   }
 
   ListResponsesResponse listResponses(ListResponsesRequest r) {
-    ResponsePage page = registry.listResponses(
+    ResponsePage page = core.responses().list(
         r.getProjectId(),
         r.getResponseIdsList(),
         PageTokens.decodeOffset(RESPONSES, r.getPageToken()),
@@ -83,8 +84,8 @@ final class ProjectRpcMapper {
   }
 
   AddComparisonsResponse addComparisons(AddComparisonsRequest r) {
-    ProjectRegistry.AddComparisonsResult result =
-        registry.addComparisons(r.getProjectId(), ProtoMapper.comparisons(r.getComparisonsList()));
+    Comparisons.AddResult result =
+        core.comparisons().add(r.getProjectId(), ProtoMapper.comparisons(r.getComparisonsList()));
     return AddComparisonsResponse.newBuilder()
         .setNumAdded(result.added())
         .setNumComparisons(result.total())
@@ -93,7 +94,7 @@ final class ProjectRpcMapper {
   }
 
   ListComparisonsResponse listComparisons(ListComparisonsRequest r) {
-    ComparisonPage page = registry.listComparisons(
+    ComparisonPage page = core.comparisons().list(
         r.getProjectId(), PageTokens.decodeOffset(COMPARISONS, r.getPageToken()), r.getPageSize());
     ListComparisonsResponse.Builder out = ListComparisonsResponse.newBuilder();
     page.comparisons().forEach(c -> out.addComparisons(ProtoMapper.comparison(c)));

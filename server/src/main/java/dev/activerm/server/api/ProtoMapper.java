@@ -5,12 +5,12 @@ import dev.activerm.proto.v1.Comparison;
 import dev.activerm.proto.v1.HeadConfig;
 import dev.activerm.proto.v1.Outcome;
 import dev.activerm.proto.v1.Project;
-import dev.activerm.server.core.ActiveRmException;
-import dev.activerm.server.core.ComparisonInput;
-import dev.activerm.server.core.FieldViolation;
-import dev.activerm.server.core.HeadSpec;
-import dev.activerm.server.core.HeadType;
-import dev.activerm.server.core.ProjectInfo;
+import dev.activerm.server.core.errors.ActiveRmException;
+import dev.activerm.server.core.errors.FieldViolation;
+import dev.activerm.server.core.model.HeadSpec;
+import dev.activerm.server.core.model.HeadType;
+import dev.activerm.server.core.project.ComparisonInput;
+import dev.activerm.server.core.project.ProjectInfo;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -62,11 +62,11 @@ final class ProtoMapper {
   }
 
   /** null when unset (the domain reports it with the other problems of the call). */
-  private static dev.activerm.server.core.Outcome outcome(Comparison c, int index) {
+  private static dev.activerm.server.core.project.Outcome outcome(Comparison c, int index) {
     return switch (c.getOutcome()) {
-      case OUTCOME_A -> dev.activerm.server.core.Outcome.A;
-      case OUTCOME_B -> dev.activerm.server.core.Outcome.B;
-      case OUTCOME_TIE -> dev.activerm.server.core.Outcome.TIE;
+      case OUTCOME_A -> dev.activerm.server.core.project.Outcome.A;
+      case OUTCOME_B -> dev.activerm.server.core.project.Outcome.B;
+      case OUTCOME_TIE -> dev.activerm.server.core.project.Outcome.TIE;
       case OUTCOME_UNSPECIFIED -> null;
       default -> throw ActiveRmException.invalid(
           "comparisons[" + index + "].outcome " + c.getOutcomeValue() + " is unknown; use OUTCOME_A, OUTCOME_B or OUTCOME_TIE",
@@ -74,7 +74,7 @@ final class ProtoMapper {
     };
   }
 
-  static Comparison comparison(dev.activerm.server.core.Comparison c) {
+  static Comparison comparison(dev.activerm.server.core.project.Comparison c) {
     return Comparison.newBuilder()
         .setAId(c.aId())
         .setBId(c.bId())

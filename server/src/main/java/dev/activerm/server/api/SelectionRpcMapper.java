@@ -11,15 +11,13 @@ import dev.activerm.proto.v1.SelectBatchResponse;
 import dev.activerm.proto.v1.Selection;
 import dev.activerm.proto.v1.StrategyParams;
 import dev.activerm.server.api.observability.DomainMetrics;
-import dev.activerm.server.core.ActiveRmException;
-import dev.activerm.server.core.FieldViolation;
-import dev.activerm.server.core.SelectRequest;
-import dev.activerm.server.core.SelectionInfo;
-import dev.activerm.server.core.Selections;
-import dev.activerm.server.core.select.SelectionCancelledException;
-import dev.activerm.server.core.select.Strategy;
+import dev.activerm.server.core.errors.ActiveRmException;
+import dev.activerm.server.core.errors.FieldViolation;
+import dev.activerm.server.core.selection.SelectRequest;
+import dev.activerm.server.core.selection.SelectionInfo;
+import dev.activerm.server.core.selection.Selections;
+import dev.activerm.server.core.strategy.Strategy;
 import io.grpc.Context;
-import io.grpc.Status;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -35,18 +33,11 @@ final class SelectionRpcMapper {
     this.metrics = metrics;
   }
 
+  /** Selects; the call's deadline or cancellation stops the computation (nothing stored). */
   SelectBatchResponse selectBatch(SelectBatchRequest r) {
-    Context context = Context.current();
-    try {
-      SelectionInfo info = selections.select(request(r), context::isCancelled);
-      metrics.recordSelection(info.strategy(), info.wallTime());
-      return SelectBatchResponse.newBuilder().setSelection(selection(info)).build();
-    } catch (SelectionCancelledException e) {
-      boolean expired = context.getDeadline() != null && context.getDeadline().isExpired();
-      throw (expired ? Status.DEADLINE_EXCEEDED : Status.CANCELLED)
-          .withDescription(e.getMessage() + "; nothing was stored")
-          .asRuntimeException();
-    }
+    SelectionInfo info = selections.select(request(r), Context.current()::isCancelled);
+    metrics.recordSelection(info.strategy(), info.wallTime());
+    return SelectBatchResponse.newBuilder().setSelection(selection(info)).build();
   }
 
   GetSelectionResponse getSelection(GetSelectionRequest r) {
@@ -57,29 +48,29 @@ final class SelectionRpcMapper {
 
   static SelectRequest request(SelectBatchRequest r) {
     Strategy strategy = strategy(r.getStrategy());
-    dev.activerm.server.core.CandidateSource source;
+    dev.activerm.server.core.selection.CandidateSource source;
     List<String> a = new ArrayList<>();
     List<String> b = new ArrayList<>();
     List<String> promptIds = List.of();
     switch (r.getCandidates().getSourceCase()) {
       case EXPLICIT_PAIRS -> {
-        source = dev.activerm.server.core.CandidateSource.EXPLICIT;
+        source = dev.activerm.server.core.selection.CandidateSource.EXPLICIT;
         for (ResponsePair p : r.getCandidates().getExplicitPairs().getPairsList()) {
           a.add(p.getAId());
           b.add(p.getBId());
         }
       }
       case WITHIN_PROMPT -> {
-        source = dev.activerm.server.core.CandidateSource.WITHIN_PROMPT;
+        source = dev.activerm.server.core.selection.CandidateSource.WITHIN_PROMPT;
         promptIds = r.getCandidates().getWithinPrompt().getPromptIdsList();
       }
       default -> {
-        source = dev.activerm.server.core.CandidateSource.CROSS_PROMPT;
+        source = dev.activerm.server.core.selection.CandidateSource.CROSS_PROMPT;
         promptIds = r.getCandidates().getCrossPrompt().getPromptIdsList();
       }
     }
     StrategyParams p = r.getParams();
-    dev.activerm.server.core.select.StrategyParams params = new dev.activerm.server.core.select.StrategyParams(
+    dev.activerm.server.core.strategy.StrategyParams params = new dev.activerm.server.core.strategy.StrategyParams(
         p.getRidge(), p.getCoresetClusters(), p.getCoresetRadius(), p.getPosteriorSamples(), p.getBatchbaldPool(),
         p.getBatchbaldConfigurations());
     return new SelectRequest(r.getProjectId(), r.getBatchSize(), strategy, source, a, b, promptIds,

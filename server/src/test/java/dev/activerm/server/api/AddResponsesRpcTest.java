@@ -1,7 +1,5 @@
 package dev.activerm.server.api;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import com.google.protobuf.ByteString;
 import dev.activerm.proto.v1.AddResponsesRequest;
 import dev.activerm.proto.v1.AddResponsesResponse;
@@ -21,6 +19,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
 
 class AddResponsesRpcTest {
   static final int DIM = 3;

@@ -1,7 +1,5 @@
 package dev.activerm.server.api;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import dev.activerm.proto.v1.ActiveRewardModelingServiceGrpc;
 import dev.activerm.proto.v1.AddComparisonsRequest;
 import dev.activerm.proto.v1.AddResponsesRequest;
@@ -36,6 +34,7 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The domain series on /metrics after a Fit, two Scores and two SelectBatches: fit and

@@ -1,8 +1,5 @@
 package dev.activerm.server.api;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.catchThrowableOfType;
-
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
@@ -17,7 +14,7 @@ import dev.activerm.proto.v1.HeadType;
 import dev.activerm.proto.v1.MlpFitOptions;
 import dev.activerm.proto.v1.Outcome;
 import dev.activerm.server.TestServer;
-import dev.activerm.server.core.RewardModeling;
+import dev.activerm.server.core.fit.Fitting;
 import io.grpc.Context;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -34,6 +31,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 /**
  * A Fit whose caller gives up (deadline or cancellation) stops training on the server, stores
@@ -53,7 +52,7 @@ class FitCancellationRpcTest {
 
   @BeforeEach
   void start() throws Exception {
-    modelingLog = (Logger) LoggerFactory.getLogger(RewardModeling.class);
+    modelingLog = (Logger) LoggerFactory.getLogger(Fitting.class);
     logs = new ListAppender<>();
     logs.start();
     modelingLog.addAppender(logs);

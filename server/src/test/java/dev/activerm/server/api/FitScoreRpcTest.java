@@ -1,9 +1,5 @@
 package dev.activerm.server.api;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.catchThrowableOfType;
-import static org.assertj.core.api.Assertions.within;
-
 import com.google.protobuf.ByteString;
 import dev.activerm.proto.v1.AddComparisonsRequest;
 import dev.activerm.proto.v1.AddResponsesRequest;
@@ -36,6 +32,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static org.assertj.core.api.Assertions.within;
 
 /** Fit and Score through the real server on an in-process transport: results, every error path, restarts. */
 class FitScoreRpcTest {

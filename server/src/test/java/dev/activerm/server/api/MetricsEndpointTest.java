@@ -1,8 +1,6 @@
 package dev.activerm.server.api;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.catchThrowableOfType;
-
+import dev.activerm.proto.v1.ActiveRewardModelingServiceGrpc;
 import dev.activerm.proto.v1.AddComparisonsRequest;
 import dev.activerm.proto.v1.AddResponsesRequest;
 import dev.activerm.proto.v1.Candidates;
@@ -17,10 +15,9 @@ import dev.activerm.proto.v1.ResponsePair;
 import dev.activerm.proto.v1.ScoreRequest;
 import dev.activerm.proto.v1.SelectBatchRequest;
 import dev.activerm.proto.v1.Strategy;
-import dev.activerm.server.TestServer;
 import dev.activerm.server.ActiveRmServer;
 import dev.activerm.server.ServerConfig;
-import dev.activerm.proto.v1.ActiveRewardModelingServiceGrpc;
+import dev.activerm.server.TestServer;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.inprocess.InProcessChannelBuilder;
@@ -36,6 +33,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 class MetricsEndpointTest {
   @TempDir Path dir;

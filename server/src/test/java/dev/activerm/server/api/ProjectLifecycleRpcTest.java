@@ -1,8 +1,5 @@
 package dev.activerm.server.api;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.catchThrowableOfType;
-
 import dev.activerm.proto.v1.CreateProjectRequest;
 import dev.activerm.proto.v1.DeleteProjectRequest;
 import dev.activerm.proto.v1.GetProjectRequest;
@@ -24,6 +21,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 class ProjectLifecycleRpcTest {
   @TempDir Path dataDir;

@@ -1,8 +1,5 @@
 package dev.activerm.server.api;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.catchThrowableOfType;
-
 import dev.activerm.proto.v1.ActiveRewardModelingServiceGrpc.ActiveRewardModelingServiceBlockingStub;
 import dev.activerm.proto.v1.AddResponsesRequest;
 import dev.activerm.proto.v1.CreateProjectRequest;
@@ -12,7 +9,7 @@ import dev.activerm.proto.v1.Project;
 import dev.activerm.server.ServerConfig;
 import dev.activerm.server.TestServer;
 import dev.activerm.server.api.auth.ApiKeys;
-import dev.activerm.server.core.Limits;
+import dev.activerm.server.core.project.Limits;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -25,6 +22,8 @@ import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 class SecurityAndLimitsRpcTest {
   static final String ADMIN_KEY = "admin-key-0123456789abcdef";

@@ -1,11 +1,8 @@
 package dev.activerm.server.api;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.catchThrowableOfType;
-
 import com.google.protobuf.ByteString;
-import dev.activerm.proto.v1.ActiveRewardModelingServiceGrpc;
 import dev.activerm.proto.v1.ActiveRewardModelingServiceGrpc.ActiveRewardModelingServiceBlockingStub;
+import dev.activerm.proto.v1.ActiveRewardModelingServiceGrpc;
 import dev.activerm.proto.v1.AddComparisonsRequest;
 import dev.activerm.proto.v1.AddResponsesRequest;
 import dev.activerm.proto.v1.AddResponsesResponse;
@@ -25,9 +22,11 @@ import dev.activerm.proto.v1.Selection;
 import dev.activerm.proto.v1.Strategy;
 import dev.activerm.proto.v1.WithinPrompt;
 import dev.activerm.server.TestServer;
-import dev.activerm.server.core.ProjectRegistry;
-import dev.activerm.server.core.TestModels;
+import dev.activerm.server.api.observability.DomainMetrics;
+import dev.activerm.server.core.ActiveRmCore;
 import dev.activerm.server.core.model.LinearRewardModel;
+import dev.activerm.server.core.project.ProjectRegistry;
+import dev.activerm.server.core.project.TestModels;
 import dev.activerm.server.store.PoolFiles;
 import dev.activerm.server.store.SqliteStore;
 import io.grpc.ManagedChannel;
@@ -52,6 +51,8 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 /** SelectBatch / GetSelection in process: error codes and messages, durability, pending pairs. */
 class SelectBatchRpcTest {
@@ -65,10 +66,12 @@ class SelectBatchRpcTest {
 
   private void start() throws Exception {
     store = SqliteStore.open(dir);
-    registry = ProjectRegistry.load(store, new PoolFiles(dir), Clock.systemUTC(), dev.activerm.server.core.Limits.DEFAULT);
+    ActiveRmCore core = ActiveRmCore.open(
+        store, new PoolFiles(dir), Clock.systemUTC(), dev.activerm.server.core.project.Limits.DEFAULT, 16 << 20);
+    registry = core.projects();
     String name = InProcessServerBuilder.generateName();
     server = InProcessServerBuilder.forName(name).directExecutor()
-        .addService(new ActiveRmGrpcService(registry, 16 << 20)).build().start();
+        .addService(new ActiveRmGrpcService(core, DomainMetrics.detached())).build().start();
     channel = InProcessChannelBuilder.forName(name).directExecutor().build();
     stub = ActiveRewardModelingServiceGrpc.newBlockingStub(channel);
   }

@@ -1,15 +1,13 @@
 package dev.activerm.server.bench;
 
 import dev.activerm.server.core.linalg.Blas;
+import dev.activerm.server.core.linalg.RowKernels;
 import dev.activerm.server.core.model.ComparisonSet;
 import dev.activerm.server.core.model.LinearBtFitter;
 import dev.activerm.server.core.model.LinearFitOptions;
 import dev.activerm.server.core.model.MlpFitOptions;
 import dev.activerm.server.core.model.MlpTrainer;
-import java.io.BufferedOutputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -84,7 +82,7 @@ class FitBenchmark {
     for (int j = 0; j < dim; j++) {
       w[j] *= norm / Math.sqrt(sq);
     }
-    double[] r = LinearBtFitter.rowDots(x, dim, w);
+    double[] r = RowKernels.rowDots(x, dim, w);
     if (nonlinear) {
       for (int i = 0; i < rows; i++) {
         r[i] = 2 * Math.tanh(r[i]) + 0.5 * r[i] * r[i];

@@ -1,7 +1,5 @@
 package dev.activerm.server.fuzz;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import com.google.protobuf.ByteString;
 import dev.activerm.proto.v1.AddComparisonsRequest;
 import dev.activerm.proto.v1.AddResponsesRequest;
@@ -34,6 +32,7 @@ import net.jqwik.api.Tuple;
 import net.jqwik.api.lifecycle.AfterContainer;
 import net.jqwik.api.lifecycle.BeforeContainer;
 import net.jqwik.api.statistics.Statistics;
+import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Random request shapes (sizes, empty and odd ids, NaN/Inf, wrong lengths, unknown enum

@@ -1,8 +1,8 @@
 package dev.activerm.server.api.observability;
 
-import dev.activerm.server.core.CacheMetrics;
-import dev.activerm.server.core.HeadType;
-import dev.activerm.server.core.select.Strategy;
+import dev.activerm.server.core.cache.CacheMetrics;
+import dev.activerm.server.core.model.HeadType;
+import dev.activerm.server.core.strategy.Strategy;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -13,7 +13,7 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.IntSupplier;
+import java.util.function.LongSupplier;
 
 /**
  * The domain's meters: fit durations per head type, selection durations per strategy, and
@@ -58,8 +58,8 @@ public final class DomainMetrics {
   }
 
   /** activerm_models_in_memory: the latest models held in memory (one per fitted, undeleted project). */
-  public void bindModelsInMemory(IntSupplier count) {
-    Gauge.builder("activerm.models.in.memory", count, IntSupplier::getAsInt)
+  public void bindModelsInMemory(LongSupplier count) {
+    Gauge.builder("activerm.models.in.memory", count, c -> c.getAsLong())
         .description("latest models held in memory, one per fitted project")
         .strongReference(true)
         .register(registry);

@@ -77,12 +77,6 @@ public final class Blas {
         n, k, alpha, a, lda, beta, c, ldc);
   }
 
-  /** Same as {@link #dsyrkTransposed} in float32. */
-  public static void ssyrkTransposed(int n, int k, float alpha, float[] a, int lda, float beta, float[] c, int ldc) {
-    openblas_nolapack.cblas_ssyrk(
-        openblas_nolapack.CblasRowMajor, openblas_nolapack.CblasUpper, openblas_nolapack.CblasTrans,
-        n, k, alpha, a, lda, beta, c, ldc);
-  }
 
   /**
    * Solves X L^T = B in place for the rows of B (m x n, row-major), with L lower triangular

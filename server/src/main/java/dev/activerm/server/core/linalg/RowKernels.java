@@ -1,6 +1,6 @@
 package dev.activerm.server.core.linalg;
 
-import dev.activerm.server.core.select.Parallel;
+import dev.activerm.server.core.linalg.Parallel;
 
 /**
  * Matrix-vector products over a float32 row matrix X (rows x dim, row-major) with a double
@@ -77,6 +77,24 @@ public final class RowKernels {
         }
       }
     });
+  }
+
+  /**
+   * x w for each row of x (rows x dim, float32), one running double sum per row in column
+   * order: the rewards of Score and of the MLP head (serial on purpose: stored models and
+   * their scores stay bit-identical to the history of this code).
+   */
+  public static double[] rowDots(float[] x, int dim, double[] w) {
+    double[] out = new double[x.length / dim];
+    for (int i = 0; i < out.length; i++) {
+      double acc = 0;
+      int off = i * dim;
+      for (int j = 0; j < dim; j++) {
+        acc += x[off + j] * w[j];
+      }
+      out[i] = acc;
+    }
+    return out;
   }
 
   private static double dot(float[] x, int off, double[] v, int dim) {

@@ -18,6 +18,28 @@ public final class BradleyTerry {
     return e / (1.0 + e);
   }
 
+  /**
+   * sigma(s) clipped to [1e-12, 1 - 1e-12]: the label probability the selection strategies
+   * use, so an entropy or a Bernoulli variance never meets an exact 0 or 1.
+   */
+  public static double clippedSigmoid(double s) {
+    return Math.min(1 - 1e-12, Math.max(1e-12, sigmoid(s)));
+  }
+
+  /**
+   * v_k = p_k (1 - p_k) with p_k = {@link #clippedSigmoid}(d_k) for every margin: the Fisher
+   * weight of a pair in the design strategies. (The fit's Newton weights use
+   * {@link #curvature}, which keeps full precision in the tails instead.)
+   */
+  public static double[] clippedVariance(double[] d) {
+    double[] v = new double[d.length];
+    for (int k = 0; k < d.length; k++) {
+      double p = clippedSigmoid(d[k]);
+      v[k] = p * (1 - p);
+    }
+    return v;
+  }
+
   /** log sigma(s) = -log(1 + e^-s), accurate for large |s| (no log(0), no cancellation). */
   public static double logSigmoid(double s) {
     return s >= 0 ? -Math.log1p(Math.exp(-s)) : s - Math.log1p(Math.exp(s));

@@ -1,10 +1,9 @@
 package dev.activerm.server.core.model;
 
 import dev.activerm.server.core.linalg.Blas;
-import dev.activerm.server.core.linalg.OjAlgoSetup;
-import org.ojalgo.matrix.decomposition.Cholesky;
-import org.ojalgo.matrix.store.MatrixStore;
-import org.ojalgo.matrix.store.R064Store;
+import dev.activerm.server.core.linalg.DenseMatrices;
+import dev.activerm.server.core.linalg.PairKernels;
+import dev.activerm.server.core.linalg.Whitening;
 
 /**
  * The last-layer Laplace posterior of a fitted head: w ~ N(w_hat, M^-1) with
@@ -14,10 +13,6 @@ import org.ojalgo.matrix.store.R064Store;
  * factor M = L L^T; the standard deviation of r_a - r_b is ||L^-1 (phi_a - phi_b)||.
  */
 public final class LaplacePosterior {
-  static {
-    OjAlgoSetup.quiet();
-  }
-
   private static final int BLOCK_DOUBLES = 1 << 22;
 
   private final int h;
@@ -63,17 +58,10 @@ public final class LaplacePosterior {
       f[j * h + j] += lambda;
     }
     Blas.symmetrizeUpper(h, f);
-    Cholesky<Double> chol = Cholesky.R064.make(h, h);
-    if (!chol.decompose(R064Store.wrap(f, h)) || !chol.isSolvable()) {
+    double[] lower = DenseMatrices.choleskyLower(f, h);
+    if (lower == null) {
       // lambda > 0 makes M positive definite; only non-finite features get here.
       throw new ArithmeticException("the posterior precision lambda I + F is not positive definite (non-finite features?)");
-    }
-    MatrixStore<Double> l = chol.getL();
-    double[] lower = new double[h * h];
-    for (int i = 0; i < h; i++) {
-      for (int j = 0; j <= i; j++) {
-        lower[i * h + j] = l.doubleValue(i, j);
-      }
     }
     return new LaplacePosterior(h, lower);
   }
@@ -101,17 +89,10 @@ public final class LaplacePosterior {
     for (int i = 0; i < psi.length; i++) {
       psi[i] = phi[i];
     }
-    Blas.dtrsmRowsLowerInverse(m, h, lower, psi);
-    double[] out = new double[a.length];
-    for (int k = 0; k < a.length; k++) {
-      int ao = a[k] * h;
-      int bo = b[k] * h;
-      double ss = 0;
-      for (int j = 0; j < h; j++) {
-        double d = psi[ao + j] - psi[bo + j];
-        ss += d * d;
-      }
-      out[k] = Math.sqrt(ss);
+    Whitening.whiten(psi, m, h, lower);
+    double[] out = PairKernels.squaredDistances(psi, h, a, b);
+    for (int k = 0; k < out.length; k++) {
+      out[k] = Math.sqrt(out[k]);
     }
     return out;
   }

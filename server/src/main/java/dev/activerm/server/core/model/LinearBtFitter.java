@@ -1,5 +1,6 @@
 package dev.activerm.server.core.model;
 
+import dev.activerm.server.core.errors.CancelledException;
 import dev.activerm.server.core.linalg.Blas;
 import dev.activerm.server.core.linalg.RowKernels;
 import java.util.function.BooleanSupplier;
@@ -60,7 +61,7 @@ public final class LinearBtFitter {
 
   /**
    * cancelled is polled once per Newton step and once per Hessian-vector product (CG step);
-   * when it turns true the fit throws {@link FitCancelledException}.
+   * when it turns true the fit throws {@link CancelledException}.
    */
   public LinearBtFitter(ComparisonSet data, double lambda, BooleanSupplier cancelled) {
     if (!(lambda > 0)) {
@@ -111,7 +112,7 @@ public final class LinearBtFitter {
     try (Operator op = new Operator(data.rows(), rows, dim)) {
       while (!converged && iterations < options.maxIterations()) {
         if (cancelled.getAsBoolean()) {
-          throw new FitCancelledException("LINEAR Newton iteration " + (iterations + 1));
+          throw CancelledException.fit("LINEAR Newton iteration " + (iterations + 1));
         }
         double gn = norm2(st.g);
         double eta = Math.min(0.5, Math.sqrt(gn / g0));
@@ -254,7 +255,7 @@ public final class LinearBtFitter {
     double rz = dot(r, z);
     int maxSteps = Math.min(dim, MAX_CG);
     for (int step = 0; step < maxSteps; step++) {
-      FitCancelledException.check(cancelled, "LINEAR Hessian-vector product (CG step " + (step + 1) + ")");
+      CancelledException.checkFit(cancelled, "LINEAR Hessian-vector product (CG step " + (step + 1) + ")");
       hessianTimes(op, st.h, p, hp);
       double php = dot(p, hp);
       if (!(php > 0)) {
@@ -346,19 +347,6 @@ public final class LinearBtFitter {
     }
   }
 
-  /** x w for each row of x (rows x dim, float32), accumulated in double. */
-  public static double[] rowDots(float[] x, int dim, double[] w) {
-    double[] out = new double[x.length / dim];
-    for (int i = 0; i < out.length; i++) {
-      double acc = 0;
-      int off = i * dim;
-      for (int j = 0; j < dim; j++) {
-        acc += x[off + j] * w[j];
-      }
-      out[i] = acc;
-    }
-    return out;
-  }
 
   private static double dot(double[] a, double[] b) {
     double s = 0;

@@ -1,6 +1,7 @@
 package dev.activerm.server.core.model;
 
 import dev.activerm.server.core.linalg.Blas;
+import dev.activerm.server.core.linalg.RowKernels;
 import java.util.SplittableRandom;
 
 /**
@@ -155,7 +156,7 @@ public final class MlpNetwork {
     for (int j = 0; j < h; j++) {
       w[j] = last[j];
     }
-    return LinearBtFitter.rowDots(phi, h, w);
+    return RowKernels.rowDots(phi, h, w);
   }
 
   static void gelu(float[] p, float[] a, int count) {

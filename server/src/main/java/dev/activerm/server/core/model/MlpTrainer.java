@@ -1,5 +1,6 @@
 package dev.activerm.server.core.model;
 
+import dev.activerm.server.core.errors.CancelledException;
 import dev.activerm.server.core.linalg.Blas;
 import java.util.Arrays;
 import java.util.SplittableRandom;
@@ -36,7 +37,7 @@ public final class MlpTrainer {
 
   /**
    * As above; cancelled is polled before every minibatch and, when it turns true, the fit
-   * throws {@link FitCancelledException} (the polls do not touch the random stream, so
+   * throws {@link CancelledException} (the polls do not touch the random stream, so
    * results stay bit-identical).
    */
   public static Result fit(ComparisonSet data, int[] hidden, double lambda, MlpFitOptions options, long seed,
@@ -71,7 +72,7 @@ public final class MlpTrainer {
       shuffle(perm, random);
       for (int from = 0; from < nTrain; from += batch) {
         if (cancelled.getAsBoolean()) {
-          throw new FitCancelledException("MLP epoch " + (epoch + 1) + " of " + options.epochs());
+          throw CancelledException.fit("MLP epoch " + (epoch + 1) + " of " + options.epochs());
         }
         int count = Math.min(batch, nTrain - from);
         batchGradient(net, train, perm, from, count, penalty, ws);

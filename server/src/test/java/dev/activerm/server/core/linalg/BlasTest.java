@@ -1,10 +1,9 @@
 package dev.activerm.server.core.linalg;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.within;
-
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 /** OpenBLAS through the wrapper against plain triple loops (tolerance: float32 rounding). */
 class BlasTest {

@@ -1,9 +1,8 @@
 package dev.activerm.server.core.linalg;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import org.junit.jupiter.api.Test;
 import org.ojalgo.OjAlgoUtils;
+import static org.assertj.core.api.Assertions.assertThat;
 
 /** ojAlgo's parallelism is capped by OjAlgoSetup, and its start-up notice is switched off. */
 class OjAlgoSetupTest {

@@ -1,11 +1,10 @@
 package dev.activerm.server.core.linalg;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
-import dev.activerm.server.core.select.Parallel;
+import dev.activerm.server.core.linalg.Parallel;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The double-accumulating row kernels against plain double loops (tolerance 1e-12 relative:

@@ -1,9 +1,8 @@
 package dev.activerm.server.core.model;
 
+import org.junit.jupiter.api.Test;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
-
-import org.junit.jupiter.api.Test;
 
 class BradleyTerryTest {
   @Test

@@ -1,11 +1,11 @@
 package dev.activerm.server.core.model;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.catchThrowableOfType;
-
+import dev.activerm.server.core.errors.CancelledException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 /** Both heads poll the caller's cancellation flag inside their loops, and a flag that never fires changes nothing. */
 class FitCancellationTest {
@@ -31,7 +31,7 @@ class FitCancellationTest {
     // 100 comparisons in minibatches of 10: 10 polls per epoch, 1000 epochs would be 10 000 polls.
     MlpFitOptions options = new MlpFitOptions(1e-3, 1000, 10, 0.0, 0.0, 3);
     FiresAfter flag = new FiresAfter(25);
-    FitCancelledException e = catchThrowableOfType(FitCancelledException.class,
+    CancelledException e = catchThrowableOfType(CancelledException.class,
         () -> MlpTrainer.fit(data, new int[] {8, 8}, 1.0, options, 3, null, flag));
     assertThat(e).isNotNull();
     assertThat(e.getMessage()).contains("MLP epoch 3 of 1000");
@@ -56,7 +56,7 @@ class FitCancellationTest {
     Planted p = new Planted(50, 4, 7, x -> 2 * x[0] - x[3]);
     ComparisonSet data = p.comparisons(200, 8, 0.0, false);
     FiresAfter flag = new FiresAfter(3); // iteration 1, its Hessian block, iteration 2, then fire
-    FitCancelledException e = catchThrowableOfType(FitCancelledException.class,
+    CancelledException e = catchThrowableOfType(CancelledException.class,
         () -> new LinearBtFitter(data, 1.0, flag).fit(LinearFitOptions.defaults(), null));
     assertThat(e).isNotNull();
     assertThat(e.getMessage()).contains("Fit cancelled by the caller during LINEAR Hessian");

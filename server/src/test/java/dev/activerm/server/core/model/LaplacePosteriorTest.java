@@ -1,9 +1,8 @@
 package dev.activerm.server.core.model;
 
+import org.junit.jupiter.api.Test;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
-
-import org.junit.jupiter.api.Test;
 
 class LaplacePosteriorTest {
   /** sd(r_a - r_b) = sqrt(z^T M^-1 z) with M = lambda I + sum weight v z z^T built with loops, solved by elimination. */

@@ -1,8 +1,8 @@
 package dev.activerm.server.core.model;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
+import dev.activerm.server.core.linalg.RowKernels;
 import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
 
 class LinearBtFitterTest {
 
@@ -44,7 +44,7 @@ class LinearBtFitterTest {
     });
     ComparisonSet data = p.comparisons(2000, 4, 0.0, false);
     LinearBtFitter.Result fit = new LinearBtFitter(data, 1.0).fit(LinearFitOptions.defaults(), null);
-    double[] rewards = LinearBtFitter.rowDots(p.x, dim, fit.weights());
+    double[] rewards = RowKernels.rowDots(p.x, dim, fit.weights());
     assertThat(Planted.spearman(rewards, p.trueReward)).isGreaterThan(0.95);
   }
 

@@ -1,8 +1,0 @@
-package dev.activerm.server.core;
-
-/** Where SelectBatch's candidate pairs come from. */
-public enum CandidateSource {
-  EXPLICIT,
-  WITHIN_PROMPT,
-  CROSS_PROMPT
-}

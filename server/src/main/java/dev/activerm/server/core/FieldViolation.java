@@ -1,4 +1,0 @@
-package dev.activerm.server.core;
-
-/** One bad field of a request: its path as the API names it (e.g. "response_ids[17]") and why. */
-public record FieldViolation(String field, String description) {}

@@ -1,9 +1,0 @@
-package dev.activerm.server.core;
-
-/** Reward head architecture on top of the frozen embeddings. */
-public enum HeadType {
-  /** r(x) = w^T x, no bias. */
-  LINEAR,
-  /** r(x) = w^T phi(x), phi a GELU MLP. */
-  MLP
-}

@@ -1,0 +1,214 @@
+package dev.activerm.server.core.project;
+
+import dev.activerm.server.core.errors.ActiveRmException;
+import dev.activerm.server.core.errors.FieldViolation;
+import dev.activerm.server.core.model.HeadSpec;
+import dev.activerm.server.store.PoolFiles;
+import dev.activerm.server.store.ProjectRecord;
+import dev.activerm.server.store.SqliteStore;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.locks.Lock;
+import java.util.function.LongConsumer;
+import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The projects of one server: start-up loading, CreateProject / GetProject / ListProjects /
+ * DeleteProject, and the lookup every other service starts from. Every write is checked in
+ * full first, then made durable, and only then applied in memory, so a rejected or failed
+ * call leaves no trace and an acknowledged one survives a crash.
+ */
+public final class ProjectRegistry {
+  private static final Logger log = LoggerFactory.getLogger(ProjectRegistry.class);
+
+  private final SqliteStore store;
+  private final PoolFiles poolFiles;
+  private final Clock clock;
+  private final Limits limits;
+  private final ConcurrentSkipListMap<String, ProjectState> projects = new ConcurrentSkipListMap<>();
+  private final List<LongConsumer> deleteListeners = new CopyOnWriteArrayList<>();
+  private final Object lifecycle = new Object();
+
+  private ProjectRegistry(SqliteStore store, PoolFiles poolFiles, Clock clock, Limits limits) {
+    this.store = store;
+    this.poolFiles = poolFiles;
+    this.clock = clock;
+    this.limits = limits;
+  }
+
+  /** Loads every project from the store: ids and comparisons from the database, pools from their files. */
+  public static ProjectRegistry load(SqliteStore store, PoolFiles poolFiles, Clock clock, Limits limits) {
+    long start = System.nanoTime();
+    ProjectRegistry registry = new ProjectRegistry(store, poolFiles, clock, limits);
+    Set<Long> keys = new HashSet<>();
+    long rows = 0;
+    long idNanos = 0;
+    long poolNanos = 0;
+    for (ProjectRecord r : store.loadProjects()) {
+      ProjectState state = new ProjectState(r.key(), ProjectRecords.spec(r));
+      List<String> ids = new ArrayList<>();
+      List<String> promptIds = new ArrayList<>();
+      long t0 = System.nanoTime();
+      int committed = store.loadResponses(r.key(), (id, prompt) -> {
+        ids.add(id);
+        promptIds.add(prompt);
+      });
+      state.responses().append(ids, promptIds);
+      long t1 = System.nanoTime();
+      state.pool().reserve(committed);
+      poolFiles.read(r.key(), committed, r.embeddingDim(), state.pool().shardRows(), state.pool()::append);
+      idNanos += t1 - t0;
+      poolNanos += System.nanoTime() - t1;
+      store.loadComparisons(r.key(), c -> ProjectRecords.append(state.comparisons(), c));
+      state.selections().load(store.loadSelections(r.key()), state.comparisons());
+      registry.projects.put(r.id(), state);
+      keys.add(r.key());
+      rows += committed;
+    }
+    int orphans = poolFiles.deleteOrphans(keys);
+    log.info(
+        "loaded {} projects, {} responses in {} ms (ids {} ms, pool files {} ms){}",
+        registry.projects.size(), rows, (System.nanoTime() - start) / 1_000_000, idNanos / 1_000_000,
+        poolNanos / 1_000_000,
+        orphans > 0 ? " (removed " + orphans + " pool files of deleted projects)" : "");
+    return registry;
+  }
+
+  public ProjectInfo createProject(String id, int embeddingDim, HeadSpec head, double l2) {
+    ProjectSpec spec = ProjectSpec.create(id, embeddingDim, head, l2, Instant.ofEpochMilli(clock.millis()));
+    synchronized (lifecycle) {
+      if (projects.containsKey(id)) {
+        throw ActiveRmException.alreadyExists(
+            "project '" + id + "' already exists; choose another project_id, or DeleteProject it first",
+            new FieldViolation("project_id", "'" + id + "' is taken"));
+      }
+      if (limits.maxProjects() > 0 && projects.size() >= limits.maxProjects()) {
+        throw ActiveRmException.resourceExhausted(
+            "the server holds " + projects.size() + " projects and its limit (--max-projects) is "
+                + limits.maxProjects() + "; delete projects you no longer need, or ask the operator to raise the limit");
+      }
+      long key = store.insertProject(ProjectRecords.toRecord(spec));
+      ProjectState state = new ProjectState(key, spec);
+      projects.put(id, state);
+      log.info("created project '{}' (dim {}, head {}, l2 {})", id, embeddingDim, spec.head(), spec.l2());
+      return state.info();
+    }
+  }
+
+  public ProjectInfo getProject(String id) {
+    ProjectState s = require(id);
+    Lock l = s.readLock();
+    try {
+      return s.info();
+    } finally {
+      l.unlock();
+    }
+  }
+
+  /** Projects with ids after afterId (null: from the start) that the caller may see, in id order. */
+  public ProjectPage listProjects(String afterId, int pageSize, Predicate<String> visible) {
+    int size = pageSize == 0 ? 100 : pageSize;
+    if (size < 0 || size > 1000) {
+      throw ActiveRmException.invalid(
+          "page_size is " + pageSize + "; use 1..1000 (0 means 100)",
+          new FieldViolation("page_size", "must be 0..1000"));
+    }
+    Map<String, ProjectState> tail = afterId == null ? projects : projects.tailMap(afterId, false);
+    List<ProjectInfo> out = new ArrayList<>();
+    String last = null;
+    boolean more = false;
+    for (ProjectState s : tail.values()) {
+      if (!visible.test(s.spec().id())) {
+        continue;
+      }
+      if (out.size() == size) {
+        more = true;
+        break;
+      }
+      Lock l = s.lock().readLock();
+      l.lock();
+      try {
+        if (!s.isDeleted()) {
+          out.add(s.info());
+          last = s.spec().id();
+        }
+      } finally {
+        l.unlock();
+      }
+    }
+    return new ProjectPage(out, more ? last : null);
+  }
+
+  /**
+   * Runs listener with the project key after every delete, under the project's write lock
+   * (so a writer that checks deletion under that lock cannot re-add what it drops). For
+   * in-memory state held outside ProjectState, such as cached derived state.
+   */
+  public void onDelete(LongConsumer listener) {
+    deleteListeners.add(listener);
+  }
+
+  public void deleteProject(String id) {
+    synchronized (lifecycle) {
+      ProjectState s = require(id);
+      // Wait for an upload in progress, so it cannot write into the file being deleted.
+      s.acquireIngest("DeleteProject");
+      s.lock().writeLock().lock();
+      try {
+        store.deleteProject(s.key());
+        s.markDeleted();
+        projects.remove(id);
+        deleteListeners.forEach(l -> l.accept(s.key()));
+      } finally {
+        s.lock().writeLock().unlock();
+        s.releaseIngest();
+      }
+      // After the commit: a crash before this line leaves an orphan file, removed at next start.
+      poolFiles.delete(s.key());
+      log.info("deleted project '{}'", id);
+    }
+  }
+
+  /** The live project with this id; INVALID_ARGUMENT for a malformed id, NOT_FOUND for an unknown one. */
+  public ProjectState require(String id) {
+    Identifiers.require("project_id", id);
+    ProjectState s = projects.get(id);
+    if (s == null) {
+      throw ProjectState.notFound(id);
+    }
+    return s;
+  }
+
+  /** Every live project, in id order (start-up loading by other services). */
+  public Collection<ProjectState> states() {
+    return projects.values();
+  }
+
+  /** For gauges: read without locks, so a value may be a moment old. */
+  public long projectCount() {
+    return projects.size();
+  }
+
+  public long responseCount() {
+    return projects.values().stream().mapToLong(s -> s.pool().size()).sum();
+  }
+
+  public long comparisonCount() {
+    return projects.values().stream().mapToLong(s -> s.comparisons().size()).sum();
+  }
+
+  /** Latest models held in memory: one per project that has been fitted. */
+  public long modelsInMemory() {
+    return projects.values().stream().filter(s -> s.latest() != null).count();
+  }
+}

@@ -1,0 +1,153 @@
+package dev.activerm.server.core.project;
+
+import dev.activerm.server.core.errors.ActiveRmException;
+import dev.activerm.server.core.errors.FieldViolation;
+import dev.activerm.server.core.model.FittedModel;
+import dev.activerm.server.core.model.RewardModel;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * One project in memory: its spec, pool, ids, comparisons, selections with their pending
+ * pairs, and its latest model. Guarded by its own read-write lock: writers exclude each other
+ * and readers; readers share. A deleted project keeps its object for callers already holding
+ * it, marked deleted, so every reader takes the lock through {@link #readLock()}.
+ */
+public final class ProjectState {
+  /** How long an upload (or a delete) waits for the upload in progress before it is ABORTED. */
+  static final int INGEST_WAIT_SECONDS = 30;
+
+  private final long key;
+  private final ProjectSpec spec;
+  private final EmbeddingPool pool;
+  private final ResponseIndex responses = new ResponseIndex();
+  private final ComparisonLog comparisons = new ComparisonLog();
+  private final SelectionLog selections = new SelectionLog();
+  private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+  /**
+   * One AddResponses call at a time appends to the pool file; it holds this permit from its
+   * first chunk to its commit, so chunks go to disk while later ones are still arriving.
+   */
+  private final Semaphore ingest = new Semaphore(1);
+  /** Fits of one project run one at a time (they train outside the project lock). */
+  private final Object fitLock = new Object();
+  private boolean deleted;
+  /** Latest fitted model version, null before the first Fit; set by Fit, read by Score and SelectBatch. */
+  private volatile FittedModel latest;
+
+  ProjectState(long key, ProjectSpec spec) {
+    this.key = key;
+    this.spec = spec;
+    this.pool = new EmbeddingPool(spec.embeddingDim());
+  }
+
+  /** The store's key of the project (pool file name, database rows, cache keys). */
+  public long key() {
+    return key;
+  }
+
+  public ProjectSpec spec() {
+    return spec;
+  }
+
+  public EmbeddingPool pool() {
+    return pool;
+  }
+
+  public ResponseIndex responses() {
+    return responses;
+  }
+
+  public ComparisonLog comparisons() {
+    return comparisons;
+  }
+
+  public SelectionLog selections() {
+    return selections;
+  }
+
+  public ReentrantReadWriteLock lock() {
+    return lock;
+  }
+
+  public Object fitLock() {
+    return fitLock;
+  }
+
+  public FittedModel latest() {
+    return latest;
+  }
+
+  /** The latest model, or null before the first Fit. */
+  public RewardModel latestModel() {
+    FittedModel m = latest;
+    return m == null ? null : m.model();
+  }
+
+  /** Publishes a new latest version (Fit, under the write lock; start-up loading). */
+  public void publish(FittedModel model) {
+    latest = model;
+  }
+
+  /** Takes the read lock, NOT_FOUND (lock released) if the project was deleted meanwhile. */
+  public Lock readLock() {
+    Lock l = lock.readLock();
+    l.lock();
+    if (deleted) {
+      l.unlock();
+      throw notFound(spec.id());
+    }
+    return l;
+  }
+
+  /** NOT_FOUND if the project was deleted; callers hold the write lock. */
+  public void checkNotDeleted() {
+    if (deleted) {
+      throw notFound(spec.id());
+    }
+  }
+
+  void markDeleted() {
+    deleted = true;
+  }
+
+  boolean isDeleted() {
+    return deleted;
+  }
+
+  /**
+   * Becomes the project's one writer of the pool file (AddResponses, DeleteProject): waits up
+   * to {@link #INGEST_WAIT_SECONDS} for the upload in progress, then ABORTED.
+   */
+  void acquireIngest(String what) {
+    try {
+      if (!ingest.tryAcquire(INGEST_WAIT_SECONDS, TimeUnit.SECONDS)) {
+        throw ActiveRmException.aborted(
+            what + ": another AddResponses call to project '" + spec.id() + "' has been uploading for over "
+                + INGEST_WAIT_SECONDS + " s; uploads to one project run one at a time. Retry when it has finished.");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw ActiveRmException.aborted(what + " was interrupted while waiting for another upload; retry");
+    }
+  }
+
+  void releaseIngest() {
+    ingest.release();
+  }
+
+  ProjectInfo info() {
+    FittedModel model = latest;
+    return new ProjectInfo(
+        spec, pool.size(), comparisons.size(), responses.numPrompts(), model == null ? 0 : model.version(),
+        selections.pendingCount());
+  }
+
+  static ActiveRmException notFound(String id) {
+    return ActiveRmException.notFound(
+        "project '" + id + "' does not exist; create it with CreateProject (ListProjects shows the existing ones)",
+        new FieldViolation("project_id", "no project '" + id + "'"));
+  }
+}

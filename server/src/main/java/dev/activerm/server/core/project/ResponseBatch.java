@@ -1,0 +1,151 @@
+package dev.activerm.server.core.project;
+
+import dev.activerm.server.core.errors.ActiveRmException;
+import dev.activerm.server.core.errors.Violations;
+import dev.activerm.server.store.PoolFiles;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * One AddResponses call in progress. Each chunk is checked as it arrives (shape, ids,
+ * finite values, ids already stored), so a bad upload fails at its first bad chunk, and
+ * is then written past the pool file's committed end while the next chunk is in flight.
+ * Nothing becomes part of the project until {@link Responses#commit} commits
+ * the whole call; {@link Responses#abort} drops it.
+ */
+public final class ResponseBatch {
+  private final ProjectState state;
+  private final PoolFiles.Writer writer;
+  private final String projectId;
+  private final int dim;
+  private final List<String> ids = new ArrayList<>();
+  private final List<String> promptIds = new ArrayList<>();
+  private final List<float[]> chunks = new ArrayList<>();
+  private final Set<String> seen = new HashSet<>();
+  private final long maxBytes;
+  private long bytes;
+  private int chunkIndex;
+
+  ResponseBatch(ProjectState state, PoolFiles.Writer writer, String projectId, int dim, long maxBytes) {
+    this.state = state;
+    this.writer = writer;
+    this.projectId = projectId;
+    this.dim = dim;
+    this.maxBytes = maxBytes;
+  }
+
+  public String projectId() {
+    return projectId;
+  }
+
+  public int dim() {
+    return dim;
+  }
+
+  /**
+   * Adds one chunk: rows x cols values, row-major, with one response id and one prompt id
+   * per row. Throws INVALID_ARGUMENT naming every bad field (with its row) otherwise.
+   */
+  public void addChunk(List<String> chunkIds, List<String> chunkPromptIds, int rows, int cols, float[] values) {
+    int chunk = chunkIndex++;
+    String where = "chunk " + chunk + ": ";
+    bytes += (long) values.length * Float.BYTES;
+    if (Limits.exceeds(bytes, maxBytes)) {
+      throw ActiveRmException.resourceExhausted(
+          "this AddResponses call has sent " + (bytes >> 20) + " MiB of embeddings; one call may carry at most "
+              + (maxBytes >> 20) + " MiB (--max-call-mib). Nothing was stored: split the upload into several calls");
+    }
+    Violations v = new Violations();
+    if (chunkIds.isEmpty() && rows == 0) {
+      v.add("response_ids", where + "the chunk has no rows; send response_ids, prompt_ids and embeddings");
+    }
+    if (chunkIds.size() != rows) {
+      v.add(
+          "embeddings.rows",
+          where + "has " + rows + " embedding rows for " + chunkIds.size()
+              + " response_ids; send one embedding row per response id");
+    }
+    if (chunkPromptIds.size() != chunkIds.size()) {
+      v.add(
+          "prompt_ids",
+          where + "has " + chunkPromptIds.size() + " prompt_ids for " + chunkIds.size()
+              + " response_ids; send one prompt id per response");
+    }
+    if (rows > 0 && cols != dim) {
+      v.add(
+          "embeddings.cols",
+          where + "is " + cols + " but project '" + projectId + "' has embedding_dim " + dim
+              + "; send embeddings of length " + dim + " or create a project with embedding_dim " + cols);
+    }
+    v.throwIfAny(ActiveRmException.Kind.INVALID_ARGUMENT, "Invalid AddResponses chunk " + chunk + ":");
+
+    long firstRow = ids.size();
+    Violations alreadyStored = new Violations();
+    for (int i = 0; i < chunkIds.size(); i++) {
+      String id = chunkIds.get(i);
+      String problem = Identifiers.problem(id);
+      if (problem != null) {
+        v.add("response_ids[" + i + "]", where + "row " + (firstRow + i) + " of the call: " + problem);
+      } else if (state.responses().rowOf(id) >= 0) {
+        alreadyStored.add("response_ids[" + i + "]", where + "row " + (firstRow + i) + " of the call: '" + id
+            + "' is already in the project");
+      } else if (!seen.add(id)) {
+        v.add(
+            "response_ids[" + i + "]",
+            where + "'" + id + "' appears twice in this call (row " + (firstRow + i)
+                + "); response ids must be unique");
+      }
+      String promptProblem = Identifiers.problem(chunkPromptIds.get(i));
+      if (promptProblem != null) {
+        v.add("prompt_ids[" + i + "]", where + "row " + (firstRow + i) + " of the call: " + promptProblem);
+      }
+    }
+    for (int i = 0; i < values.length; i++) {
+      if (!Float.isFinite(values[i])) {
+        int row = i / dim;
+        v.add(
+            "embeddings.data",
+            where + "row " + row + " (response '" + chunkIds.get(row) + "'), column " + (i % dim)
+                + " is " + values[i] + "; embeddings must be finite");
+      }
+    }
+    v.throwIfAny(ActiveRmException.Kind.INVALID_ARGUMENT, "Invalid AddResponses chunk " + chunk + ":");
+    alreadyStored.throwIfAny(
+        ActiveRmException.Kind.ALREADY_EXISTS,
+        "AddResponses: response ids already stored in project '" + projectId
+            + "'; nothing from this call was stored. Send only new ids:");
+
+    writer.write(values);
+    ids.addAll(chunkIds);
+    promptIds.addAll(chunkPromptIds);
+    chunks.add(values);
+  }
+
+  ProjectState state() {
+    return state;
+  }
+
+  PoolFiles.Writer writer() {
+    return writer;
+  }
+
+  public int size() {
+    return ids.size();
+  }
+
+  List<String> ids() {
+    return Collections.unmodifiableList(ids);
+  }
+
+  List<String> promptIds() {
+    return Collections.unmodifiableList(promptIds);
+  }
+
+  /** The rows, chunk by chunk, each row-major with {@link #dim()} columns. */
+  List<float[]> chunks() {
+    return Collections.unmodifiableList(chunks);
+  }
+}

@@ -1,0 +1,68 @@
+package dev.activerm.server.core.project;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Response ids and prompt ids of a pool, by row. Prompt ids are interned to dense
+ * indices so within-prompt candidate generation can group rows without strings.
+ */
+public final class ResponseIndex {
+  private final List<String> ids = new ArrayList<>();
+  private final Map<String, Integer> rowById = new HashMap<>();
+  private final List<String> prompts = new ArrayList<>();
+  private final Map<String, Integer> promptIndex = new HashMap<>();
+  private int[] promptOfRow = new int[16];
+
+  public int size() {
+    return ids.size();
+  }
+
+  public int numPrompts() {
+    return prompts.size();
+  }
+
+  /** Row of a response id, or -1. */
+  public int rowOf(String id) {
+    Integer row = rowById.get(id);
+    return row == null ? -1 : row;
+  }
+
+  public String id(int row) {
+    return ids.get(row);
+  }
+
+  public String promptId(int row) {
+    return prompts.get(promptOfRow[row]);
+  }
+
+  /** Dense prompt index of a prompt id (0 .. numPrompts-1), or -1 if no response has it. */
+  public int promptIndexOf(String promptId) {
+    Integer p = promptIndex.get(promptId);
+    return p == null ? -1 : p;
+  }
+
+  /** Dense prompt index of a row (0 .. numPrompts-1). */
+  public int promptIndex(int row) {
+    return promptOfRow[row];
+  }
+
+  public void append(List<String> newIds, List<String> newPromptIds) {
+    int needed = ids.size() + newIds.size();
+    if (needed > promptOfRow.length) {
+      promptOfRow = Arrays.copyOf(promptOfRow, Math.max(needed, promptOfRow.length * 2));
+    }
+    for (int i = 0; i < newIds.size(); i++) {
+      int row = ids.size();
+      ids.add(newIds.get(i));
+      rowById.put(newIds.get(i), row);
+      promptOfRow[row] = promptIndex.computeIfAbsent(newPromptIds.get(i), p -> {
+        prompts.add(p);
+        return prompts.size() - 1;
+      });
+    }
+  }
+}

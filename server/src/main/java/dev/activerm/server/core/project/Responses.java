@@ -1,0 +1,159 @@
+package dev.activerm.server.core.project;
+
+import dev.activerm.server.core.errors.ActiveRmException;
+import dev.activerm.server.core.errors.FieldViolation;
+import dev.activerm.server.store.PoolFiles;
+import dev.activerm.server.store.SqliteStore;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.locks.Lock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * AddResponses (the ingest protocol: open a batch, stream its chunks to the pool file, commit
+ * or abort) and ListResponses. A commit fsyncs the rows already written past the pool file's
+ * committed end, commits their ids in the database (the moment they exist), then shows them
+ * in memory.
+ */
+public final class Responses {
+  private static final Logger log = LoggerFactory.getLogger(Responses.class);
+  public static final int MAX_PAGE_SIZE = Pages.MAX_PAGE_SIZE;
+
+  private final ProjectRegistry registry;
+  private final SqliteStore store;
+  private final PoolFiles poolFiles;
+  private final Limits limits;
+
+  public Responses(ProjectRegistry registry, SqliteStore store, PoolFiles poolFiles, Limits limits) {
+    this.registry = registry;
+    this.store = store;
+    this.poolFiles = poolFiles;
+    this.limits = limits;
+  }
+
+  /**
+   * Starts an AddResponses call: NOT_FOUND now if the project does not exist. The call
+   * becomes the project's one writer until it is committed or aborted; a second call waits
+   * up to 30 s for it, then gets ABORTED.
+   */
+  public ResponseBatch newBatch(String projectId) {
+    ProjectState s = registry.require(projectId);
+    s.acquireIngest("AddResponses");
+    try {
+      Lock l = s.readLock();
+      try {
+        PoolFiles.Writer writer = poolFiles.openWriter(s.key(), s.pool().size(), s.spec().embeddingDim());
+        return new ResponseBatch(s, writer, projectId, s.spec().embeddingDim(), limits.maxCallBytes());
+      } finally {
+        l.unlock();
+      }
+    } catch (RuntimeException | Error e) {
+      s.releaseIngest();
+      throw e;
+    }
+  }
+
+  /** Drops an AddResponses call that failed or was cancelled: nothing of it is committed. */
+  public void abort(ResponseBatch batch) {
+    try {
+      batch.writer().close();
+    } finally {
+      batch.state().releaseIngest();
+    }
+  }
+
+  /** Commits a whole AddResponses call; returns the project's row count after it. */
+  public long commit(ResponseBatch batch) {
+    ProjectState s = batch.state();
+    try {
+      if (batch.size() == 0) {
+        throw ActiveRmException.invalid(
+            "AddResponses received no rows; send at least one chunk with response_ids, prompt_ids and embeddings",
+            new FieldViolation("response_ids", "no rows in the call"));
+      }
+      int firstRow;
+      s.lock().writeLock().lock();
+      try {
+        s.checkNotDeleted();
+        long poolBytes = ((long) s.pool().size() + batch.size()) * batch.dim() * Float.BYTES;
+        if (Limits.exceeds(poolBytes, limits.maxPoolBytesPerProject())) {
+          throw ActiveRmException.resourceExhausted(
+              "project '" + s.spec().id() + "' would hold " + (poolBytes >> 20) + " MiB of embeddings after this call; its"
+                  + " limit (--max-pool-mib-per-project) is " + (limits.maxPoolBytesPerProject() >> 20)
+                  + " MiB. Nothing was stored; delete unused projects or ask the operator to raise the limit");
+        }
+        firstRow = s.pool().size();
+        // Allocate before anything is durable, so running out of memory cannot strand a commit.
+        s.pool().reserve(batch.size());
+      } finally {
+        s.lock().writeLock().unlock();
+      }
+      long t0 = System.nanoTime();
+      batch.writer().sync();
+      long t1 = System.nanoTime();
+      store.appendResponses(s.key(), firstRow, batch.ids(), batch.promptIds());
+      long t2 = System.nanoTime();
+      s.lock().writeLock().lock();
+      try {
+        for (float[] chunk : batch.chunks()) {
+          s.pool().append(chunk);
+        }
+        s.responses().append(batch.ids(), batch.promptIds());
+      } finally {
+        s.lock().writeLock().unlock();
+      }
+      log.info("project '{}': +{} responses ({} MB) committed in {} ms (pool file sync {} ms, database {} ms)",
+          s.spec().id(), batch.size(), (long) batch.size() * batch.dim() * Float.BYTES >> 20,
+          (t2 - t0) / 1_000_000, (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000);
+      return firstRow + batch.size();
+    } finally {
+      abort(batch);
+    }
+  }
+
+  /**
+   * Reads responses back: exactly the given ids (in order), or a page from offset.
+   * Embeddings only when asked for.
+   */
+  public ResponsePage list(String projectId, List<String> ids, long offset, int pageSize, boolean withEmbeddings) {
+    ProjectState s = registry.require(projectId);
+    Lock l = s.readLock();
+    try {
+      int[] rows;
+      long next = -1;
+      if (!ids.isEmpty()) {
+        if (ids.size() > MAX_PAGE_SIZE) {
+          throw ActiveRmException.invalid(
+              "asked for " + ids.size() + " response ids; at most " + MAX_PAGE_SIZE + " per call",
+              new FieldViolation("response_ids", "too many ids"));
+        }
+        rows = RowResolver.rowsOrThrow(s, ids, "response_ids", "Unknown response ids:");
+      } else {
+        int size = Pages.size(pageSize);
+        int total = s.pool().size();
+        int from = (int) Math.min(offset, total);
+        int to = (int) Math.min((long) from + size, total);
+        rows = new int[to - from];
+        for (int i = 0; i < rows.length; i++) {
+          rows[i] = from + i;
+        }
+        next = to < total ? to : -1;
+      }
+      List<String> outIds = new ArrayList<>(rows.length);
+      List<String> outPrompts = new ArrayList<>(rows.length);
+      int dim = s.spec().embeddingDim();
+      float[] embeddings = withEmbeddings ? new float[rows.length * dim] : null;
+      for (int i = 0; i < rows.length; i++) {
+        outIds.add(s.responses().id(rows[i]));
+        outPrompts.add(s.responses().promptId(rows[i]));
+        if (withEmbeddings) {
+          s.pool().copyRow(rows[i], embeddings, i * dim);
+        }
+      }
+      return new ResponsePage(outIds, outPrompts, embeddings, dim, next);
+    } finally {
+      l.unlock();
+    }
+  }
+}

@@ -1,0 +1,31 @@
+package dev.activerm.server.core.selection;
+
+import dev.activerm.server.core.strategy.Strategy;
+import dev.activerm.server.core.strategy.StrategyParams;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * A stored selection as the API reports it: chosen pairs (ids) in the order chosen, with scores.
+ *
+ * @param numPrompts distinct prompts the candidates were restricted to; 0: not restricted
+ */
+public record SelectionInfo(
+    String selectionId,
+    long modelVersion,
+    Strategy strategy,
+    long seed,
+    int batchSize,
+    long numCandidates,
+    List<String> aIds,
+    List<String> bIds,
+    double[] scores,
+    Instant createTime,
+    Duration wallTime,
+    CandidateSource source,
+    long numPrompts,
+    long maxCandidates,
+    boolean includeLabeled,
+    boolean includePending,
+    StrategyParams params) {}

@@ -1,0 +1,78 @@
+package dev.activerm.server.core.strategy;
+
+import dev.activerm.server.core.linalg.DenseMatrices;
+import dev.activerm.server.core.linalg.LaplacianGram;
+import dev.activerm.server.core.linalg.Whitening;
+import dev.activerm.server.core.model.BradleyTerry;
+import dev.activerm.server.core.model.RewardModel;
+import dev.activerm.server.core.model.Rewards;
+import java.util.Arrays;
+
+/**
+ * The paper's top-B designs: score v_k z_k^T (eps I + F(cand) [+ F(labeled)])^-1 z_k and take
+ * the top b. OLS_DOPT sets v = 1; DOPT uses F(cand); PAST_AWARE_DOPT adds F(labeled).
+ */
+public final class DesignStrategy implements SelectionStrategy {
+  /** Which information matrix and weights the design uses. */
+  enum Kind {
+    OLS,
+    FISHER,
+    PAST_AWARE
+  }
+
+  private final Kind kind;
+
+  DesignStrategy(Kind kind) {
+    this.kind = kind;
+  }
+
+  @Override
+  public StrategyResult select(StrategyInput in, int b) {
+    return StrategyResult.top(scores(in), b);
+  }
+
+  /** The score of every candidate (in.strategy() must be OLS_DOPT, DOPT or PAST_AWARE_DOPT). */
+  public static double[] scores(StrategyInput in) {
+    return ((DesignStrategy) in.strategy().implementation()).score(in);
+  }
+
+  private double[] score(StrategyInput in) {
+    RewardModel m = in.model();
+    Touched t = Touched.of(in.pool().rows(), in.candidates());
+    int[] ia = t.localA[0];
+    int[] ib = t.localB[0];
+    int h = m == null ? in.pool().dim() : m.featureDim();
+    float[] phi = Features.of(in.pool(), m, t.rows, in.cancelled());
+    double[] v;
+    if (kind == Kind.OLS) {
+      v = new double[ia.length];
+      Arrays.fill(v, 1.0);
+    } else {
+      v = BradleyTerry.clippedVariance(Rewards.pairMargins(phi, t.size(), h, m.lastLayer(), ia, ib));
+    }
+    double[] f = new double[h * h];
+    LaplacianGram.accumulate(phi, t.size(), h, ia, ib, v, f, in.cancelled());
+    if (kind == Kind.PAST_AWARE) {
+      LabeledInformation li = in.labeledInformation();
+      for (int i = 0; i < h * h; i++) {
+        f[i] += li.matrix()[i];
+      }
+      DenseMatrices.addDiagonal(f, h, -in.lambda());
+    }
+    double eps = in.params().ridge() > 0 ? in.params().ridge() : defaultRidge(f, h);
+    DenseMatrices.addDiagonal(f, h, eps);
+    double[] l = Features.cholesky(f, h);
+    Whitening.whiten(phi, t.size(), h, l);
+    double[] q = Features.pairDistances(phi, h, ia, ib, in.cancelled());
+    for (int k = 0; k < q.length; k++) {
+      q[k] *= v[k];
+    }
+    return q;
+  }
+
+  /** eps = 1e-6 * trace / h (1e-6 when the matrix is zero). */
+  static double defaultRidge(double[] f, int h) {
+    double tr = DenseMatrices.trace(f, h);
+    return tr > 0 ? 1e-6 * tr / h : 1e-6;
+  }
+}

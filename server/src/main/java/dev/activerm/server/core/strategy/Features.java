@@ -1,0 +1,92 @@
+package dev.activerm.server.core.strategy;
+
+import dev.activerm.server.core.errors.CancelledException;
+import dev.activerm.server.core.linalg.DenseMatrices;
+import dev.activerm.server.core.linalg.PairKernels;
+import dev.activerm.server.core.linalg.Parallel;
+import dev.activerm.server.core.linalg.RowSource;
+import dev.activerm.server.core.model.RewardModel;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The last-layer features phi of the rows a selection touches, and the checkpoints around the
+ * pool-sized kernels the strategies share.
+ */
+final class Features {
+  private static final int FEATURE_CHUNK = 4096;
+
+  private Features() {}
+
+  /**
+   * phi for the given pool rows (row-major, rows.length x h), float32, column means
+   * subtracted. model null: phi is the embedding itself. Every quantity the strategies use
+   * depends on differences phi_a - phi_b only, and centring keeps the float32 Laplacian
+   * product from cancelling a large common mean.
+   */
+  static float[] of(RowSource source, RewardModel model, int[] rows, BooleanSupplier cancelled) {
+    int d = source.dim();
+    int h = model == null ? d : model.featureDim();
+    int t = rows.length;
+    float[] phi = new float[Math.multiplyExact(t, h)];
+    if (model == null) {
+      Parallel.forRange(t, (from, to) -> {
+        for (int i = from; i < to; i++) {
+          source.copyRow(rows[i], phi, i * h);
+        }
+      });
+    } else {
+      float[] x = new float[FEATURE_CHUNK * d];
+      float[] out = new float[FEATURE_CHUNK * h];
+      for (int from = 0; from < t; from += FEATURE_CHUNK) {
+        CancelledException.checkSelection(cancelled, "features");
+        int n = Math.min(FEATURE_CHUNK, t - from);
+        for (int i = 0; i < n; i++) {
+          source.copyRow(rows[from + i], x, i * d);
+        }
+        model.features(x, n, out);
+        System.arraycopy(out, 0, phi, from * h, n * h);
+      }
+    }
+    if (t > 0) {
+      center(phi, t, h);
+    }
+    return phi;
+  }
+
+  private static void center(float[] phi, int t, int h) {
+    double[] mean = new double[h];
+    for (int i = 0; i < t; i++) {
+      int o = i * h;
+      for (int j = 0; j < h; j++) {
+        mean[j] += phi[o + j];
+      }
+    }
+    float[] m = new float[h];
+    for (int j = 0; j < h; j++) {
+      m[j] = (float) (mean[j] / t);
+    }
+    Parallel.forRange(t, (from, to) -> {
+      for (int i = from; i < to; i++) {
+        int o = i * h;
+        for (int j = 0; j < h; j++) {
+          phi[o + j] -= m[j];
+        }
+      }
+    });
+  }
+
+  /** ||psi_a - psi_b||^2 for every pair, after a cancellation checkpoint. */
+  static double[] pairDistances(float[] psi, int h, int[] ia, int[] ib, BooleanSupplier cancelled) {
+    CancelledException.checkSelection(cancelled, "pair scoring");
+    return PairKernels.squaredDistances(psi, h, ia, ib);
+  }
+
+  /** The lower Cholesky factor of an information matrix; ArithmeticException when it is not positive definite. */
+  static double[] cholesky(double[] m, int h) {
+    double[] l = DenseMatrices.choleskyLower(m, h);
+    if (l == null) {
+      throw new ArithmeticException("information matrix is not positive definite (h = " + h + ")");
+    }
+    return l;
+  }
+}

@@ -37,6 +37,10 @@ import org.bytedeco.javacpp.FloatPointer;
  * iteration converges to. Per Newton step: two double passes (X d, and X^T for gradient and
  * preconditioner together) plus two sgemv per CG step. Results are bit-identical for a given
  * OpenBLAS thread count.
+ *
+ * <p>Why one class of ~370 lines: the Newton loop, the CG inner solve, the line search and
+ * the off-heap copy of X share one iterate and one set of buffers; split apart they would pass
+ * a dozen arrays between classes and the cancellation and convergence bookkeeping twice.
  */
 public final class LinearBtFitter {
   private static final double C1 = 1e-4;

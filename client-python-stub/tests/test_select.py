@@ -57,8 +57,8 @@ def made(client):
 
 
 def test_the_client_knows_every_strategy():
-    from activerm import _convert
-    assert sorted(_convert.STRATEGIES) == sorted(ALL_STRATEGIES)
+    from activerm import _enums
+    assert sorted(_enums.STRATEGIES) == sorted(ALL_STRATEGIES)
 
 
 @pytest.mark.parametrize("head", ["linear", "mlp"])

@@ -7,11 +7,10 @@
 
 ``activerm.aio.Client`` is the asyncio variant with the same surface.
 """
-__version__ = "0.1.0"
-
-from ._client import Client, Project  # noqa: E402
-from ._errors import ActiveRmError, FieldViolation, InvalidInputError  # noqa: E402
-from ._types import (  # noqa: E402
+from ._version import __version__
+from ._client import Client, Project
+from ._errors import ActiveRmError, FieldViolation, InvalidInputError
+from ._types import (
     AddComparisonsResult,
     AddResponsesResult,
     Comparisons,

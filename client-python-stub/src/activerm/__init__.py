@@ -10,6 +10,7 @@
 from ._version import __version__
 from ._client import Client, Project
 from ._errors import ActiveRmError, FieldViolation, InvalidInputError
+from ._options import FitOptions, StrategyParams
 from ._types import (
     AddComparisonsResult,
     AddResponsesResult,
@@ -20,7 +21,6 @@ from ._types import (
     Responses,
     ScoredPair,
     Selection,
-    StrategyParams,
 )
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "Client",
     "Comparisons",
     "FieldViolation",
+    "FitOptions",
     "FitReport",
     "InvalidInputError",
     "PairScores",

@@ -139,8 +139,8 @@ def list_comparisons(project_id: str, page_size) -> Op[Comparisons]:
 # -- models and selections
 
 
-def fit(project_id: str, **knobs) -> Op[FitReport]:
-    req = _requests.fit(project_id, **knobs)
+def fit(project_id: str, options, keywords: dict[str, Any]) -> Op[FitReport]:
+    req = _requests.fit(project_id, options, **keywords)
     return _parse.fit_report((yield Call("Fit", req)))
 
 
@@ -155,11 +155,11 @@ def score_pairs(project_id: str, pairs, model_version) -> Op[PairScores]:
     return _parse.pair_scores((yield Call("Score", req)))
 
 
-def select_batch(project_id: str, size, *, params: dict[str, Any], **request) -> Op[Selection]:
-    req = _requests.select_batch(project_id, size=size, params=_requests.strategy_params(**params), **request)
-    return _parse.selection((yield Call("SelectBatch", req)).selection)
+def select_batch(project_id: str, size, params, knobs: dict[str, Any], **request) -> Op[Selection]:
+    req = _requests.select_batch(project_id, size=size, params=_requests.strategy_params(params, **knobs), **request)
+    return _parse.selection((yield Call("SelectBatch", req)).selection, "SelectBatch")
 
 
 def get_selection(project_id: str, selection_id) -> Op[Selection]:
     req = _requests.get_selection(project_id, selection_id)
-    return _parse.selection((yield Call("GetSelection", req)).selection)
+    return _parse.selection((yield Call("GetSelection", req)).selection, "GetSelection")

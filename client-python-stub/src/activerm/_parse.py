@@ -12,9 +12,10 @@ import grpc
 import numpy as np
 
 from ._enums import CANDIDATE_SOURCE_NAMES, HEAD_NAMES, OUTCOME_NAMES, STRATEGY_NAMES, name_of
-from ._errors import ActiveRmError
+from ._errors import ActiveRmError, InvalidInputError
+from ._options import StrategyParams
 from ._types import (AddComparisonsResult, AddResponsesResult, Comparisons, FitReport, PairScores, ProjectInfo,
-                     Responses, ScoredPair, Selection, StrategyParams)
+                     Responses, ScoredPair, Selection)
 from .v1 import activerm_pb2 as pb
 
 _DATA_LOSS = grpc.StatusCode.DATA_LOSS
@@ -139,7 +140,7 @@ def pair_scores(r: pb.ScoreResponse) -> PairScores:
     )
 
 
-def selection(s: pb.Selection) -> Selection:
+def selection(s: pb.Selection, method: str) -> Selection:
     return Selection(
         selection_id=s.selection_id,
         model_version=s.model_version,
@@ -155,9 +156,17 @@ def selection(s: pb.Selection) -> Selection:
         max_candidates=s.max_candidates,
         include_labeled=s.include_labeled,
         include_pending=s.include_pending,
-        params=StrategyParams(
-            ridge=s.params.ridge, coreset_clusters=s.params.coreset_clusters, coreset_radius=s.params.coreset_radius,
-            posterior_samples=s.params.posterior_samples, batchbald_pool=s.params.batchbald_pool,
-            batchbald_configurations=s.params.batchbald_configurations),
+        params=strategy_params(s.params, method),
     )
+
+
+def strategy_params(p: pb.StrategyParams, method: str) -> StrategyParams:
+    try:
+        return StrategyParams(
+            ridge=p.ridge, coreset_clusters=p.coreset_clusters, coreset_radius=p.coreset_radius,
+            posterior_samples=p.posterior_samples, batchbald_pool=p.batchbald_pool,
+            batchbald_configurations=p.batchbald_configurations)
+    except InvalidInputError as e:  # the server checks the same ranges, so this means a broken answer
+        raise ActiveRmError(_DATA_LOSS, f"the server sent strategy params outside their documented ranges: "
+                                        f"{e.message}", method=method) from None
 

@@ -5,6 +5,7 @@ argument never produces a half-sent request. AddResponses is framed by _framing 
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ from ._checks import (
 )
 from ._enums import HEADS, OUTCOMES, STRATEGIES
 from ._errors import FieldViolation, InvalidInputError, invalid
+from ._options import FitOptions, StrategyParams
 from .v1 import activerm_pb2 as pb
 
 
@@ -87,13 +89,30 @@ def add_comparisons(project_id: str, a_ids, b_ids, outcomes, annotator_ids, weig
     return pb.AddComparisonsRequest(project_id=project_id, comparisons=comps)
 
 
-def fit(project_id: str, *, seed, warm_start, max_iterations, tolerance, learning_rate, epochs,
-        batch_size, weight_decay, validation_fraction, patience) -> pb.FitRequest:
-    linear = pb.LinearFitOptions(
+def fit(project_id: str, options: FitOptions | None, **keywords) -> pb.FitRequest:
+    """From a FitOptions, or from fit()'s keywords when options is None."""
+    k = _fit_keywords(**keywords) if options is None else _instead_of_keywords(
+        "options", FitOptions, options, keywords, _FIT_KEYWORD_DEFAULTS)
+    return pb.FitRequest(
+        project_id=project_id, warm_start=k["warm_start"], seed=k["seed"],
+        linear=pb.LinearFitOptions(max_iterations=k["max_iterations"], tolerance=k["tolerance"]),
+        mlp=pb.MlpFitOptions(learning_rate=k["learning_rate"], epochs=k["epochs"], batch_size=k["batch_size"],
+                             weight_decay=k["weight_decay"], validation_fraction=k["validation_fraction"],
+                             patience=k["patience"]))
+
+
+_FIT_KEYWORD_DEFAULTS = {"seed": 0, "warm_start": False, "max_iterations": None, "tolerance": None,
+                         "learning_rate": None, "epochs": None, "batch_size": None, "weight_decay": None,
+                         "validation_fraction": None, "patience": None}
+
+
+def _fit_keywords(*, seed, warm_start, max_iterations, tolerance, learning_rate, epochs, batch_size, weight_decay,
+                  validation_fraction, patience) -> dict[str, Any]:
+    """fit()'s keywords, checked as they always were: None is the server's default, and an
+    explicit 0 is refused where 0 on the wire would silently mean the default."""
+    return dict(
         max_iterations=check_optional_int("max_iterations", max_iterations, 1, INT32_MAX),
         tolerance=0.0 if tolerance is None else check_positive_float("tolerance", tolerance),
-    )
-    mlp = pb.MlpFitOptions(
         learning_rate=0.0 if learning_rate is None else check_positive_float("learning_rate", learning_rate),
         epochs=check_optional_int("epochs", epochs, 1, INT32_MAX),
         batch_size=check_optional_int("batch_size", batch_size, 1, INT32_MAX),
@@ -101,9 +120,22 @@ def fit(project_id: str, *, seed, warm_start, max_iterations, tolerance, learnin
         validation_fraction=0.0 if validation_fraction is None else check_float(
             "validation_fraction", validation_fraction),
         patience=check_optional_int("patience", patience, 1, INT32_MAX),
+        warm_start=bool(warm_start),
+        seed=check_seed(seed),
     )
-    return pb.FitRequest(
-        project_id=project_id, warm_start=bool(warm_start), seed=check_seed(seed), linear=linear, mlp=mlp)
+
+
+def _instead_of_keywords(field: str, cls: type, value: Any, keywords: dict[str, Any],
+                         defaults: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a StrategyParams / FitOptions given as `field`; the same knobs may not
+    also be given as keywords (set away from their defaults)."""
+    if not isinstance(value, cls):
+        raise invalid(field, f"must be an activerm.{cls.__name__}, got {type(value).__name__}")
+    clash = [k for k, v in keywords.items() if not (v is defaults[k] or v == defaults[k])]
+    if clash:
+        raise invalid(field, f"is given together with {', '.join(k + '=' for k in clash)}; put every knob in "
+                             f"the {cls.__name__}, or leave {field} out and pass them all as keywords")
+    return dataclasses.asdict(value)
 
 
 def score(project_id: str, ids, embeddings, dim: int | None, model_version) -> pb.ScoreRequest:
@@ -130,9 +162,17 @@ def score_pairs(project_id: str, pairs, model_version) -> pb.ScoreRequest:
     )
 
 
-def strategy_params(*, ridge=None, coreset_clusters=None, coreset_radius=None, posterior_samples=None,
-                    batchbald_pool=None, batchbald_configurations=None) -> pb.StrategyParams:
-    """The optional strategy knobs; None leaves the server's default (0 on the wire)."""
+def strategy_params(params: StrategyParams | None, **keywords) -> pb.StrategyParams:
+    """From a StrategyParams, or from select_batch()'s knob keywords when params is None."""
+    if params is not None:
+        return pb.StrategyParams(**_instead_of_keywords("params", StrategyParams, params, keywords,
+                                                        dict.fromkeys(keywords)))
+    return _strategy_keywords(**keywords)
+
+
+def _strategy_keywords(*, ridge, coreset_clusters, coreset_radius, posterior_samples, batchbald_pool,
+                       batchbald_configurations) -> pb.StrategyParams:
+    """The knob keywords; None leaves the server's default (0 on the wire), an explicit 0 is refused."""
     return pb.StrategyParams(
         ridge=0.0 if ridge is None else check_finite_positive("ridge", ridge),
         coreset_clusters=check_optional_int("coreset_clusters", coreset_clusters, 1, 1000),

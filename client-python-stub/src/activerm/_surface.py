@@ -22,6 +22,7 @@ from . import _channel, _ops
 from ._checks import check_timeout
 from ._errors import ActiveRmError
 from ._framing import DEFAULT_CHUNK_BYTES
+from ._options import FitOptions, StrategyParams
 from ._service import ADD_RESPONSES_PATH
 from ._types import (AddComparisonsResult, AddResponsesResult, Comparisons, FitReport, PairScores, ProjectInfo,
                      Responses, Selection)
@@ -243,16 +244,19 @@ class ProjectSurface:
         weight_decay: float | None = None,
         validation_fraction: float | None = None,
         patience: int | None = None,
+        options: FitOptions | None = None,
         timeout: float | None = None,
     ) -> FitReport:
         """Fits the reward head on every comparison; returns the report of the new model version.
 
         Linear heads use max_iterations/tolerance; MLP heads use the others. None: server default.
+        options: the same knobs as one activerm.FitOptions (0: server default), instead of
+        the keywords; giving both is an InvalidInputError.
         """
-        return self._run(_ops.fit(
-            self.id, seed=seed, warm_start=warm_start, max_iterations=max_iterations, tolerance=tolerance,
+        return self._run(_ops.fit(self.id, options, dict(
+            seed=seed, warm_start=warm_start, max_iterations=max_iterations, tolerance=tolerance,
             learning_rate=learning_rate, epochs=epochs, batch_size=batch_size, weight_decay=weight_decay,
-            validation_fraction=validation_fraction, patience=patience), timeout)
+            validation_fraction=validation_fraction, patience=patience)), timeout)
 
     def score(
         self,
@@ -293,6 +297,7 @@ class ProjectSurface:
         posterior_samples: int | None = None,
         batchbald_pool: int | None = None,
         batchbald_configurations: int | None = None,
+        params: StrategyParams | None = None,
         timeout: float | None = None,
     ) -> Selection:
         """Chooses the next `size` pairs to label; they become pending.
@@ -307,14 +312,17 @@ class ProjectSurface:
         past_aware_dopt, default 1e-6 * trace / h), coreset_clusters (10), coreset_radius
         (norm of w), posterior_samples (batchbald, 256), batchbald_pool (max(1000, 10 * size)),
         batchbald_configurations (1024).
+        params: the same knobs as one activerm.StrategyParams (0: server default), instead of
+        the knob keywords; giving both is an InvalidInputError. A Selection's .params can be
+        passed back to repeat its knobs.
         """
         return self._run(_ops.select_batch(
-            self.id, size, strategy=strategy, candidates=candidates, prompt_ids=prompt_ids,
-            max_candidates=max_candidates, seed=seed, include_labeled=include_labeled,
-            include_pending=include_pending, model_version=model_version,
-            params=dict(ridge=ridge, coreset_clusters=coreset_clusters, coreset_radius=coreset_radius,
-                        posterior_samples=posterior_samples, batchbald_pool=batchbald_pool,
-                        batchbald_configurations=batchbald_configurations)), timeout)
+            self.id, size, params, dict(
+                ridge=ridge, coreset_clusters=coreset_clusters, coreset_radius=coreset_radius,
+                posterior_samples=posterior_samples, batchbald_pool=batchbald_pool,
+                batchbald_configurations=batchbald_configurations),
+            strategy=strategy, candidates=candidates, prompt_ids=prompt_ids, max_candidates=max_candidates, seed=seed,
+            include_labeled=include_labeled, include_pending=include_pending, model_version=model_version), timeout)
 
     def get_selection(self, selection_id: str, *, timeout: float | None = None) -> Selection:
         """A stored selection, by the id SelectBatch returned."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from types import FrameType
 from typing import Iterator
 
 import numpy as np
@@ -115,7 +116,8 @@ def _progress_bar(progress: bool, total: int):
 def _outside_package() -> int:
     """The stacklevel of the first frame outside activerm, so the warning names the caller's line."""
     here = os.path.dirname(__file__)
-    frame, level = sys._getframe(1), 1
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
     while frame is not None and frame.f_code.co_filename.startswith(here):
         frame, level = frame.f_back, level + 1
     return level

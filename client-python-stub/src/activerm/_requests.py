@@ -125,7 +125,7 @@ def _fit_keywords(*, seed, warm_start, max_iterations, tolerance, learning_rate,
     )
 
 
-def _instead_of_keywords(field: str, cls: type, value: Any, keywords: dict[str, Any],
+def _instead_of_keywords(field: str, cls: type[Any], value: Any, keywords: dict[str, Any],
                          defaults: dict[str, Any]) -> dict[str, Any]:
     """The fields of a StrategyParams / FitOptions given as `field`; the same knobs may not
     also be given as keywords (set away from their defaults)."""
@@ -135,7 +135,7 @@ def _instead_of_keywords(field: str, cls: type, value: Any, keywords: dict[str, 
     if clash:
         raise invalid(field, f"is given together with {', '.join(k + '=' for k in clash)}; put every knob in "
                              f"the {cls.__name__}, or leave {field} out and pass them all as keywords")
-    return dataclasses.asdict(value)
+    return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
 
 
 def score(project_id: str, ids, embeddings, dim: int | None, model_version) -> pb.ScoreRequest:

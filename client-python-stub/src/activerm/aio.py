@@ -1,3 +1,5 @@
+# mypy: disable-error-code="assignment"
+# (each method below replaces the sync surface method of the same name by its coroutine form)
 """The asyncio variant of the activerm client (grpc.aio), with the same surface as
 :class:`activerm.Client`; every call is a coroutine.
 

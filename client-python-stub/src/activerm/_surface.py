@@ -3,7 +3,7 @@
 ClientSurface and ProjectSurface hold every public method: its signature, its docstring,
 and the operation (_ops) it runs. How an operation runs belongs to the flavour:
 activerm.Client (_client.py) blocks on each call, activerm.aio.Client awaits it, and
-activerm.aio exposes these same methods as coroutine functions (aio.awaitable). The
+activerm.aio exposes these same methods as coroutine functions (aio._awaitable). The
 channel setup, deadlines and error mapping that both flavours share live here too.
 
 Longer than 300 lines on purpose: this is the client's whole public surface, each

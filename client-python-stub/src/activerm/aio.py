@@ -24,18 +24,18 @@ from ._surface import ClientSurface, ProjectSurface
 
 __all__ = ["Client", "Project"]
 
-S = TypeVar("S")
-P = ParamSpec("P")
-R = TypeVar("R")
+_S = TypeVar("_S")
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
-def awaitable(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P], Coroutine[Any, Any, R]]:
+def _awaitable(method: Callable[Concatenate[_S, _P], _R]) -> Callable[Concatenate[_S, _P], Coroutine[Any, Any, _R]]:
     """A surface method as a coroutine function: same signature and docstring. On an asyncio
     client the method hands back the driver's coroutine, which this awaits."""
 
     @functools.wraps(method)
-    async def call(self: S, *args: P.args, **kwargs: P.kwargs) -> R:
-        return await cast(Awaitable[R], method(self, *args, **kwargs))
+    async def call(self: _S, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        return await cast(Awaitable[_R], method(self, *args, **kwargs))
 
     return call
 
@@ -45,17 +45,17 @@ class Project(ProjectSurface):
 
     _name = "activerm.aio.Project"
 
-    refresh = awaitable(ProjectSurface.refresh)
-    delete = awaitable(ProjectSurface.delete)
-    add_responses = awaitable(ProjectSurface.add_responses)
-    list_responses = awaitable(ProjectSurface.list_responses)
-    add_comparisons = awaitable(ProjectSurface.add_comparisons)
-    list_comparisons = awaitable(ProjectSurface.list_comparisons)
-    fit = awaitable(ProjectSurface.fit)
-    score = awaitable(ProjectSurface.score)
-    score_pairs = awaitable(ProjectSurface.score_pairs)
-    select_batch = awaitable(ProjectSurface.select_batch)
-    get_selection = awaitable(ProjectSurface.get_selection)
+    refresh = _awaitable(ProjectSurface.refresh)
+    delete = _awaitable(ProjectSurface.delete)
+    add_responses = _awaitable(ProjectSurface.add_responses)
+    list_responses = _awaitable(ProjectSurface.list_responses)
+    add_comparisons = _awaitable(ProjectSurface.add_comparisons)
+    list_comparisons = _awaitable(ProjectSurface.list_comparisons)
+    fit = _awaitable(ProjectSurface.fit)
+    score = _awaitable(ProjectSurface.score)
+    score_pairs = _awaitable(ProjectSurface.score_pairs)
+    select_batch = _awaitable(ProjectSurface.select_batch)
+    get_selection = _awaitable(ProjectSurface.get_selection)
 
 
 class Client(ClientSurface[Project]):
@@ -68,10 +68,10 @@ class Client(ClientSurface[Project]):
     _name = "activerm.aio.Client"
     _project_type = Project
 
-    create_project = awaitable(ClientSurface.create_project)
-    get_project = awaitable(ClientSurface.get_project)
-    list_projects = awaitable(ClientSurface.list_projects)
-    delete_project = awaitable(ClientSurface.delete_project)
+    create_project = _awaitable(ClientSurface.create_project)
+    get_project = _awaitable(ClientSurface.get_project)
+    list_projects = _awaitable(ClientSurface.list_projects)
+    delete_project = _awaitable(ClientSurface.delete_project)
 
     async def close(self) -> None:
         """Closes the channel; calls in flight are cancelled. Safe to call twice."""

@@ -348,3 +348,88 @@ def test_aio_reads_retry_and_writes_do_not(fake):
     assert fake.count("GetProject") == 2 and fake.count("Fit") == 2
     assert report.model_version == 7 and sel.selection_id == "sel-42"
     np.testing.assert_array_equal(rewards, [0.0, 0.5])
+
+
+# -- StrategyParams and FitOptions: the same requests as the keywords
+
+
+def test_select_batch_params_send_the_same_request_as_the_keywords(fake, fake_project):
+    knobs = dict(ridge=1e-3, coreset_clusters=4, coreset_radius=2.5, posterior_samples=64, batchbald_pool=100,
+                 batchbald_configurations=16)
+    fake_project.select_batch(2, strategy="batchbald", seed=9, **knobs)
+    _, by_keywords = fake.requests[-1]
+    sel = fake_project.select_batch(2, strategy="batchbald", seed=9, params=activerm.StrategyParams(**knobs))
+    _, by_params = fake.requests[-1]
+    assert by_params == by_keywords
+    assert by_params.params == pb.StrategyParams(**knobs)
+
+    fake_project.select_batch(2, params=activerm.StrategyParams())
+    _, req = fake.requests[-1]
+    assert req.params == pb.StrategyParams()  # all zero: the server's defaults
+
+    fake_project.select_batch(2, params=sel.params)  # a Selection's params repeat its knobs
+    _, req = fake.requests[-1]
+    assert req.params == pb.StrategyParams(ridge=0.5, coreset_clusters=10, posterior_samples=256,
+                                           batchbald_configurations=1024)
+
+
+def test_fit_options_send_the_same_request_as_the_keywords(fake, fake_project):
+    knobs = dict(seed=3, warm_start=True, max_iterations=50, tolerance=1e-6, learning_rate=1e-2, epochs=4,
+                 batch_size=16, weight_decay=0.1, validation_fraction=0.2, patience=2)
+    fake_project.fit(**knobs)
+    _, by_keywords = fake.requests[-1]
+    report = fake_project.fit(options=activerm.FitOptions(**knobs))
+    _, by_options = fake.requests[-1]
+    assert by_options == by_keywords
+    assert report.model_version == 7
+
+    fake_project.fit(options=activerm.FitOptions())
+    _, req = fake.requests[-1]
+    fake_project.fit()
+    _, default = fake.requests[-1]
+    assert req == default == pb.FitRequest(project_id="fake", linear=pb.LinearFitOptions(), mlp=pb.MlpFitOptions())
+
+
+@pytest.mark.parametrize(
+    ("call", "field", "text"),
+    [
+        (lambda p: p.select_batch(2, params=activerm.StrategyParams(), ridge=1.0), "params",
+         "params is given together with ridge=; put every knob in the StrategyParams"),
+        (lambda p: p.select_batch(2, params={"ridge": 1.0}), "params", "must be an activerm.StrategyParams, got dict"),
+        (lambda p: p.fit(options=activerm.FitOptions(), epochs=3, seed=1), "options",
+         "options is given together with seed=, epochs=; put every knob in the FitOptions"),
+        (lambda p: p.fit(options=activerm.FitOptions(), warm_start=True), "options", "warm_start="),
+        (lambda p: p.fit(options=activerm.FitOptions), "options", "must be an activerm.FitOptions, got type"),
+    ],
+)
+def test_params_and_options_do_not_mix_with_their_keywords(fake, fake_project, call, field, text):
+    sent = len(fake.requests)
+    with pytest.raises(activerm.InvalidInputError) as e:
+        call(fake_project)
+    assert [v.field for v in e.value.field_violations] == [field]
+    assert text in e.value.message
+    assert len(fake.requests) == sent, "nothing may reach the server"
+
+
+def test_keywords_at_their_defaults_go_with_params_and_options(fake, fake_project):
+    fake_project.select_batch(2, params=activerm.StrategyParams(ridge=0.5), ridge=None)
+    assert fake.requests[-1][1].params.ridge == 0.5
+    fake_project.fit(options=activerm.FitOptions(seed=7), seed=0, warm_start=False, epochs=None)
+    assert fake.requests[-1][1].seed == 7
+
+
+def test_aio_params_and_options(fake):
+    async def run():
+        async with activerm.aio.Client(fake.target, timeout=20) as client:
+            project = await client.get_project("fake")
+            await project.fit(options=activerm.FitOptions(seed=5, epochs=2))
+            fit = fake.requests[-1][1]
+            await project.select_batch(2, params=activerm.StrategyParams(coreset_clusters=3))
+            select = fake.requests[-1][1]
+            with pytest.raises(activerm.InvalidInputError):
+                await project.fit(options=activerm.FitOptions(), seed=1)
+            return fit, select
+
+    fit, select = asyncio.run(run())
+    assert (fit.seed, fit.mlp.epochs) == (5, 2)
+    assert select.params == pb.StrategyParams(coreset_clusters=3)

@@ -276,3 +276,25 @@ def test_fit_and_score_limits(client, cleanup):
         narrow.score(embeddings=np.ones((100_001, 1), dtype=np.float32))
     assert rows.value.code == grpc.StatusCode.INVALID_ARGUMENT
     assert violations(rows.value) == {"embeddings.rows": "is 100001; score at most 100000 rows per call"}
+
+
+def test_fit_options_give_the_same_model_as_the_keywords(client, cleanup):
+    project, ids, x, comps = labeled_project(client, head="mlp", hidden_sizes=[8, 8], seed=1)
+    cleanup.append(project)
+    r1 = project.fit(seed=5, epochs=7, batch_size=16, learning_rate=1e-2)
+    r2 = project.fit(options=activerm.FitOptions(seed=5, epochs=7, batch_size=16, learning_rate=1e-2))
+    r3 = project.fit(options=activerm.FitOptions(seed=5, epochs=2, batch_size=16, learning_rate=1e-2,
+                                                 warm_start=True))
+    assert (r1.model_version, r2.model_version, r3.model_version) == (1, 2, 3)
+    assert (r2.iterations, r2.loss, r2.train_accuracy) == (7, r1.loss, r1.train_accuracy)
+    np.testing.assert_array_equal(project.score(ids, model_version=1), project.score(ids, model_version=2))
+    assert r3.iterations == 2 and r3.loss < r2.loss  # two more epochs from model 2's weights
+
+
+def test_linear_fit_options_reach_the_server_too(client, cleanup):
+    project, *_ = labeled_project(client, seed=3)
+    cleanup.append(project)
+    capped = project.fit(options=activerm.FitOptions(max_iterations=1))
+    assert capped.iterations == 1 and not capped.converged
+    full = project.fit(options=activerm.FitOptions(tolerance=1e-10))
+    assert full.converged and full.gradient_norm <= 1e-10

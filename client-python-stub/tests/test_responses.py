@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import activerm
-from activerm import _convert
+from activerm import _framing
 from activerm.v1 import activerm_pb2 as pb
 from conftest import DIM, fill, random_rows, unique_id, violations
 
@@ -33,7 +33,7 @@ def test_round_trip_is_bit_exact_across_many_chunks(project):
 
 def test_chunking_splits_by_bytes():
     x = np.zeros((10, 4), dtype=np.float32)  # 16 bytes a row, +64 allowance for ids
-    chunks = list(_convert.add_responses_chunks("p", [str(i) for i in range(10)], ["q"] * 10, x, 80 * 3))
+    chunks = list(_framing.add_responses_chunks("p", [str(i) for i in range(10)], ["q"] * 10, x, 80 * 3))
     assert [rows for _, rows in chunks] == [3, 3, 3, 1]
     parsed = [pb.AddResponsesRequest.FromString(c) for c, _ in chunks]
     assert parsed[0].project_id == "p" and all(c.project_id == "" for c in parsed[1:])
@@ -48,7 +48,7 @@ def test_hand_framed_chunks_equal_protobuf_serialization(n, dim, chunk_bytes):
     ids = [f"id-{i}" for i in range(n)]
     prompts = [f"prompt-{i % 3}" for i in range(n)]
     start = 0
-    for k, (encoded, rows) in enumerate(_convert.add_responses_chunks("proj", ids, prompts, x, chunk_bytes)):
+    for k, (encoded, rows) in enumerate(_framing.add_responses_chunks("proj", ids, prompts, x, chunk_bytes)):
         expected = pb.AddResponsesRequest(
             project_id="proj" if k == 0 else "",
             response_ids=ids[start:start + rows], prompt_ids=prompts[start:start + rows],
@@ -155,11 +155,11 @@ def test_progress_bar_when_asked(project, capsys):
 
 
 def test_progress_without_tqdm_warns_and_uploads_anyway(offline_project, monkeypatch):
-    from activerm import _client
+    from activerm import _framing
 
     monkeypatch.setitem(sys.modules, "tqdm", None)
     monkeypatch.setitem(sys.modules, "tqdm.auto", None)
-    monkeypatch.setattr(_client, "_warned_no_tqdm", False)
+    monkeypatch.setattr(_framing, "_warned_no_tqdm", False)
     with pytest.warns(UserWarning, match=r"progress=True needs tqdm: pip install 'activerm\[progress\]'"):
         with pytest.raises(activerm.ActiveRmError) as e:
             offline_project.add_responses(["a"], ["p"], random_rows(1), progress=True)

@@ -57,8 +57,8 @@ def made(client):
 
 
 def test_the_client_knows_every_strategy():
-    from activerm import _convert
-    assert sorted(_convert.STRATEGIES) == sorted(ALL_STRATEGIES)
+    from activerm import _enums
+    assert sorted(_enums.STRATEGIES) == sorted(ALL_STRATEGIES)
 
 
 @pytest.mark.parametrize("head", ["linear", "mlp"])
@@ -328,3 +328,23 @@ def test_select_limits(client, made):
         project.select_batch(1, strategy="random", max_candidates=100_000_001)
     assert cap.value.code == grpc.StatusCode.INVALID_ARGUMENT and "max_candidates" in violations(cap.value)
     assert project.refresh().num_pending_pairs == 0
+
+
+def test_strategy_params_select_like_the_keywords(client, made):
+    # Three projects with the same data and the same seeded fit: the keyword knobs, the same
+    # knobs as a StrategyParams, and the params of the first selection sent back.
+    projects = [make_project(client) for _ in range(3)]
+    made.extend(projects)
+    common = dict(strategy="batchbald", candidates=[("r0", "r1"), ("r2", "r5"), ("r3", "r9"), ("r4", "r10")], seed=2)
+    by_keywords = projects[0].select_batch(2, posterior_samples=32, batchbald_pool=3, batchbald_configurations=8,
+                                           **common)
+    by_params = projects[1].select_batch(2, params=activerm.StrategyParams(
+        posterior_samples=32, batchbald_pool=3, batchbald_configurations=8), **common)
+    again = projects[2].select_batch(2, params=by_keywords.params, **common)
+    want = activerm.StrategyParams(ridge=0.0, coreset_clusters=10, coreset_radius=0.0, posterior_samples=32,
+                                   batchbald_pool=3, batchbald_configurations=8)
+    assert by_keywords.params == by_params.params == again.params == want
+    assert by_keywords.pairs == by_params.pairs == again.pairs
+    coreset = projects[0].select_batch(1, strategy="coreset", params=activerm.StrategyParams(
+        coreset_clusters=2, coreset_radius=1.5))
+    assert (coreset.params.coreset_clusters, coreset.params.coreset_radius) == (2, 1.5)

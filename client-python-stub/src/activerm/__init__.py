@@ -7,11 +7,11 @@
 
 ``activerm.aio.Client`` is the asyncio variant with the same surface.
 """
-__version__ = "0.1.0"
-
-from ._client import Client, Project  # noqa: E402
-from ._errors import ActiveRmError, FieldViolation, InvalidInputError  # noqa: E402
-from ._types import (  # noqa: E402
+from ._version import __version__
+from ._client import Client, Project
+from ._errors import ActiveRmError, FieldViolation, InvalidInputError
+from ._options import FitOptions, StrategyParams
+from ._types import (
     AddComparisonsResult,
     AddResponsesResult,
     Comparisons,
@@ -21,7 +21,6 @@ from ._types import (  # noqa: E402
     Responses,
     ScoredPair,
     Selection,
-    StrategyParams,
 )
 
 __all__ = [
@@ -31,6 +30,7 @@ __all__ = [
     "Client",
     "Comparisons",
     "FieldViolation",
+    "FitOptions",
     "FitReport",
     "InvalidInputError",
     "PairScores",

@@ -8,20 +8,14 @@ from typing import Any, Sequence
 import grpc
 
 from ._errors import invalid
+from ._service import IDEMPOTENT_METHODS, SERVICE
+from ._version import __version__
 
-SERVICE = "activerm.v1.ActiveRewardModelingService"
-ADD_RESPONSES_PATH = f"/{SERVICE}/AddResponses"
 DEFAULT_TARGET = "localhost:50051"
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_MAX_MESSAGE_BYTES = 64 << 20  # the server's default --max-message-mib
 
-# Calls that change nothing on the server: retrying them after UNAVAILABLE is safe.
-# CreateProject, DeleteProject, AddResponses, AddComparisons, Fit and SelectBatch are
-# deliberately absent: a retry after the server applied the first attempt would add a
-# second model version or selection, or fail with ALREADY_EXISTS / NOT_FOUND.
-# DEADLINE_EXCEEDED is never retried (the deadline covers all attempts).
-IDEMPOTENT_METHODS = ("GetProject", "ListProjects", "ListResponses", "ListComparisons", "Score", "GetSelection")
-
+# Only the calls in _service.IDEMPOTENT_METHODS are retried, on UNAVAILABLE only.
 RETRY_POLICY = {
     "maxAttempts": 4,
     "initialBackoff": "0.2s",
@@ -42,8 +36,6 @@ def service_config() -> str:
 
 def channel_options(max_message_bytes: int, extra: Sequence[tuple[str, Any]] | None = None) -> list[tuple[str, Any]]:
     """Every channel option the client sets; `extra` entries override same-named defaults."""
-    from . import __version__
-
     options: dict[str, Any] = {
         "grpc.max_send_message_length": max_message_bytes,
         "grpc.max_receive_message_length": max_message_bytes,

@@ -7,6 +7,8 @@ from typing import Iterable, Sequence
 import grpc
 from google.rpc import error_details_pb2, status_pb2
 
+from ._service import IDEMPOTENT_METHODS
+
 _STATUS_DETAILS_KEY = "grpc-status-details-bin"
 
 
@@ -72,8 +74,6 @@ class ActiveRmError(Exception):
         message = _call_attr(error, "details") or ""
         violations = _field_violations(_call_attr(error, "trailing_metadata"))
         if code == grpc.StatusCode.DEADLINE_EXCEEDED and timeout is not None:
-            from ._channel import IDEMPOTENT_METHODS  # late: _channel imports this module
-
             message += (f" (the client's deadline was {timeout:g} s; pass a larger timeout= to the call "
                         "or to Client(timeout=...)")
             if method not in IDEMPOTENT_METHODS:

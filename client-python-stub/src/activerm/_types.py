@@ -6,6 +6,8 @@ from datetime import datetime
 
 import numpy as np
 
+from ._options import StrategyParams
+
 
 @dataclass(frozen=True)
 class ProjectInfo:
@@ -102,19 +104,6 @@ class ScoredPair:
     score: float
 
 
-@dataclass(frozen=True)
-class StrategyParams:
-    """The strategy knobs a selection used, defaults filled in. ridge and coreset_radius are
-    0.0 when they were derived from the data (1e-6 * trace / h, and the norm of w)."""
-
-    ridge: float  # OLS_DOPT / DOPT / PAST_AWARE_DOPT epsilon
-    coreset_clusters: int
-    coreset_radius: float
-    posterior_samples: int  # BATCHBALD
-    batchbald_pool: int  # 0: max(1000, 10 * batch_size), at most the candidates
-    batchbald_configurations: int
-
-
 @dataclass(frozen=True, eq=False)
 class Selection:
     """A batch of pairs chosen by SelectBatch, in the order chosen."""
@@ -133,7 +122,7 @@ class Selection:
     max_candidates: int = 0  # the cap used
     include_labeled: bool = False
     include_pending: bool = False
-    params: StrategyParams | None = None
+    params: StrategyParams | None = None  # the strategy knobs used, the server's defaults filled in
 
     @property
     def a_ids(self) -> list[str]:

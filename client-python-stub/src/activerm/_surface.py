@@ -1,0 +1,329 @@
+"""The public calls, written once for the sync and the asyncio client.
+
+ClientSurface and ProjectSurface hold every public method: its signature, its docstring,
+and the operation (_ops) it runs. How an operation runs belongs to the flavour:
+activerm.Client (_client.py) blocks on each call, activerm.aio.Client awaits it, and
+activerm.aio exposes these same methods as coroutine functions (aio._awaitable). The
+channel setup, deadlines and error mapping that both flavours share live here too.
+
+Longer than 300 lines on purpose: this is the client's whole public surface, each
+signature and docstring written once; most of the length is those signatures.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Any, Generic, Iterator, Sequence, TypeVar
+
+import grpc
+import numpy as np
+
+from . import _channel, _ops
+from ._checks import check_timeout
+from ._errors import ActiveRmError
+from ._framing import DEFAULT_CHUNK_BYTES
+from ._options import FitOptions, StrategyParams
+from ._service import ADD_RESPONSES_PATH
+from ._types import (AddComparisonsResult, AddResponsesResult, Comparisons, FitReport, PairScores, ProjectInfo,
+                     Responses, Selection)
+from .v1 import activerm_pb2 as pb
+from .v1 import activerm_pb2_grpc as pb_grpc
+
+T = TypeVar("T")
+ProjectT = TypeVar("ProjectT", bound="ProjectSurface")
+
+
+class ClientSurface(Generic[ProjectT]):
+    """What activerm.Client and activerm.aio.Client share; each sets the class attributes
+    below and implements _run (and close and the context manager protocol)."""
+
+    _grpc: Any  # grpc or grpc.aio: where secure_channel and insecure_channel come from
+    _name: str  # "activerm.Client" or "activerm.aio.Client", for repr and messages
+    _project_type: type[ProjectT]
+
+    def __init__(
+        self,
+        target: str = _channel.DEFAULT_TARGET,
+        *,
+        timeout: float = _channel.DEFAULT_TIMEOUT_S,
+        api_key: str | None = None,
+        tls: bool = False,
+        tls_ca_file: str | os.PathLike | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
+        max_message_bytes: int = _channel.DEFAULT_MAX_MESSAGE_BYTES,
+        options: Sequence[tuple[str, Any]] | None = None,
+    ) -> None:
+        self.timeout = check_timeout(timeout)
+        self.target = target
+        self.max_message_bytes = max_message_bytes
+        opts = _channel.channel_options(max_message_bytes, options)
+        self._metadata = _channel.call_metadata(api_key)
+        creds = _channel.channel_credentials(tls, tls_ca_file, credentials)
+        self._channel = (self._grpc.secure_channel(target, creds, options=opts) if creds is not None
+                         else self._grpc.insecure_channel(target, options=opts))
+        self._stub = pb_grpc.ActiveRewardModelingServiceStub(self._channel)
+        # AddResponses chunks arrive already serialized (see _framing.add_responses_chunks).
+        self._raw_methods = {"AddResponses": self._channel.stream_unary(
+            ADD_RESPONSES_PATH,
+            request_serializer=None,
+            response_deserializer=pb.AddResponsesResponse.FromString,
+        )}
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"{self._name}({self.target!r}{', closed' if self._closed else ''})"
+
+    # -- projects
+
+    def create_project(
+        self,
+        project_id: str,
+        embedding_dim: int,
+        *,
+        head: str = "linear",
+        l2: float = 1.0,
+        hidden_sizes: Sequence[int] | None = None,
+        timeout: float | None = None,
+    ) -> ProjectT:
+        """Creates a project; ALREADY_EXISTS if the id is taken.
+
+        head: "linear" or "mlp"; hidden_sizes: MLP widths (default [512, 512, 512]);
+        l2: prior precision lambda, > 0.
+        """
+        return self._run(self._handle(_ops.create_project(project_id, embedding_dim, head, l2, hidden_sizes)),
+                         timeout)
+
+    def get_project(self, project_id: str, *, timeout: float | None = None) -> ProjectT:
+        """The project with its current counters; NOT_FOUND if it does not exist."""
+        return self._run(self._handle(_ops.get_project(project_id)), timeout)
+
+    def list_projects(self, *, page_size: int | None = None, timeout: float | None = None) -> list[ProjectT]:
+        """All projects in id order (every page; page_size only tunes the round trips)."""
+        return self._run(self._handles(_ops.list_projects(page_size)), timeout)
+
+    def delete_project(self, project_id: str, *, timeout: float | None = None) -> None:
+        """Deletes a project and everything in it; NOT_FOUND if it does not exist."""
+        return self._run(_ops.delete_project(project_id), timeout)
+
+    # -- plumbing shared by the drivers
+
+    def _run(self, op: _ops.Op[T], timeout: float | None) -> T:
+        """Runs an operation to its result: the flavour's driver (blocking or awaited)."""
+        raise NotImplementedError
+
+    def _handle(self, op: _ops.Op[ProjectInfo]) -> _ops.Op[ProjectT]:
+        info = yield from op
+        return self._project_type(self, info)
+
+    def _handles(self, op: _ops.Op[list[ProjectInfo]]) -> _ops.Op[list[ProjectT]]:
+        infos = yield from op
+        return [self._project_type(self, info) for info in infos]
+
+    def _deadline(self, timeout: float | None) -> float:
+        return self.timeout if timeout is None else check_timeout(timeout)
+
+    def _begin(self, call: _ops.Call, timeout: float | None) -> tuple[Any, float]:
+        """The callable for one call and its deadline; refused once the client is closed."""
+        if self._closed:
+            raise ActiveRmError(grpc.StatusCode.CANCELLED,
+                                f"this Client is closed; create a new {self._name}", method=call.method)
+        deadline = self._deadline(timeout)
+        rpc = self._raw_methods.get(call.method) or getattr(self._stub, call.method)
+        return rpc, deadline
+
+    @contextlib.contextmanager
+    def _sending(self, call: _ops.Call, deadline: float) -> Iterator[Any]:
+        """The request for the duration of a call; a gRPC failure becomes an ActiveRmError."""
+        with call.opened() as request:
+            try:
+                yield request
+            except grpc.RpcError as e:
+                raise ActiveRmError.from_rpc_error(e, method=call.method, timeout=deadline, target=self.target) from e
+
+
+class ProjectSurface:
+    """What activerm.Project and activerm.aio.Project share: a handle on one project.
+    ``info`` is a snapshot taken when the handle was made; ``refresh()`` reads a new one."""
+
+    _name: str  # "activerm.Project" or "activerm.aio.Project"
+
+    def __init__(self, client: ClientSurface, info: ProjectInfo) -> None:
+        self._client = client
+        self.info = info
+
+    @property
+    def id(self) -> str:
+        return self.info.project_id
+
+    def __repr__(self) -> str:
+        i = self.info
+        return (f"{self._name}({i.project_id!r}, dim={i.embedding_dim}, head={i.head!r}, "
+                f"responses={i.num_responses}, comparisons={i.num_comparisons})")
+
+    def _run(self, op: _ops.Op[T], timeout: float | None) -> T:
+        return self._client._run(op, timeout)
+
+    def refresh(self, *, timeout: float | None = None) -> ProjectInfo:
+        """Reads the project again and returns (and keeps) its new info."""
+        return self._run(self._keep(_ops.get_project(self.id)), timeout)
+
+    def _keep(self, op: _ops.Op[ProjectInfo]) -> _ops.Op[ProjectInfo]:
+        self.info = yield from op
+        return self.info
+
+    def delete(self, *, timeout: float | None = None) -> None:
+        return self._run(_ops.delete_project(self.id), timeout)
+
+    # -- responses
+
+    def add_responses(
+        self,
+        ids: Sequence[str],
+        prompt_ids: Sequence[str],
+        embeddings: np.ndarray,
+        *,
+        chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+        progress: bool = False,
+        timeout: float | None = None,
+    ) -> AddResponsesResult:
+        """Uploads responses: one id, one prompt id and one embedding row each.
+
+        embeddings is an (n, D) array, float32 (float16/float64 and small ints are
+        converted), finite. It streams in chunks of about chunk_bytes; the call is atomic
+        (all rows are stored, or none). progress=True shows a tqdm bar (pip install
+        'activerm[progress]'). Input is checked before anything is sent.
+        """
+        return self._run(_ops.add_responses(self.id, self.info.embedding_dim, ids, prompt_ids, embeddings,
+                                            chunk_bytes, progress), timeout)
+
+    def list_responses(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        include_embeddings: bool = False,
+        page_size: int | None = None,
+        timeout: float | None = None,
+    ) -> Responses:
+        """Responses in insertion order (all pages), or exactly ``ids`` in that order
+        (NOT_FOUND if one is unknown). Embeddings only when include_embeddings."""
+        return self._run(_ops.list_responses(self.id, self.info.embedding_dim, ids, include_embeddings, page_size),
+                         timeout)
+
+    # -- comparisons
+
+    def add_comparisons(
+        self,
+        a_ids: Sequence[str],
+        b_ids: Sequence[str],
+        outcomes: Sequence[str],
+        annotator_ids: Sequence[str | None] | None = None,
+        weights: np.ndarray | Sequence[float] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> AddComparisonsResult:
+        """Adds labeled comparisons, atomically. outcomes[i] is "a" (a_ids[i] preferred),
+        "b" or "tie"; weights (default 1.0) must be finite and > 0."""
+        return self._run(_ops.add_comparisons(self.id, a_ids, b_ids, outcomes, annotator_ids, weights), timeout)
+
+    def list_comparisons(self, *, page_size: int | None = None, timeout: float | None = None) -> Comparisons:
+        """All comparisons in insertion order."""
+        return self._run(_ops.list_comparisons(self.id, page_size), timeout)
+
+    # -- models
+
+    def fit(
+        self,
+        *,
+        seed: int = 0,
+        warm_start: bool = False,
+        max_iterations: int | None = None,
+        tolerance: float | None = None,
+        learning_rate: float | None = None,
+        epochs: int | None = None,
+        batch_size: int | None = None,
+        weight_decay: float | None = None,
+        validation_fraction: float | None = None,
+        patience: int | None = None,
+        options: FitOptions | None = None,
+        timeout: float | None = None,
+    ) -> FitReport:
+        """Fits the reward head on every comparison; returns the report of the new model version.
+
+        Linear heads use max_iterations/tolerance; MLP heads use the others. None: server default.
+        options: the same knobs as one activerm.FitOptions (0: server default), instead of
+        the keywords; giving both is an InvalidInputError.
+        """
+        return self._run(_ops.fit(self.id, options, dict(
+            seed=seed, warm_start=warm_start, max_iterations=max_iterations, tolerance=tolerance,
+            learning_rate=learning_rate, epochs=epochs, batch_size=batch_size, weight_decay=weight_decay,
+            validation_fraction=validation_fraction, patience=patience)), timeout)
+
+    def score(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        embeddings: np.ndarray | None = None,
+        model_version: int | None = None,
+        timeout: float | None = None,
+    ) -> np.ndarray:
+        """Rewards, float64 (n,): of stored responses by id, or of embeddings= not stored."""
+        return self._run(_ops.score(self.id, self.info.embedding_dim, ids, embeddings, model_version), timeout)
+
+    def score_pairs(
+        self,
+        pairs: Sequence[tuple[str, str]],
+        *,
+        model_version: int | None = None,
+        timeout: float | None = None,
+    ) -> PairScores:
+        """P(a preferred over b) and the Laplace stddev of r_a - r_b for pairs of stored responses."""
+        return self._run(_ops.score_pairs(self.id, pairs, model_version), timeout)
+
+    def select_batch(
+        self,
+        size: int,
+        *,
+        strategy: str = "greedy_dopt",
+        candidates: str | Sequence[tuple[str, str]] = "cross_prompt",
+        prompt_ids: Sequence[str] | None = None,
+        max_candidates: int | None = None,
+        seed: int = 0,
+        include_labeled: bool = False,
+        include_pending: bool = False,
+        model_version: int | None = None,
+        ridge: float | None = None,
+        coreset_clusters: int | None = None,
+        coreset_radius: float | None = None,
+        posterior_samples: int | None = None,
+        batchbald_pool: int | None = None,
+        batchbald_configurations: int | None = None,
+        params: StrategyParams | None = None,
+        timeout: float | None = None,
+    ) -> Selection:
+        """Chooses the next `size` pairs to label; they become pending.
+
+        strategy: one of "random", "max_entropy", "max_difference", "ols_dopt", "dopt",
+        "past_aware_dopt", "greedy_dopt", "coreset", "bald", "batchbald".
+        candidates: "cross_prompt", "within_prompt", or explicit [(a_id, b_id), ...].
+        prompt_ids: with "cross_prompt" / "within_prompt", use only responses to these prompts
+        (e.g. this round's; duplicates are ignored, an unknown id is NOT_FOUND); None: every
+        prompt. With explicit pairs it is a ValueError (InvalidInputError).
+        Strategy knobs (None: the server's default): ridge (epsilon of ols_dopt / dopt /
+        past_aware_dopt, default 1e-6 * trace / h), coreset_clusters (10), coreset_radius
+        (norm of w), posterior_samples (batchbald, 256), batchbald_pool (max(1000, 10 * size)),
+        batchbald_configurations (1024).
+        params: the same knobs as one activerm.StrategyParams (0: server default), instead of
+        the knob keywords; giving both is an InvalidInputError. A Selection's .params can be
+        passed back to repeat its knobs.
+        """
+        return self._run(_ops.select_batch(
+            self.id, size, params, dict(
+                ridge=ridge, coreset_clusters=coreset_clusters, coreset_radius=coreset_radius,
+                posterior_samples=posterior_samples, batchbald_pool=batchbald_pool,
+                batchbald_configurations=batchbald_configurations),
+            strategy=strategy, candidates=candidates, prompt_ids=prompt_ids, max_candidates=max_candidates, seed=seed,
+            include_labeled=include_labeled, include_pending=include_pending, model_version=model_version), timeout)
+
+    def get_selection(self, selection_id: str, *, timeout: float | None = None) -> Selection:
+        """A stored selection, by the id SelectBatch returned."""
+        return self._run(_ops.get_selection(self.id, selection_id), timeout)

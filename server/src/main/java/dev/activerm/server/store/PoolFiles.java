@@ -101,7 +101,7 @@ public final class PoolFiles {
       return new Writer(FileChannel.open(path(key), StandardOpenOption.CREATE, StandardOpenOption.WRITE),
           firstRow * dim * Float.BYTES, path(key));
     } catch (IOException e) {
-      throw new StoreException("opening " + path(key) + " failed: " + e.getMessage(), e);
+      throw failure("opening " + path(key), e, dir);
     }
   }
 
@@ -122,12 +122,15 @@ public final class PoolFiles {
     private final FileChannel channel;
     private final Path file;
     private final ByteBuffer buffer = ByteBuffer.allocateDirect(IO_BUFFER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    private final long start;
     private long position;
     private long unflushed;
+    private boolean kept;
     private Future<?> flushing = CompletableFuture.completedFuture(null);
 
     private Writer(FileChannel channel, long position, Path file) {
       this.channel = channel;
+      this.start = position;
       this.position = position;
       this.file = file;
     }
@@ -147,7 +150,7 @@ public final class PoolFiles {
           offset += n;
         }
       } catch (IOException e) {
-        throw new StoreException("writing embeddings to " + file + " failed: " + e.getMessage(), e);
+        throw failure("writing embeddings to " + file, e, file.getParent());
       }
       unflushed += (long) values.length * Float.BYTES;
       if (unflushed >= FLUSH_EVERY_BYTES && flushing.isDone()) {
@@ -166,7 +169,7 @@ public final class PoolFiles {
         awaitFlush();
         channel.force(false);
       } catch (IOException e) {
-        throw new StoreException("syncing " + file + " failed: " + e.getMessage(), e);
+        throw failure("syncing " + file, e, file.getParent());
       }
     }
 
@@ -181,15 +184,41 @@ public final class PoolFiles {
       }
     }
 
+    /** The database committed what this writer wrote: {@link #close()} must leave it in place. */
+    public void keep() {
+      kept = true;
+    }
+
+    /**
+     * Closes the file; unless {@link #keep()} was called, first cuts off what this writer
+     * wrote, so a failed upload gives its space back at once (on a disk that filled up under
+     * it, that space is what every other write is waiting for).
+     */
     @Override
     public void close() {
       try {
         awaitFlush();
-        channel.close();
+        if (!kept && channel.size() > start) {
+          channel.truncate(start);
+        }
       } catch (IOException e) {
-        throw new StoreException("closing " + file + " failed: " + e.getMessage(), e);
+        // Only space is lost: the bytes past the committed rows are cut off at the next start.
+      } finally {
+        try {
+          channel.close();
+        } catch (IOException e) {
+          throw new StoreException("closing " + file + " failed: " + e.getMessage(), e);
+        }
       }
     }
+  }
+
+  /** A failed pool file operation as a StoreException, marked as disk-full when that was the cause. */
+  private static StoreException failure(String what, IOException e, Path dir) {
+    if (DiskFull.causedBy(e, dir)) {
+      return StoreException.diskFull(what + ": " + e.getMessage(), e);
+    }
+    return new StoreException(what + " failed: " + e.getMessage(), e);
   }
 
   public void delete(long key) {

@@ -27,74 +27,103 @@ public final class SqliteStore implements AutoCloseable {
   static final int SCHEMA_VERSION = 1;
 
   private final Connection connection;
+  private final Path dataDir;
 
-  private SqliteStore(Connection connection) {
+  private SqliteStore(Connection connection, Path dataDir) {
     this.connection = connection;
+    this.dataDir = dataDir;
   }
 
   /** Opens (creating if needed) activerm.db in dataDir. */
   public static SqliteStore open(Path dataDir) {
+    Connection c = null;
     try {
       Files.createDirectories(dataDir);
-      Connection c = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve("activerm.db"));
+      c = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve("activerm.db"));
+      SqliteStore store = new SqliteStore(c, dataDir);
       try (Statement s = c.createStatement()) {
+        // Exclusive, and set before the first access: the database belongs to this one process
+        // (DataDirLock), and with the lock held for good SQLite keeps the WAL index in heap
+        // memory instead of an -shm file, which could not be created on a full disk.
+        s.execute("PRAGMA locking_mode=EXCLUSIVE");
         s.execute("PRAGMA journal_mode=WAL");
         // FULL: a commit in WAL mode is fsynced before it returns, so acknowledged means durable.
         s.execute("PRAGMA synchronous=FULL");
         s.execute("PRAGMA busy_timeout=10000");
-        int version;
-        try (ResultSet rs = s.executeQuery("PRAGMA user_version")) {
-          version = rs.getInt(1);
-        }
-        if (version > SCHEMA_VERSION) {
-          throw new StoreException(
-              "the data dir " + dataDir + " was written by a newer activerm (schema " + version
-                  + ", this server knows " + SCHEMA_VERSION + "); upgrade the server");
-        }
-        c.setAutoCommit(false);
-        s.execute(
-            "CREATE TABLE IF NOT EXISTS projects ("
-                + " project_key INTEGER PRIMARY KEY AUTOINCREMENT,"
-                + " project_id TEXT NOT NULL UNIQUE,"
-                + " embedding_dim INTEGER NOT NULL,"
-                + " head_type TEXT NOT NULL,"
-                + " hidden_sizes TEXT NOT NULL,"
-                + " l2 REAL NOT NULL,"
-                + " create_time_ms INTEGER NOT NULL)");
-        createModelsTable(s);
-        s.execute(
-            "CREATE TABLE IF NOT EXISTS responses ("
-                + " project_key INTEGER NOT NULL,"
-                + " row_index INTEGER NOT NULL,"
-                + " response_id TEXT NOT NULL,"
-                + " prompt_id TEXT NOT NULL,"
-                + " PRIMARY KEY (project_key, row_index)) WITHOUT ROWID");
-        s.execute(
-            "CREATE UNIQUE INDEX IF NOT EXISTS responses_by_id ON responses (project_key, response_id)");
-        s.execute(
-            "CREATE TABLE IF NOT EXISTS comparisons ("
-                + " project_key INTEGER NOT NULL,"
-                + " seq INTEGER NOT NULL,"
-                + " a_row INTEGER NOT NULL,"
-                + " b_row INTEGER NOT NULL,"
-                + " outcome INTEGER NOT NULL,"
-                + " weight REAL NOT NULL,"
-                + " annotator_id TEXT NOT NULL,"
-                + " create_time_ms INTEGER NOT NULL,"
-                + " PRIMARY KEY (project_key, seq)) WITHOUT ROWID");
-        createSelectionTables(s);
-        s.execute("PRAGMA user_version=" + SCHEMA_VERSION);
-        c.commit();
       }
-      return new SqliteStore(c);
-    } catch (SQLException | java.io.IOException e) {
+      store.inTransaction("opening the database", () -> {
+        try (Statement s = store.connection.createStatement()) {
+          int version;
+          try (ResultSet rs = s.executeQuery("PRAGMA user_version")) {
+            version = rs.getInt(1);
+          }
+          if (version > SCHEMA_VERSION) {
+            throw new StoreException(
+                "the data dir " + dataDir + " was written by a newer activerm (schema " + version
+                    + ", this server knows " + SCHEMA_VERSION + "); upgrade the server");
+          }
+          // IF NOT EXISTS: on a current database nothing here writes, so a server can start
+          // (and serve reads) on a full disk.
+          createTables(s);
+          if (version != SCHEMA_VERSION) {
+            s.execute("PRAGMA user_version=" + SCHEMA_VERSION);
+          }
+        }
+        return null;
+      });
+      return store;
+    } catch (SQLException | java.io.IOException | RuntimeException e) {
+      if (c != null) {
+        try {
+          c.close();
+        } catch (SQLException suppressed) {
+          e.addSuppressed(suppressed);
+        }
+      }
+      if (e instanceof StoreException se) {
+        throw se;
+      }
       throw new StoreException("cannot open the database in " + dataDir + ": " + e.getMessage(), e);
     }
   }
 
+  private static void createTables(Statement s) throws SQLException {
+    s.execute(
+        "CREATE TABLE IF NOT EXISTS projects ("
+            + " project_key INTEGER PRIMARY KEY AUTOINCREMENT,"
+            + " project_id TEXT NOT NULL UNIQUE,"
+            + " embedding_dim INTEGER NOT NULL,"
+            + " head_type TEXT NOT NULL,"
+            + " hidden_sizes TEXT NOT NULL,"
+            + " l2 REAL NOT NULL,"
+            + " create_time_ms INTEGER NOT NULL)");
+    createModelsTable(s);
+    s.execute(
+        "CREATE TABLE IF NOT EXISTS responses ("
+            + " project_key INTEGER NOT NULL,"
+            + " row_index INTEGER NOT NULL,"
+            + " response_id TEXT NOT NULL,"
+            + " prompt_id TEXT NOT NULL,"
+            + " PRIMARY KEY (project_key, row_index)) WITHOUT ROWID");
+    s.execute(
+        "CREATE UNIQUE INDEX IF NOT EXISTS responses_by_id ON responses (project_key, response_id)");
+    s.execute(
+        "CREATE TABLE IF NOT EXISTS comparisons ("
+            + " project_key INTEGER NOT NULL,"
+            + " seq INTEGER NOT NULL,"
+            + " a_row INTEGER NOT NULL,"
+            + " b_row INTEGER NOT NULL,"
+            + " outcome INTEGER NOT NULL,"
+            + " weight REAL NOT NULL,"
+            + " annotator_id TEXT NOT NULL,"
+            + " create_time_ms INTEGER NOT NULL,"
+            + " PRIMARY KEY (project_key, seq)) WITHOUT ROWID");
+    createSelectionTables(s);
+  }
+
   /** Inserts a project and returns its key (never reused, even after a delete). */
   public synchronized long insertProject(ProjectRecord p) {
-    return inTransaction(() -> {
+    return inTransaction("storing a new project", () -> {
       try (PreparedStatement ps = connection.prepareStatement(
           "INSERT INTO projects (project_id, embedding_dim, head_type, hidden_sizes, l2, create_time_ms)"
               + " VALUES (?, ?, ?, ?, ?, ?)",
@@ -136,7 +165,7 @@ public final class SqliteStore implements AutoCloseable {
 
   /** Deletes a project and all its rows in one transaction. */
   public synchronized void deleteProject(long key) {
-    inTransaction(() -> {
+    inTransaction("deleting a project", () -> {
       for (String table : List.of("responses", "comparisons", "selections", "selection_pairs", "projects")) {
         try (PreparedStatement ps = connection.prepareStatement("DELETE FROM " + table + " WHERE project_key = ?")) {
           ps.setLong(1, key);
@@ -149,7 +178,7 @@ public final class SqliteStore implements AutoCloseable {
 
   /** Commits response rows firstRow.. of a project: the commit point of their embeddings. */
   public synchronized void appendResponses(long key, int firstRow, List<String> ids, List<String> promptIds) {
-    inTransaction(() -> {
+    inTransaction("storing response ids", () -> {
       try (PreparedStatement ps = connection.prepareStatement(
           "INSERT INTO responses (project_key, row_index, response_id, prompt_id) VALUES (?, ?, ?, ?)")) {
         for (int i = 0; i < ids.size(); i++) {
@@ -191,7 +220,7 @@ public final class SqliteStore implements AutoCloseable {
   }
 
   public synchronized void appendComparisons(long key, int firstSeq, List<ComparisonRecord> rows) {
-    inTransaction(() -> {
+    inTransaction("storing comparisons", () -> {
       try (PreparedStatement ps = connection.prepareStatement(
           "INSERT INTO comparisons (project_key, seq, a_row, b_row, outcome, weight, annotator_id, create_time_ms)"
               + " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
@@ -254,21 +283,50 @@ public final class SqliteStore implements AutoCloseable {
     T run() throws SQLException;
   }
 
-  private <T> T inTransaction(Work<T> work) {
+  /**
+   * Runs work as one transaction. Transactions are explicit statements on an auto-commit
+   * connection rather than the driver's setAutoCommit(false): when SQLite rolls a transaction
+   * back by itself (it does on SQLITE_FULL and some I/O errors), the driver's own ROLLBACK fails
+   * and it stops opening new transactions, so later calls would each commit statement by
+   * statement, a failed call's rows would stay, and every COMMIT would fail ("no transaction is
+   * active"). Here each call begins afresh, and a failure always ends in ROLLBACK.
+   */
+  private <T> T inTransaction(String what, Work<T> work) {
     try {
+      execute("BEGIN");
       T result = work.run();
-      connection.commit();
+      execute("COMMIT");
       return result;
     } catch (SQLException | RuntimeException e) {
-      try {
-        connection.rollback();
-      } catch (SQLException rollbackFailure) {
-        e.addSuppressed(rollbackFailure);
-      }
+      rollback(e);
       if (e instanceof StoreException se) {
         throw se;
       }
-      throw new StoreException("database operation failed: " + e.getMessage(), e);
+      if (DiskFull.causedBy(e, dataDir)) {
+        throw StoreException.diskFull(what + ": " + e.getMessage(), e);
+      }
+      throw new StoreException(what + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  private <T> T inTransaction(Work<T> work) {
+    return inTransaction("database operation", work);
+  }
+
+  private void rollback(Exception failure) {
+    try {
+      execute("ROLLBACK");
+    } catch (SQLException e) {
+      // SQLite may already have rolled back by itself (SQLITE_FULL does): then there is nothing to undo.
+      if (e.getMessage() == null || !e.getMessage().contains("no transaction is active")) {
+        failure.addSuppressed(e);
+      }
+    }
+  }
+
+  private void execute(String sql) throws SQLException {
+    try (Statement s = connection.createStatement()) {
+      s.execute(sql);
     }
   }
 
@@ -297,7 +355,7 @@ public final class SqliteStore implements AutoCloseable {
 
   /** Stores one model version; durable when this returns. */
   public synchronized void insertModel(ModelRecord m) {
-    inTransaction(() -> {
+    inTransaction("storing a model", () -> {
       try (PreparedStatement ps = connection.prepareStatement(
           "INSERT INTO models (project_key, version, head_type, layer_sizes, params, loss, iterations, gradient_norm,"
               + " converged, train_accuracy, validation_accuracy, wall_time_ns, num_comparisons, comparisons_seen,"
@@ -352,7 +410,7 @@ public final class SqliteStore implements AutoCloseable {
 
   /** Stores one selection with its pairs in one transaction; durable when this returns. */
   public synchronized void insertSelection(long key, SelectionRecord r) {
-    inTransaction(() -> {
+    inTransaction("storing a selection", () -> {
       try (PreparedStatement ps = connection.prepareStatement(
           "INSERT INTO selections (project_key, seq, selection_id, model_version, strategy, parameters, seed,"
               + " batch_size, num_candidates, num_comparisons, create_time_ms, wall_time_ns)"

@@ -13,6 +13,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Metadata of every project in one SQLite file (WAL, synchronous=FULL): projects,
@@ -24,6 +26,7 @@ import java.util.stream.Collectors;
  * start-up (the server answers reads from memory).
  */
 public final class SqliteStore implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(SqliteStore.class);
   static final int SCHEMA_VERSION = 1;
 
   private final Connection connection;
@@ -34,18 +37,38 @@ public final class SqliteStore implements AutoCloseable {
     this.dataDir = dataDir;
   }
 
-  /** Opens (creating if needed) activerm.db in dataDir. */
+  /**
+   * Opens (creating if needed) activerm.db in dataDir. Normally with SQLite's shared locking,
+   * so an operator can take an online backup (docs/operations.md); on a full disk, where the
+   * -shm file of the WAL index cannot be created, in exclusive locking mode instead, so the
+   * server still starts and serves reads.
+   */
   public static SqliteStore open(Path dataDir) {
+    try {
+      return open(dataDir, false);
+    } catch (StoreException e) {
+      if (!e.diskFull()) {
+        throw e;
+      }
+      log.warn("the disk holding {} is full: opening the database in exclusive locking mode (its WAL index in"
+          + " memory, no -shm file). Writes are refused until space is freed; online backups with sqlite3 need"
+          + " a restart after that", dataDir.toAbsolutePath());
+      return open(dataDir, true);
+    }
+  }
+
+  private static SqliteStore open(Path dataDir, boolean exclusive) {
     Connection c = null;
     try {
       Files.createDirectories(dataDir);
       c = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve("activerm.db"));
       SqliteStore store = new SqliteStore(c, dataDir);
       try (Statement s = c.createStatement()) {
-        // Exclusive, and set before the first access: the database belongs to this one process
-        // (DataDirLock), and with the lock held for good SQLite keeps the WAL index in heap
-        // memory instead of an -shm file, which could not be created on a full disk.
-        s.execute("PRAGMA locking_mode=EXCLUSIVE");
+        if (exclusive) {
+          // Before the first access: with the lock held for good SQLite keeps the WAL index in
+          // heap memory. Safe, as the data dir belongs to this one process (DataDirLock).
+          s.execute("PRAGMA locking_mode=EXCLUSIVE");
+        }
         s.execute("PRAGMA journal_mode=WAL");
         // FULL: a commit in WAL mode is fsynced before it returns, so acknowledged means durable.
         s.execute("PRAGMA synchronous=FULL");
@@ -82,6 +105,9 @@ public final class SqliteStore implements AutoCloseable {
       }
       if (e instanceof StoreException se) {
         throw se;
+      }
+      if (DiskFull.causedBy(e, dataDir)) {
+        throw StoreException.diskFull("opening the database in " + dataDir + ": " + e.getMessage(), e);
       }
       throw new StoreException("cannot open the database in " + dataDir + ": " + e.getMessage(), e);
     }

@@ -9,7 +9,6 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -21,7 +20,8 @@ import java.util.function.Consumer;
  * Embeddings of each project as one flat file of little-endian float32 rows
  * ({@code pools/<key>.f32}). A write lands past the committed rows and is fsynced; it
  * becomes part of the pool only when {@link SqliteStore#appendResponses} commits the
- * matching rows. Bytes past the committed rows (from a crash mid-call) are cut off at load.
+ * matching rows. Bytes past the committed rows (from a crash mid-call) are ignored at load
+ * and written over by the next upload.
  *
  * <p>Why not BLOBs in SQLite: WAL mode writes every byte twice (log, then checkpoint),
  * and restart would decode one BLOB per row; a flat file writes once at disk speed and
@@ -46,26 +46,30 @@ public final class PoolFiles {
   }
 
   /**
-   * Reads the first rows of a pool file in pieces of at most maxRowsPerPiece rows and
-   * cuts off anything past them (an uncommitted tail). Fails if the file is shorter than
-   * the committed rows: the data dir was damaged outside activerm.
+   * Reads the committed rows of a pool file in pieces of at most maxRowsPerPiece rows. Fails
+   * if the file is missing or shorter than the committed rows: the data dir was damaged or
+   * changed outside activerm. Bytes past the committed rows (an upload cut off by a crash)
+   * are left alone: the next upload writes over them, and they are the only copy should the
+   * database have lost commits.
    */
   public void read(long key, int rows, int dim, int maxRowsPerPiece, Consumer<FloatBuffer> sink) {
     Path file = path(key);
     long expected = (long) rows * dim * Float.BYTES;
-    if (rows == 0 && !Files.exists(file)) {
+    if (rows == 0) {
       return;
     }
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+    if (!Files.exists(file)) {
+      throw new StoreException(file + " is missing, but the database has " + rows + " committed rows of dim " + dim
+          + " for it; the data dir was changed outside activerm. Restore it from a backup (docs/operations.md,"
+          + " 'Backup and restore')");
+    }
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
       long size = ch.size();
       if (size < expected) {
         throw new StoreException(
             file + " holds " + size + " bytes but the database has " + rows + " committed rows of dim " + dim
-                + " (" + expected + " bytes); the data dir was changed outside activerm. Restore it from a backup.");
-      }
-      if (size > expected) {
-        ch.truncate(expected);
-        ch.force(false);
+                + " (" + expected + " bytes); the data dir was changed outside activerm. Restore it from a backup"
+                + " (docs/operations.md, 'Backup and restore')");
       }
       int pieceRows = Math.max(1, Math.min(maxRowsPerPiece, IO_BUFFER_BYTES / (dim * Float.BYTES)));
       ByteBuffer buffer = ByteBuffer.allocateDirect(pieceRows * dim * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
@@ -229,18 +233,14 @@ public final class PoolFiles {
     }
   }
 
-  /** Deletes pool files of projects the database does not know (left by a crash during a delete). */
-  public int deleteOrphans(Set<Long> liveKeys) {
-    int deleted = 0;
+  /** The project keys that have a pool file, in key order. */
+  public java.util.SortedSet<Long> keysOnDisk() {
+    java.util.SortedSet<Long> keys = new java.util.TreeSet<>();
     try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*.f32")) {
       for (Path f : files) {
         String name = f.getFileName().toString();
         try {
-          long key = Long.parseLong(name.substring(0, name.length() - 4));
-          if (!liveKeys.contains(key)) {
-            Files.deleteIfExists(f);
-            deleted++;
-          }
+          keys.add(Long.parseLong(name.substring(0, name.length() - 4)));
         } catch (NumberFormatException ignored) {
           // Not ours: leave it alone.
         }
@@ -248,6 +248,11 @@ public final class PoolFiles {
     } catch (IOException e) {
       throw new StoreException("listing " + dir + " failed: " + e.getMessage(), e);
     }
-    return deleted;
+    return keys;
+  }
+
+  /** The pools directory, for messages. */
+  public Path dir() {
+    return dir;
   }
 }

@@ -145,6 +145,10 @@ public final class SqliteStore implements AutoCloseable {
             + " create_time_ms INTEGER NOT NULL,"
             + " PRIMARY KEY (project_key, seq)) WITHOUT ROWID");
     createSelectionTables(s);
+    // Pool files to remove: written in the same transaction as a DeleteProject, removed by the
+    // delete right after it commits (or at the next start if the server stopped in between), so
+    // no pool file is ever deleted on the strength of a missing database row.
+    s.execute("CREATE TABLE IF NOT EXISTS pending_file_deletions (project_key INTEGER PRIMARY KEY)");
   }
 
   /** Inserts a project and returns its key (never reused, even after a delete). */
@@ -189,14 +193,47 @@ public final class SqliteStore implements AutoCloseable {
     });
   }
 
-  /** Deletes a project and all its rows in one transaction. */
+  /**
+   * Deletes a project and all its rows in one transaction, and records that its pool file is
+   * to be removed ({@link #pendingFileDeletions}).
+   */
   public synchronized void deleteProject(long key) {
     inTransaction("deleting a project", () -> {
-      for (String table : List.of("responses", "comparisons", "selections", "selection_pairs", "projects")) {
+      for (String table : List.of("responses", "comparisons", "selections", "selection_pairs", "models", "projects")) {
         try (PreparedStatement ps = connection.prepareStatement("DELETE FROM " + table + " WHERE project_key = ?")) {
           ps.setLong(1, key);
           ps.executeUpdate();
         }
+      }
+      try (PreparedStatement ps = connection.prepareStatement(
+          "INSERT OR IGNORE INTO pending_file_deletions (project_key) VALUES (?)")) {
+        ps.setLong(1, key);
+        ps.executeUpdate();
+      }
+      return null;
+    });
+  }
+
+  /** Keys of deleted projects whose pool files may still exist, in key order. */
+  public synchronized List<Long> pendingFileDeletions() {
+    return inTransaction(() -> {
+      List<Long> out = new ArrayList<>();
+      try (Statement s = connection.createStatement();
+          ResultSet rs = s.executeQuery("SELECT project_key FROM pending_file_deletions ORDER BY project_key")) {
+        while (rs.next()) {
+          out.add(rs.getLong(1));
+        }
+      }
+      return out;
+    });
+  }
+
+  /** The pool files of a deleted project are gone: forget the pending deletion. */
+  public synchronized void fileDeletionDone(long key) {
+    inTransaction("recording a finished file deletion", () -> {
+      try (PreparedStatement ps = connection.prepareStatement("DELETE FROM pending_file_deletions WHERE project_key = ?")) {
+        ps.setLong(1, key);
+        ps.executeUpdate();
       }
       return null;
     });
@@ -497,15 +534,6 @@ public final class SqliteStore implements AutoCloseable {
               rs.getDouble(8), rs.getInt(9) != 0, rs.getDouble(10), rs.getDouble(11), rs.getLong(12), rs.getLong(13),
               rs.getLong(14), rs.getLong(15));
         }
-      }
-    });
-  }
-
-  /** Removes models of deleted projects (project keys are never reused); returns how many. */
-  public synchronized int deleteOrphanModels() {
-    return inTransaction(() -> {
-      try (Statement s = connection.createStatement()) {
-        return s.executeUpdate("DELETE FROM models WHERE project_key NOT IN (SELECT project_key FROM projects)");
       }
     });
   }

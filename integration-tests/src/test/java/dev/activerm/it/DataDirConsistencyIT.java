@@ -5,9 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.activerm.client.ActiveRmClient;
 import dev.activerm.client.Types.Head;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -19,13 +22,13 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The packaged server on a data dir that is inconsistent (a missing, empty or stale
- * database): it refuses to start, says what is wrong and
+ * The packaged server on a data dir that is inconsistent or damaged (a missing, empty or
+ * stale database; a flipped byte in a pool file): it refuses to start, says what is wrong and
  * how to recover, and deletes nothing; after the recovery it says, everything is back.
  */
 @Timeout(300)
 class DataDirConsistencyIT {
-  static final int DIM = 512;
+  static final int DIM = 512; // 2 KiB rows: 600 rows span two 1 MiB checksum blocks
 
   @TempDir Path dataDir;
   @TempDir Path aside;
@@ -160,12 +163,51 @@ class DataDirConsistencyIT {
     try (ServerProcess server = ServerProcess.start(dataDir);
         ActiveRmClient client = ActiveRmClient.connect(server.target())) {
       client.deleteProject("q");
-      assertThat(poolFiles()).containsOnlyKeys("1.f32");
+      assertThat(poolFiles()).containsOnlyKeys("1.f32", "1.crc");
       server.kill9();
     }
     try (ServerProcess server = ServerProcess.start(dataDir);
         ActiveRmClient client = ActiveRmClient.connect(server.target())) {
       assertThat(client.listProjects()).extracting(p -> p.projectId()).containsExactly("p");
+    }
+  }
+
+  @Test
+  void aFlippedByteInAPoolFileStopsTheStartNamingTheFileAndTheBytes() throws Exception {
+    twoProjects();
+    Path pool = dataDir.resolve("pools/1.f32");
+    flipByte(pool, 1_200_000);
+
+    ServerProcess.Exit exit = refusedStart();
+
+    assertThat(exit.output())
+        .contains(pool.toString())
+        .contains("bytes 1048576..1228799")
+        .contains("do not match their CRC32C checksum");
+    flipByte(pool, 1_200_000); // as restoring the file from a backup would
+    assertBothProjectsAreBack();
+  }
+
+  @Test
+  void aDataDirFromBeforeChecksumsGetsThemAtStart() throws Exception {
+    twoProjects();
+    Files.delete(dataDir.resolve("pools/1.crc"));
+    Files.delete(dataDir.resolve("pools/2.crc"));
+    try (ServerProcess server = ServerProcess.start(dataDir)) {
+      assertThat(server.log()).anyMatch(l -> l.contains("1.f32 had no checksums"));
+    }
+    assertThat(dataDir.resolve("pools/1.crc")).exists();
+    flipByte(dataDir.resolve("pools/2.f32"), 100);
+    assertThat(refusedStart().output()).contains("2.f32: bytes 0..40959");
+  }
+
+  static void flipByte(Path file, long offset) throws IOException {
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+      assertThat(offset).as("offset inside " + file).isLessThan(ch.size());
+      ByteBuffer b = ByteBuffer.allocate(1);
+      ch.read(b, offset);
+      b.put(0, (byte) (b.get(0) ^ 0x01)).rewind();
+      ch.write(b, offset);
     }
   }
 }

@@ -15,19 +15,23 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Embeddings of each project as one flat file of little-endian float32 rows
- * ({@code pools/<key>.f32}). A write lands past the committed rows and is fsynced; it
- * becomes part of the pool only when {@link SqliteStore#appendResponses} commits the
- * matching rows. Bytes past the committed rows (from a crash mid-call) are ignored at load
- * and written over by the next upload.
+ * ({@code pools/<key>.f32}) with its block checksums beside it ({@code pools/<key>.crc},
+ * {@link PoolChecksums}). A write lands past the committed rows and is fsynced with its
+ * checksums; it becomes part of the pool only when {@link SqliteStore#appendResponses}
+ * commits the matching rows. Bytes past the committed rows (from a crash mid-call) are
+ * ignored at load and written over by the next upload.
  *
  * <p>Why not BLOBs in SQLite: WAL mode writes every byte twice (log, then checkpoint),
  * and restart would decode one BLOB per row; a flat file writes once at disk speed and
  * loads with one sequential read.
  */
 public final class PoolFiles {
+  private static final Logger log = LoggerFactory.getLogger(PoolFiles.class);
   private static final int IO_BUFFER_BYTES = 8 << 20;
 
   private final Path dir;
@@ -45,12 +49,18 @@ public final class PoolFiles {
     return dir.resolve(key + ".f32");
   }
 
+  Path checksumPath(long key) {
+    return dir.resolve(key + ".crc");
+  }
+
   /**
-   * Reads the committed rows of a pool file in pieces of at most maxRowsPerPiece rows. Fails
-   * if the file is missing or shorter than the committed rows: the data dir was damaged or
-   * changed outside activerm. Bytes past the committed rows (an upload cut off by a crash)
-   * are left alone: the next upload writes over them, and they are the only copy should the
-   * database have lost commits.
+   * Reads the committed rows of a pool file in pieces of at most maxRowsPerPiece rows,
+   * checking every byte against the file's block checksums ({@link PoolChecksums}). Fails,
+   * naming the file and the byte range, if a block does not match or the file is shorter
+   * than the committed rows: the data dir was damaged or changed outside activerm. A pool
+   * file without checksums (a data dir from before them) gets them now. Bytes past the
+   * committed rows (an upload cut off by a crash) are left alone: the next upload writes over
+   * them, and they are the only copy should the database have lost commits.
    */
   public void read(long key, int rows, int dim, int maxRowsPerPiece, Consumer<FloatBuffer> sink) {
     Path file = path(key);
@@ -63,6 +73,7 @@ public final class PoolFiles {
           + " for it; the data dir was changed outside activerm. Restore it from a backup (docs/operations.md,"
           + " 'Backup and restore')");
     }
+    PoolChecksums stored = PoolChecksums.read(checksumPath(key));
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
       long size = ch.size();
       if (size < expected) {
@@ -71,6 +82,7 @@ public final class PoolFiles {
                 + " (" + expected + " bytes); the data dir was changed outside activerm. Restore it from a backup"
                 + " (docs/operations.md, 'Backup and restore')");
       }
+      BlockCrc crc = new BlockCrc(PoolChecksums.BLOCK_BYTES, new int[0]);
       int pieceRows = Math.max(1, Math.min(maxRowsPerPiece, IO_BUFFER_BYTES / (dim * Float.BYTES)));
       ByteBuffer buffer = ByteBuffer.allocateDirect(pieceRows * dim * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
       long position = 0;
@@ -85,13 +97,97 @@ public final class PoolFiles {
           position += read;
         }
         buffer.flip();
+        crc.update(buffer);
         // A view of the read buffer, valid until the next piece: the sink copies it straight
         // into its own storage, so start-up copies each byte once.
         sink.accept(buffer.asFloatBuffer());
         done += n;
       }
+      int[] actual = crc.checksums();
+      long unchecked = verify(file, ch, stored, actual, expected);
+      PoolChecksums now = new PoolChecksums(expected, actual);
+      if (stored == null) {
+        log.info("{} had no checksums (a data dir from before them, or a full disk kept them from being written):"
+            + " checksummed its {} committed rows into {}",
+            file, rows, checksumPath(key).getFileName());
+        writeChecksums(key, now);
+      } else if (stored.covered() != expected || unchecked > 0) {
+        if (unchecked > 0) {
+          log.warn("{}: {} committed bytes had no checksum yet (left by an upload that failed or crashed); checksummed"
+              + " them as they are", file, unchecked);
+        }
+        writeChecksums(key, now);
+      }
     } catch (IOException e) {
       throw new StoreException("reading " + file + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Compares the stored checksums with the ones just computed over the committed bytes; for
+   * a block the stored list covers to a different length (a failed upload's sync), reads that
+   * length again. Returns how many committed bytes the stored list does not cover.
+   */
+  private static long verify(Path file, FileChannel ch, PoolChecksums stored, int[] actual, long committed)
+      throws IOException {
+    if (stored == null) {
+      return committed;
+    }
+    long unchecked = 0;
+    long size = ch.size();
+    for (int i = 0; i < actual.length; i++) {
+      long from = (long) i * PoolChecksums.BLOCK_BYTES;
+      long end = Math.min(from + PoolChecksums.BLOCK_BYTES, committed);
+      if (i >= stored.crcs().length || from >= stored.covered()) {
+        unchecked += end - from;
+        continue;
+      }
+      long storedEnd = Math.min(from + PoolChecksums.BLOCK_BYTES, stored.covered());
+      int crc;
+      if (storedEnd == end) {
+        crc = actual[i];
+      } else if (storedEnd <= size) {
+        crc = crcOf(ch, from, storedEnd);
+      } else {
+        unchecked += end - from;
+        continue;
+      }
+      if (crc != stored.crcs()[i]) {
+        throw new StoreException(String.format(
+            "%s: bytes %d..%d (rows of block %d) do not match their CRC32C checksum (stored %08x, computed %08x):"
+                + " the file was damaged or changed outside activerm. Restore the data dir from a backup"
+                + " (docs/operations.md, 'Backup and restore'); only if you know these bytes are right, delete %s"
+                + " and start again to checksum the file as it is",
+            file, from, storedEnd - 1, i, stored.crcs()[i], crc, file.getFileName().toString().replace(".f32", ".crc")));
+      }
+    }
+    return unchecked;
+  }
+
+  private static int crcOf(FileChannel ch, long from, long to) throws IOException {
+    ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(to - from));
+    while (b.hasRemaining()) {
+      if (ch.read(b, from + b.position()) < 0) {
+        throw new IOException("ended early at byte " + (from + b.position()));
+      }
+    }
+    java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+    crc.update(b.flip());
+    return (int) crc.getValue();
+  }
+
+  /** Best effort at start-up: without it (a full disk) the checksums are computed again at the next start. */
+  private void writeChecksums(long key, PoolChecksums checksums) {
+    try {
+      checksums.write(checksumPath(key));
+    } catch (IOException e) {
+      log.warn("could not write {}: {}; the pool file was checked, its checksums are written at the next start",
+          checksumPath(key), e.getMessage());
+      try {
+        Files.deleteIfExists(checksumPath(key));
+      } catch (IOException ignored) {
+        // A stale list is still checked block by block against what it covers.
+      }
     }
   }
 
@@ -101,12 +197,60 @@ public final class PoolFiles {
    * database commits them.
    */
   public Writer openWriter(long key, long firstRow, int dim) {
+    Path file = path(key);
+    long start = firstRow * dim * Float.BYTES;
+    FileChannel channel = null;
     try {
-      return new Writer(FileChannel.open(path(key), StandardOpenOption.CREATE, StandardOpenOption.WRITE),
-          firstRow * dim * Float.BYTES, path(key));
-    } catch (IOException e) {
-      throw failure("opening " + path(key), e, dir);
+      channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+      BlockCrc crc = continuedChecksums(key, channel, start);
+      return new Writer(channel, start, file, checksumPath(key), crc);
+    } catch (IOException | RuntimeException e) {
+      if (channel != null) {
+        try {
+          channel.close();
+        } catch (IOException suppressed) {
+          e.addSuppressed(suppressed);
+        }
+      }
+      if (e instanceof StoreException se) {
+        throw se;
+      }
+      throw e instanceof IOException io ? failure("opening " + file, io, dir) : (RuntimeException) e;
     }
+  }
+
+  /**
+   * The running block checksums at byte start: the stored checksums of the whole blocks below
+   * it, and the bytes of the block start falls in, read back. Null when the stored list does
+   * not reach start (it could not be written at start-up): then the stale list is removed and
+   * the next start checksums the file.
+   */
+  private BlockCrc continuedChecksums(long key, FileChannel channel, long start) throws IOException {
+    long blockStart = start - start % PoolChecksums.BLOCK_BYTES;
+    PoolChecksums stored = PoolChecksums.read(checksumPath(key));
+    if (start > 0 && (stored == null || stored.covered() < blockStart
+        || stored.crcs().length < blockStart / PoolChecksums.BLOCK_BYTES)) {
+      Files.deleteIfExists(checksumPath(key));
+      return null;
+    }
+    BlockCrc crc = new BlockCrc(PoolChecksums.BLOCK_BYTES, start == 0 ? new int[0] : stored.wholeBlocksBelow(blockStart));
+    if (start > blockStart) {
+      ByteBuffer partial = ByteBuffer.allocate(Math.toIntExact(start - blockStart));
+      while (partial.hasRemaining()) {
+        if (channel.read(partial, blockStart + partial.position()) < 0) {
+          throw new StoreException(path(key) + " ended at byte " + (blockStart + partial.position())
+              + ", before its committed rows end at byte " + start);
+        }
+      }
+      crc.update(partial.flip());
+    }
+    if (stored != null && stored.covered() != start) {
+      // A list that still covers an earlier upload which never committed: cut it back before
+      // this writer changes those bytes, or a crash before sync() would leave it describing
+      // bytes that are no longer there.
+      new PoolChecksums(start, crc.checksums()).write(checksumPath(key));
+    }
+    return crc;
   }
 
   /**
@@ -127,16 +271,25 @@ public final class PoolFiles {
     private final Path file;
     private final ByteBuffer buffer = ByteBuffer.allocateDirect(IO_BUFFER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
     private final long start;
+    private final Path checksumFile;
+    /** Block checksums of the file up to position; null when the file's checksums are left to the next start. */
+    private final BlockCrc crc;
+    /** The checksum list as it was at start, put back if this writer's rows are dropped. */
+    private final PoolChecksums initial;
+    private boolean checksumsWritten;
     private long position;
     private long unflushed;
     private boolean kept;
     private Future<?> flushing = CompletableFuture.completedFuture(null);
 
-    private Writer(FileChannel channel, long position, Path file) {
+    private Writer(FileChannel channel, long position, Path file, Path checksumFile, BlockCrc crc) {
       this.channel = channel;
       this.start = position;
       this.position = position;
       this.file = file;
+      this.checksumFile = checksumFile;
+      this.crc = crc;
+      this.initial = crc == null ? null : new PoolChecksums(crc.length(), crc.checksums());
     }
 
     public void write(float[] values) {
@@ -148,6 +301,9 @@ public final class PoolFiles {
           floats.clear();
           floats.put(values, offset, n);
           buffer.clear().limit(n * Float.BYTES);
+          if (crc != null) {
+            crc.update(buffer);
+          }
           while (buffer.hasRemaining()) {
             position += channel.write(buffer, position);
           }
@@ -167,11 +323,18 @@ public final class PoolFiles {
       }
     }
 
-    /** fdatasync: what was written is on disk when this returns. */
+    /**
+     * fdatasync: what was written is on disk when this returns, and so are its block
+     * checksums (before the database commits the rows, so committed rows always have them).
+     */
     public void sync() {
       try {
         awaitFlush();
         channel.force(false);
+        if (crc != null) {
+          checksumsWritten = true;
+          new PoolChecksums(crc.length(), crc.checksums()).write(checksumFile);
+        }
       } catch (IOException e) {
         throw failure("syncing " + file, e, file.getParent());
       }
@@ -205,8 +368,12 @@ public final class PoolFiles {
         if (!kept && channel.size() > start) {
           channel.truncate(start);
         }
+        if (!kept && checksumsWritten) {
+          initial.write(checksumFile);
+        }
       } catch (IOException e) {
-        // Only space is lost: the bytes past the committed rows are cut off at the next start.
+        // Only space is lost (the next upload writes over these bytes); a checksum list that
+        // still covers them is checked only as far as the committed rows, and rewritten at the next start.
       } finally {
         try {
           channel.close();
@@ -228,6 +395,7 @@ public final class PoolFiles {
   public void delete(long key) {
     try {
       Files.deleteIfExists(path(key));
+      Files.deleteIfExists(checksumPath(key));
     } catch (IOException e) {
       throw new StoreException("deleting " + path(key) + " failed: " + e.getMessage(), e);
     }

@@ -112,6 +112,13 @@ public final class PoolFiles {
             file, rows, checksumPath(key).getFileName());
         writeChecksums(key, now);
       } else if (stored.covered() != expected || unchecked > 0) {
+        if (stored.covered() > expected) {
+          // Normal after a crash between an upload's sync and its commit; also what a lost WAL
+          // looks like, so say where the bytes are while they still exist.
+          log.info("{}: bytes {}..{} were synced by an upload the database has not committed (a crash or failed"
+              + " commit between the two, or lost database commits); kept until the next upload to this project"
+              + " writes over them", file, expected, stored.covered() - 1);
+        }
         if (unchecked > 0) {
           log.warn("{}: {} committed bytes had no checksum yet (left by an upload that failed or crashed); checksummed"
               + " them as they are", file, unchecked);

@@ -8,6 +8,7 @@ import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * One AddResponses call in progress. Each chunk is checked as it arrives (shape, ids,
@@ -28,6 +29,7 @@ public final class ResponseBatch {
   private final long maxBytes;
   private long bytes;
   private int chunkIndex;
+  private final AtomicBoolean ended = new AtomicBoolean();
 
   ResponseBatch(ProjectState state, PoolFiles.Writer writer, String projectId, int dim, long maxBytes) {
     this.state = state;
@@ -122,6 +124,11 @@ public final class ResponseBatch {
     ids.addAll(chunkIds);
     promptIds.addAll(chunkPromptIds);
     chunks.add(values);
+  }
+
+  /** Marks the batch as ended (committed or aborted); true the first time only. */
+  boolean end() {
+    return ended.compareAndSet(false, true);
   }
 
   ProjectState state() {

@@ -33,6 +33,15 @@ public final class RateLimitedLog {
 
   /** A WARN line, if the window's budget allows (the last argument may be a Throwable). */
   public void warn(String format, Object... args) {
+    write(false, format, args);
+  }
+
+  /** An ERROR line, if the window's budget allows (the last argument may be a Throwable). */
+  public void error(String format, Object... args) {
+    write(true, format, args);
+  }
+
+  private void write(boolean error, String format, Object... args) {
     long left = 0;
     boolean write;
     synchronized (this) {
@@ -54,7 +63,9 @@ public final class RateLimitedLog {
       long seconds = windowNanos / 1_000_000_000L;
       log.warn("{} more lines like the next were left out (at most {} are written per {} s)", left, budget, seconds);
     }
-    if (write) {
+    if (write && error) {
+      log.error(format, args);
+    } else if (write) {
       log.warn(format, args);
     }
   }

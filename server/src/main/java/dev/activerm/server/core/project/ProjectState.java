@@ -1,5 +1,6 @@
 package dev.activerm.server.core.project;
 
+import dev.activerm.server.core.errors.Shown;
 import dev.activerm.server.core.errors.ActiveRmException;
 import dev.activerm.server.core.errors.FieldViolation;
 import dev.activerm.server.core.model.FittedModel;
@@ -178,7 +179,7 @@ public final class ProjectState {
 
   static ActiveRmException notFound(String id) {
     return ActiveRmException.notFound(
-        "project '" + id + "' does not exist; create it with CreateProject (ListProjects shows the existing ones)",
-        new FieldViolation("project_id", "no project '" + id + "'"));
+        "project '" + Shown.id(id) + "' does not exist; create it with CreateProject (ListProjects shows the existing ones)",
+        new FieldViolation("project_id", "no project '" + Shown.id(id) + "'"));
   }
 }

@@ -28,7 +28,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class ErrorMapper {
   private static final Logger log = LoggerFactory.getLogger(ErrorMapper.class);
-  static final int ERROR_LINES_PER_MINUTE = 10;
+  /** Unexpected-error lines (with stack trace) logged per minute; the rest are counted in a summary line. */
+  public static final int ERROR_LINES_PER_MINUTE = 10;
   /** Longest status message sent; the rest is cut with a note of the full length. */
   static final int MAX_MESSAGE_CHARS = 1500;
   /** Most characters of field names and descriptions sent in one BadRequest. */

@@ -1,6 +1,7 @@
 package dev.activerm.server;
 
 import dev.activerm.server.api.ActiveRmGrpcService;
+import dev.activerm.server.api.RequestDecoding;
 import dev.activerm.server.api.auth.ApiKeyInterceptor;
 import dev.activerm.server.api.auth.ApiKeys;
 import dev.activerm.server.api.observability.DomainMetrics;
@@ -70,25 +71,28 @@ public final class ActiveRmServer implements AutoCloseable {
       throw e;
     }
     DomainMetrics domainMetrics = new DomainMetrics(metrics.registry());
+    this.executor = Executors.newFixedThreadPool(config.grpcThreads(), namedThreads("activerm-grpc-"));
     ServerServiceDefinition service;
     try {
       // The last interceptor runs first: request ids and logging wrap metrics, which wrap auth.
       service = ServerInterceptors.intercept(
-          withAuth(new ActiveRmGrpcService(core, domainMetrics).bindService(), config.security()),
+          withAuth(new ActiveRmGrpcService(core, domainMetrics, executor).bindService(), config.security()),
           new MetricCollectingServerInterceptor(metrics.registry()),
           new RequestContextInterceptor());
     } catch (IOException | RuntimeException e) {
+      executor.shutdownNow();
       store.close();
       throw new IllegalArgumentException("cannot read --api-keys-file: " + e.getMessage(), e);
     }
     registerGauges(core, domainMetrics);
-    this.executor = Executors.newFixedThreadPool(config.grpcThreads(), namedThreads("activerm-grpc-"));
+    // Decoding wraps every service (health and reflection need no key): bytes that are not a
+    // valid request get INVALID_ARGUMENT and a rate-limited log line, never a stack trace.
     this.server = builder
         .executor(executor)
         .maxInboundMessageSize(config.maxMessageBytes())
-        .addService(service)
-        .addService(health.getHealthService())
-        .addService(ProtoReflectionServiceV1.newInstance())
+        .addService(RequestDecoding.guard(service))
+        .addService(RequestDecoding.guard(health.getHealthService().bindService()))
+        .addService(RequestDecoding.guard(ProtoReflectionServiceV1.newInstance().bindService()))
         .build();
   }
 

@@ -36,6 +36,8 @@ import dev.activerm.proto.v1.SelectBatchResponse;
 import dev.activerm.server.api.observability.DomainMetrics;
 import dev.activerm.server.core.ActiveRmCore;
 import io.grpc.stub.StreamObserver;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ForkJoinPool;
 import java.util.function.Supplier;
 
 /** The gRPC face of {@link ActiveRmCore}: map the request, call the domain, map the answer. */
@@ -44,10 +46,21 @@ public final class ActiveRmGrpcService extends ActiveRewardModelingServiceGrpc.A
   private final ProjectRpcMapper mapper;
   private final FitRpcMapper fitMapper;
   private final SelectionRpcMapper selections;
+  private final Executor uploads;
 
-  /** metrics records fit and selection durations ({@link DomainMetrics#detached()} for none). */
+  /** For tests: uploads that waited for their project's slot carry on on the common pool. */
   public ActiveRmGrpcService(ActiveRmCore core, DomainMetrics metrics) {
+    this(core, metrics, ForkJoinPool.commonPool());
+  }
+
+  /**
+   * metrics records fit and selection durations ({@link DomainMetrics#detached()} for none);
+   * uploads runs an AddResponses call that waited for its project's upload slot once it has it
+   * (the server's gRPC executor).
+   */
+  public ActiveRmGrpcService(ActiveRmCore core, DomainMetrics metrics, Executor uploads) {
     this.core = core;
+    this.uploads = uploads;
     this.mapper = new ProjectRpcMapper(core);
     this.fitMapper = new FitRpcMapper(core.fitting(), core.scoring(), metrics);
     this.selections = new SelectionRpcMapper(core.selections(), metrics);
@@ -75,7 +88,7 @@ public final class ActiveRmGrpcService extends ActiveRewardModelingServiceGrpc.A
 
   @Override
   public StreamObserver<AddResponsesRequest> addResponses(StreamObserver<AddResponsesResponse> out) {
-    return new AddResponsesCall(core.responses(), out);
+    return new AddResponsesCall(core.responses(), out, uploads);
   }
 
   @Override

@@ -1,5 +1,6 @@
 package dev.activerm.server.core.project;
 
+import dev.activerm.server.core.errors.Shown;
 import dev.activerm.server.core.errors.ActiveRmException;
 import dev.activerm.server.core.errors.FieldViolation;
 import dev.activerm.server.core.errors.Violations;
@@ -203,7 +204,7 @@ public final class Comparisons {
         invalid.add(f + ".b_id", pb);
       }
       if (pa == null && c.aId().equals(c.bId())) {
-        invalid.add(f + ".b_id", "equals a_id ('" + c.aId() + "'); a response cannot be compared with itself");
+        invalid.add(f + ".b_id", "equals a_id ('" + Shown.id(c.aId()) + "'); a response cannot be compared with itself");
       }
       if (c.outcome() == null) {
         invalid.add(f + ".outcome", "is unset; use OUTCOME_A, OUTCOME_B or OUTCOME_TIE");

@@ -1,5 +1,6 @@
 package dev.activerm.server.core.selection;
 
+import dev.activerm.server.core.errors.Shown;
 import dev.activerm.server.core.cache.DerivedStateCache;
 import dev.activerm.server.core.errors.ActiveRmException;
 import dev.activerm.server.core.errors.FieldViolation;
@@ -128,7 +129,7 @@ final class CandidateBuilder {
       int p = s.responses().promptIndexOf(ids.get(i));
       if (p < 0) {
         missing.add(req.promptIdsField() + "[" + i + "]",
-            "'" + ids.get(i) + "' is the prompt of no response in project '" + s.spec().id() + "'");
+            "'" + Shown.id(ids.get(i)) + "' is the prompt of no response in project '" + s.spec().id() + "'");
       } else {
         allowed[p] = true;
       }

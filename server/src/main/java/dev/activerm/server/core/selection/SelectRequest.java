@@ -1,5 +1,6 @@
 package dev.activerm.server.core.selection;
 
+import dev.activerm.server.core.errors.Shown;
 import dev.activerm.server.core.errors.ActiveRmException;
 import dev.activerm.server.core.errors.Violations;
 import dev.activerm.server.core.project.ProjectSpec;
@@ -87,7 +88,7 @@ public record SelectRequest(
       for (int i = 0; i < n; i++) {
         if (explicitA.get(i).equals(explicitB.get(i))) {
           v.add("candidates.explicit_pairs.pairs[" + i + "].b_id",
-              "equals a_id ('" + explicitA.get(i) + "'); a response cannot be compared with itself");
+              "equals a_id ('" + Shown.id(explicitA.get(i)) + "'); a response cannot be compared with itself");
         }
       }
     }

@@ -125,3 +125,24 @@ def test_a_table_with_prompt_ids_or_embeddings_is_refused(offline_project):
         offline_project.add_responses(t, ["p"] * 3, x)
     with pytest.raises(activerm.InvalidInputError, match="embeddings must be a numpy array"):
         offline_project.add_responses(["a"], ["p"])
+
+
+def test_the_asyncio_client_takes_a_table_too(server):
+    import asyncio
+
+    import activerm.aio
+    from conftest import unique_id
+
+    t, x = table(6)
+
+    async def go():
+        async with activerm.aio.Client(server.target, timeout=60) as client:
+            project = await client.create_project(unique_id("aio-arrow"), embedding_dim=DIM)
+            try:
+                await project.add_responses(t)
+                return await project.list_responses(include_embeddings=True)
+            finally:
+                await project.delete()
+
+    back = asyncio.run(go())
+    assert back.ids == t.column("id").to_pylist() and back.embeddings.tobytes() == x.tobytes()

@@ -224,11 +224,12 @@ def silent_target():
 _label_studio = None
 
 
-def pytest_collection_modifyitems(session, config, items):
-    """Starts Label Studio in the background once collection shows a test that needs it, so its
-    migrations run while the other tests do; the fixture below waits for it."""
+def pytest_collection_finish(session):
+    """Starts Label Studio in the background once collection (after -k / deselection) shows a
+    test that needs it, so its migrations run while the other tests do; the fixture below
+    waits for it."""
     global _label_studio
-    if _label_studio is None and any("label_studio" in getattr(item, "fixturenames", ()) for item in items):
+    if _label_studio is None and any("label_studio" in getattr(item, "fixturenames", ()) for item in session.items):
         from label_studio_server import LabelStudioServer
 
         _label_studio = LabelStudioServer()

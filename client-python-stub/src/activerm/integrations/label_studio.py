@@ -225,6 +225,10 @@ def pull(
     added = unchanged = deleted_before = 0
     if cids:
         result = project.add_comparisons(a_ids, b_ids, outcomes, annotators, comparison_ids=cids)
+        if list(result.comparison_ids) != cids:
+            raise RuntimeError(
+                "the activerm server did not keep the comparison ids pull sent (it predates comparison ids), so "
+                "pulling again would count these labels twice; upgrade the server before pulling again")
         added, unchanged, deleted_before = result.num_added, result.num_unchanged, result.num_deleted_before
     released = 0
     if release_skipped:

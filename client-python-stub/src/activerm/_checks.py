@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -218,6 +219,21 @@ def check_prompt_ids(prompt_ids: Any) -> list[str]:
         raise invalid("prompt_ids", f"has {len(ids)} ids; send at most {MAX_PROMPT_IDS} "
                                     "(leave prompt_ids out to use every prompt)")
     return ids
+
+
+MAX_TTL_S = 3650 * 86400
+
+
+def check_ttl(field: str, value: Any) -> float:
+    """A pending TTL in seconds (number or datetime.timedelta), 0.001 .. 3650 days."""
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise invalid(field, f"must be seconds (a number or a datetime.timedelta), got {type(value).__name__}")
+    s = float(value)
+    if not (0.001 <= s <= MAX_TTL_S):
+        raise invalid(field, f"is {s} s; use 0.001 s .. 3650 days (None: no expiry / the project's default)")
+    return s
 
 
 def check_column(field: str, values: Any, n: int) -> list:

@@ -143,6 +143,42 @@ STRATEGY_BATCHBALD: Strategy.ValueType  # 10
 """Greedy joint mutual information (Kirsch et al. 2019)."""
 Global___Strategy: _TypeAlias = Strategy  # noqa: Y015
 
+class _PairState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _PairStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PairState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PAIR_STATE_UNSPECIFIED: _PairState.ValueType  # 0
+    """Not reported."""
+    PAIR_STATE_PENDING: _PairState.ValueType  # 1
+    """Chosen, not labeled yet: not a candidate (unless include_pending) and counted as
+    information by PAST_AWARE_DOPT / GREEDY_DOPT / the Bayesian strategies.
+    """
+    PAIR_STATE_LABELED: _PairState.ValueType  # 2
+    """A comparison of the pair was stored after the selection (and is not deleted)."""
+    PAIR_STATE_RELEASED: _PairState.ValueType  # 3
+    """Released (ReleasePairs), expired (pending_ttl) or its label was deleted: a candidate
+    again and no information.
+    """
+
+class PairState(_PairState, metaclass=_PairStateEnumTypeWrapper):
+    """The lifecycle of a selected pair."""
+
+PAIR_STATE_UNSPECIFIED: PairState.ValueType  # 0
+"""Not reported."""
+PAIR_STATE_PENDING: PairState.ValueType  # 1
+"""Chosen, not labeled yet: not a candidate (unless include_pending) and counted as
+information by PAST_AWARE_DOPT / GREEDY_DOPT / the Bayesian strategies.
+"""
+PAIR_STATE_LABELED: PairState.ValueType  # 2
+"""A comparison of the pair was stored after the selection (and is not deleted)."""
+PAIR_STATE_RELEASED: PairState.ValueType  # 3
+"""Released (ReleasePairs), expired (pending_ttl) or its label was deleted: a candidate
+again and no information.
+"""
+Global___PairState: _TypeAlias = PairState  # noqa: Y015
+
 class _CandidateSource:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -249,6 +285,8 @@ class Project(_message.Message):
     LATEST_MODEL_VERSION_FIELD_NUMBER: _builtins.int
     NUM_PROMPTS_FIELD_NUMBER: _builtins.int
     NUM_PENDING_PAIRS_FIELD_NUMBER: _builtins.int
+    PENDING_TTL_FIELD_NUMBER: _builtins.int
+    NUM_RETIRED_RESPONSES_FIELD_NUMBER: _builtins.int
     project_id: _builtins.str
     """Caller-chosen id, unique on the server."""
     embedding_dim: _builtins.int
@@ -264,7 +302,9 @@ class Project(_message.Message):
     num_prompts: _builtins.int
     """Distinct prompts among the responses."""
     num_pending_pairs: _builtins.int
-    """Pairs chosen by SelectBatch that have not been labeled yet."""
+    """Pairs chosen by SelectBatch that have not been labeled, released or expired yet."""
+    num_retired_responses: _builtins.int
+    """Retired responses (included in num_responses)."""
     @_builtins.property
     def head(self) -> Global___HeadConfig:
         """Reward head architecture."""
@@ -272,6 +312,12 @@ class Project(_message.Message):
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When the project was created (server clock)."""
+
+    @_builtins.property
+    def pending_ttl(self) -> _duration_pb2.Duration:
+        """Default pending_ttl of the project's selections; unset (zero): pairs stay pending
+        until labeled or released.
+        """
 
     def __init__(
         self,
@@ -286,10 +332,12 @@ class Project(_message.Message):
         latest_model_version: _builtins.int = ...,
         num_prompts: _builtins.int = ...,
         num_pending_pairs: _builtins.int = ...,
+        pending_ttl: _duration_pb2.Duration | None = ...,
+        num_retired_responses: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "head", b"head"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "head", b"head", "pending_ttl", b"pending_ttl"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "embedding_dim", b"embedding_dim", "head", b"head", "l2", b"l2", "latest_model_version", b"latest_model_version", "num_comparisons", b"num_comparisons", "num_pending_pairs", b"num_pending_pairs", "num_prompts", b"num_prompts", "num_responses", b"num_responses", "project_id", b"project_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "embedding_dim", b"embedding_dim", "head", b"head", "l2", b"l2", "latest_model_version", b"latest_model_version", "num_comparisons", b"num_comparisons", "num_pending_pairs", b"num_pending_pairs", "num_prompts", b"num_prompts", "num_responses", b"num_responses", "num_retired_responses", b"num_retired_responses", "pending_ttl", b"pending_ttl", "project_id", b"project_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -303,6 +351,7 @@ class CreateProjectRequest(_message.Message):
     EMBEDDING_DIM_FIELD_NUMBER: _builtins.int
     HEAD_FIELD_NUMBER: _builtins.int
     L2_FIELD_NUMBER: _builtins.int
+    PENDING_TTL_FIELD_NUMBER: _builtins.int
     project_id: _builtins.str
     """Required. The new project's id (see identifier rules above)."""
     embedding_dim: _builtins.int
@@ -313,6 +362,12 @@ class CreateProjectRequest(_message.Message):
     def head(self) -> Global___HeadConfig:
         """Head architecture. Unset: LINEAR."""
 
+    @_builtins.property
+    def pending_ttl(self) -> _duration_pb2.Duration:
+        """Default for SelectBatchRequest.pending_ttl: how long a selected pair stays pending
+        before it is released by itself, 1 ms .. 3650 days. Unset (zero): no expiry.
+        """
+
     def __init__(
         self,
         *,
@@ -320,10 +375,11 @@ class CreateProjectRequest(_message.Message):
         embedding_dim: _builtins.int = ...,
         head: Global___HeadConfig | None = ...,
         l2: _builtins.float = ...,
+        pending_ttl: _duration_pb2.Duration | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["head", b"head"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["head", b"head", "pending_ttl", b"pending_ttl"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["embedding_dim", b"embedding_dim", "head", b"head", "l2", b"l2", "project_id", b"project_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["embedding_dim", b"embedding_dim", "head", b"head", "l2", b"l2", "pending_ttl", b"pending_ttl", "project_id", b"project_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -552,6 +608,7 @@ class ListResponsesRequest(_message.Message):
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     RESPONSE_IDS_FIELD_NUMBER: _builtins.int
     INCLUDE_EMBEDDINGS_FIELD_NUMBER: _builtins.int
+    EXCLUDE_RETIRED_FIELD_NUMBER: _builtins.int
     project_id: _builtins.str
     """Required."""
     page_size: _builtins.int
@@ -560,6 +617,10 @@ class ListResponsesRequest(_message.Message):
     """From a previous ListResponsesResponse.next_page_token; empty for the first page."""
     include_embeddings: _builtins.bool
     """Also return the embeddings (rows x D). Default false: ids only."""
+    exclude_retired: _builtins.bool
+    """Leave retired responses out of the pages (ignored when response_ids is set).
+    Default false: every response, with its retired flag.
+    """
     @_builtins.property
     def response_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """If set, returns exactly these responses in this order (at most 100000);
@@ -574,10 +635,11 @@ class ListResponsesRequest(_message.Message):
         page_token: _builtins.str = ...,
         response_ids: _abc.Iterable[_builtins.str] | None = ...,
         include_embeddings: _builtins.bool = ...,
+        exclude_retired: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["include_embeddings", b"include_embeddings", "page_size", b"page_size", "page_token", b"page_token", "project_id", b"project_id", "response_ids", b"response_ids"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["exclude_retired", b"exclude_retired", "include_embeddings", b"include_embeddings", "page_size", b"page_size", "page_token", b"page_token", "project_id", b"project_id", "response_ids", b"response_ids"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -591,6 +653,7 @@ class ListResponsesResponse(_message.Message):
     PROMPT_IDS_FIELD_NUMBER: _builtins.int
     EMBEDDINGS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    RETIRED_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
     """Empty on the last page."""
     @_builtins.property
@@ -603,6 +666,10 @@ class ListResponsesResponse(_message.Message):
     def embeddings(self) -> Global___Matrix:
         """Only when include_embeddings: one row per response id."""
 
+    @_builtins.property
+    def retired(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bool]:
+        """Same length and order as response_ids: true if the response was retired."""
+
     def __init__(
         self,
         *,
@@ -610,14 +677,65 @@ class ListResponsesResponse(_message.Message):
         prompt_ids: _abc.Iterable[_builtins.str] | None = ...,
         embeddings: Global___Matrix | None = ...,
         next_page_token: _builtins.str = ...,
+        retired: _abc.Iterable[_builtins.bool] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["embeddings", b"embeddings"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["embeddings", b"embeddings", "next_page_token", b"next_page_token", "prompt_ids", b"prompt_ids", "response_ids", b"response_ids"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["embeddings", b"embeddings", "next_page_token", b"next_page_token", "prompt_ids", b"prompt_ids", "response_ids", b"response_ids", "retired", b"retired"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListResponsesResponse: _TypeAlias = ListResponsesResponse  # noqa: Y015
+
+@_typing.final
+class RetireResponsesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    RESPONSE_IDS_FIELD_NUMBER: _builtins.int
+    project_id: _builtins.str
+    """Required."""
+    @_builtins.property
+    def response_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """1..100000 stored response ids; NOT_FOUND (nothing retired) if any is unknown."""
+
+    def __init__(
+        self,
+        *,
+        project_id: _builtins.str = ...,
+        response_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["project_id", b"project_id", "response_ids", b"response_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RetireResponsesRequest: _TypeAlias = RetireResponsesRequest  # noqa: Y015
+
+@_typing.final
+class RetireResponsesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NUM_RETIRED_FIELD_NUMBER: _builtins.int
+    NUM_ALREADY_RETIRED_FIELD_NUMBER: _builtins.int
+    num_retired: _builtins.int
+    """Responses this call retired."""
+    num_already_retired: _builtins.int
+    """Listed responses that were already retired (nothing changed for them)."""
+    def __init__(
+        self,
+        *,
+        num_retired: _builtins.int = ...,
+        num_already_retired: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["num_already_retired", b"num_already_retired", "num_retired", b"num_retired"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RetireResponsesResponse: _TypeAlias = RetireResponsesResponse  # noqa: Y015
 
 @_typing.final
 class Comparison(_message.Message):
@@ -631,6 +749,7 @@ class Comparison(_message.Message):
     ANNOTATOR_ID_FIELD_NUMBER: _builtins.int
     WEIGHT_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
+    COMPARISON_ID_FIELD_NUMBER: _builtins.int
     a_id: _builtins.str
     """Required: a stored response id."""
     b_id: _builtins.str
@@ -641,6 +760,11 @@ class Comparison(_message.Message):
     """Optional: who labeled it (empty: unknown)."""
     weight: _builtins.float
     """Optional weight of the loss term, > 0 and finite, at most 1e6. 0 (unset): 1.0."""
+    comparison_id: _builtins.str
+    """Optional in AddComparisons: the comparison's id, unique in the project (identifier
+    rules above). Empty: the server assigns one ("c-<n>") and returns it. Ids stay
+    taken after DeleteComparisons, so a retried or replayed label stays deleted.
+    """
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """Output only: when the server stored it."""
@@ -654,10 +778,11 @@ class Comparison(_message.Message):
         annotator_id: _builtins.str = ...,
         weight: _builtins.float = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
+        comparison_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["a_id", b"a_id", "annotator_id", b"annotator_id", "b_id", b"b_id", "create_time", b"create_time", "outcome", b"outcome", "weight", b"weight"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["a_id", b"a_id", "annotator_id", b"annotator_id", "b_id", b"b_id", "comparison_id", b"comparison_id", "create_time", b"create_time", "outcome", b"outcome", "weight", b"weight"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -696,22 +821,38 @@ class AddComparisonsResponse(_message.Message):
     NUM_ADDED_FIELD_NUMBER: _builtins.int
     NUM_COMPARISONS_FIELD_NUMBER: _builtins.int
     NUM_PENDING_RESOLVED_FIELD_NUMBER: _builtins.int
+    COMPARISON_IDS_FIELD_NUMBER: _builtins.int
+    NUM_UNCHANGED_FIELD_NUMBER: _builtins.int
+    NUM_DELETED_BEFORE_FIELD_NUMBER: _builtins.int
     num_added: _builtins.int
     """Comparisons stored by this call."""
     num_comparisons: _builtins.int
     """Comparisons in the project after this call."""
     num_pending_resolved: _builtins.int
     """Pending pairs (chosen by SelectBatch) that this call labeled."""
+    num_unchanged: _builtins.int
+    """Comparisons whose id was already stored with the same content: not stored again."""
+    num_deleted_before: _builtins.int
+    """Comparisons whose id belongs to a deleted comparison with the same content: not
+    stored again (the deletion stands).
+    """
+    @_builtins.property
+    def comparison_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """One id per request comparison, in request order (the given one, or the assigned one)."""
+
     def __init__(
         self,
         *,
         num_added: _builtins.int = ...,
         num_comparisons: _builtins.int = ...,
         num_pending_resolved: _builtins.int = ...,
+        comparison_ids: _abc.Iterable[_builtins.str] | None = ...,
+        num_unchanged: _builtins.int = ...,
+        num_deleted_before: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["num_added", b"num_added", "num_comparisons", b"num_comparisons", "num_pending_resolved", b"num_pending_resolved"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["comparison_ids", b"comparison_ids", "num_added", b"num_added", "num_comparisons", b"num_comparisons", "num_deleted_before", b"num_deleted_before", "num_pending_resolved", b"num_pending_resolved", "num_unchanged", b"num_unchanged"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -724,22 +865,26 @@ class ListComparisonsRequest(_message.Message):
     PROJECT_ID_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    ANNOTATOR_ID_FIELD_NUMBER: _builtins.int
     project_id: _builtins.str
     """Required."""
     page_size: _builtins.int
     """Comparisons per page, 0..100000. 0: 1000."""
     page_token: _builtins.str
     """From a previous ListComparisonsResponse.next_page_token; empty for the first page."""
+    annotator_id: _builtins.str
+    """Only this annotator's comparisons. Empty: everyone's."""
     def __init__(
         self,
         *,
         project_id: _builtins.str = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        annotator_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "project_id", b"project_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["annotator_id", b"annotator_id", "page_size", b"page_size", "page_token", b"page_token", "project_id", b"project_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -755,7 +900,7 @@ class ListComparisonsResponse(_message.Message):
     """Empty on the last page."""
     @_builtins.property
     def comparisons(self) -> _containers.RepeatedCompositeFieldContainer[Global___Comparison]:
-        """In insertion order."""
+        """In insertion order, each with its comparison_id."""
 
     def __init__(
         self,
@@ -770,6 +915,67 @@ class ListComparisonsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListComparisonsResponse: _TypeAlias = ListComparisonsResponse  # noqa: Y015
+
+@_typing.final
+class DeleteComparisonsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    COMPARISON_IDS_FIELD_NUMBER: _builtins.int
+    ANNOTATOR_ID_FIELD_NUMBER: _builtins.int
+    project_id: _builtins.str
+    """Required."""
+    annotator_id: _builtins.str
+    """Every live comparison of this annotator (possibly none)."""
+    @_builtins.property
+    def comparison_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Exactly one of comparison_ids and annotator_id.
+        1..1000000 stored comparison ids; NOT_FOUND (nothing deleted) if any is unknown.
+        An id that was deleted before is counted in num_already_deleted.
+        """
+
+    def __init__(
+        self,
+        *,
+        project_id: _builtins.str = ...,
+        comparison_ids: _abc.Iterable[_builtins.str] | None = ...,
+        annotator_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["annotator_id", b"annotator_id", "comparison_ids", b"comparison_ids", "project_id", b"project_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteComparisonsRequest: _TypeAlias = DeleteComparisonsRequest  # noqa: Y015
+
+@_typing.final
+class DeleteComparisonsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NUM_DELETED_FIELD_NUMBER: _builtins.int
+    NUM_ALREADY_DELETED_FIELD_NUMBER: _builtins.int
+    NUM_COMPARISONS_FIELD_NUMBER: _builtins.int
+    num_deleted: _builtins.int
+    """Comparisons this call deleted."""
+    num_already_deleted: _builtins.int
+    """Listed ids whose comparison was already deleted."""
+    num_comparisons: _builtins.int
+    """Comparisons in the project after this call."""
+    def __init__(
+        self,
+        *,
+        num_deleted: _builtins.int = ...,
+        num_already_deleted: _builtins.int = ...,
+        num_comparisons: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["num_already_deleted", b"num_already_deleted", "num_comparisons", b"num_comparisons", "num_deleted", b"num_deleted"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteComparisonsResponse: _TypeAlias = DeleteComparisonsResponse  # noqa: Y015
 
 @_typing.final
 class LinearFitOptions(_message.Message):
@@ -1270,6 +1476,7 @@ class SelectBatchRequest(_message.Message):
     INCLUDE_PENDING_FIELD_NUMBER: _builtins.int
     MODEL_VERSION_FIELD_NUMBER: _builtins.int
     PARAMS_FIELD_NUMBER: _builtins.int
+    PENDING_TTL_FIELD_NUMBER: _builtins.int
     project_id: _builtins.str
     """Required."""
     batch_size: _builtins.int
@@ -1298,6 +1505,15 @@ class SelectBatchRequest(_message.Message):
     def params(self) -> Global___StrategyParams:
         """Strategy knobs; unset fields take their documented defaults."""
 
+    @_builtins.property
+    def pending_ttl(self) -> _duration_pb2.Duration:
+        """How long the chosen pairs stay pending: after it, the unlabeled ones are released
+        by themselves (evaluated with the server's clock whenever pending pairs are read).
+        1 ms .. 3650 days. Unset (zero): the project's pending_ttl (itself unset: no expiry).
+        Retired responses (RetireResponses) are never candidates, whatever the source:
+        explicit pairs naming one are left out like labeled and pending pairs.
+        """
+
     def __init__(
         self,
         *,
@@ -1311,10 +1527,11 @@ class SelectBatchRequest(_message.Message):
         include_pending: _builtins.bool = ...,
         model_version: _builtins.int = ...,
         params: Global___StrategyParams | None = ...,
+        pending_ttl: _duration_pb2.Duration | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["candidates", b"candidates", "params", b"params"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["candidates", b"candidates", "params", b"params", "pending_ttl", b"pending_ttl"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_size", b"batch_size", "candidates", b"candidates", "include_labeled", b"include_labeled", "include_pending", b"include_pending", "max_candidates", b"max_candidates", "model_version", b"model_version", "params", b"params", "project_id", b"project_id", "seed", b"seed", "strategy", b"strategy"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_size", b"batch_size", "candidates", b"candidates", "include_labeled", b"include_labeled", "include_pending", b"include_pending", "max_candidates", b"max_candidates", "model_version", b"model_version", "params", b"params", "pending_ttl", b"pending_ttl", "project_id", b"project_id", "seed", b"seed", "strategy", b"strategy"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1379,20 +1596,24 @@ class ScoredPair(_message.Message):
     A_ID_FIELD_NUMBER: _builtins.int
     B_ID_FIELD_NUMBER: _builtins.int
     SCORE_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
     a_id: _builtins.str
     b_id: _builtins.str
     score: _builtins.float
     """The strategy's score when the pair was chosen (higher = chosen earlier)."""
+    state: Global___PairState.ValueType
+    """Where the pair is in its lifecycle now."""
     def __init__(
         self,
         *,
         a_id: _builtins.str = ...,
         b_id: _builtins.str = ...,
         score: _builtins.float = ...,
+        state: Global___PairState.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["a_id", b"a_id", "b_id", b"b_id", "score", b"score"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["a_id", b"a_id", "b_id", b"b_id", "score", b"score", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1419,6 +1640,11 @@ class Selection(_message.Message):
     INCLUDE_PENDING_FIELD_NUMBER: _builtins.int
     CANDIDATE_SOURCE_FIELD_NUMBER: _builtins.int
     NUM_PROMPTS_FIELD_NUMBER: _builtins.int
+    PENDING_TTL_FIELD_NUMBER: _builtins.int
+    EXPIRE_TIME_FIELD_NUMBER: _builtins.int
+    NUM_LABELED_FIELD_NUMBER: _builtins.int
+    NUM_PENDING_FIELD_NUMBER: _builtins.int
+    NUM_RELEASED_FIELD_NUMBER: _builtins.int
     selection_id: _builtins.str
     """Server-assigned, unique in the project."""
     model_version: _builtins.int
@@ -1440,6 +1666,12 @@ class Selection(_message.Message):
     """Distinct prompt ids the within_prompt / cross_prompt candidates were restricted to;
     0: not restricted (every prompt), and always 0 for explicit pairs.
     """
+    num_labeled: _builtins.int
+    """Of the selection's pairs, at read time: labeled, pending and released (they add up
+    to the number of pairs).
+    """
+    num_pending: _builtins.int
+    num_released: _builtins.int
     @_builtins.property
     def pairs(self) -> _containers.RepeatedCompositeFieldContainer[Global___ScoredPair]:
         """Chosen pairs, in the order chosen."""
@@ -1453,6 +1685,14 @@ class Selection(_message.Message):
     @_builtins.property
     def params(self) -> Global___StrategyParams:
         """The knobs used, with defaults filled in (ridge and coreset_radius stay 0 when derived from the data)."""
+
+    @_builtins.property
+    def pending_ttl(self) -> _duration_pb2.Duration:
+        """The pending_ttl used (the request's, else the project's); zero: no expiry."""
+
+    @_builtins.property
+    def expire_time(self) -> _timestamp_pb2.Timestamp:
+        """create_time + pending_ttl; unset when there is no expiry."""
 
     def __init__(
         self,
@@ -1472,10 +1712,15 @@ class Selection(_message.Message):
         include_pending: _builtins.bool = ...,
         candidate_source: Global___CandidateSource.ValueType = ...,
         num_prompts: _builtins.int = ...,
+        pending_ttl: _duration_pb2.Duration | None = ...,
+        expire_time: _timestamp_pb2.Timestamp | None = ...,
+        num_labeled: _builtins.int = ...,
+        num_pending: _builtins.int = ...,
+        num_released: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "params", b"params", "wall_time", b"wall_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "expire_time", b"expire_time", "params", b"params", "pending_ttl", b"pending_ttl", "wall_time", b"wall_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_size", b"batch_size", "candidate_source", b"candidate_source", "create_time", b"create_time", "include_labeled", b"include_labeled", "include_pending", b"include_pending", "max_candidates", b"max_candidates", "model_version", b"model_version", "num_candidates", b"num_candidates", "num_prompts", b"num_prompts", "pairs", b"pairs", "params", b"params", "seed", b"seed", "selection_id", b"selection_id", "strategy", b"strategy", "wall_time", b"wall_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_size", b"batch_size", "candidate_source", b"candidate_source", "create_time", b"create_time", "expire_time", b"expire_time", "include_labeled", b"include_labeled", "include_pending", b"include_pending", "max_candidates", b"max_candidates", "model_version", b"model_version", "num_candidates", b"num_candidates", "num_labeled", b"num_labeled", "num_pending", b"num_pending", "num_prompts", b"num_prompts", "num_released", b"num_released", "pairs", b"pairs", "params", b"params", "pending_ttl", b"pending_ttl", "seed", b"seed", "selection_id", b"selection_id", "strategy", b"strategy", "wall_time", b"wall_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1544,3 +1789,123 @@ class GetSelectionResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetSelectionResponse: _TypeAlias = GetSelectionResponse  # noqa: Y015
+
+@_typing.final
+class ListSelectionsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    INCLUDE_PAIRS_FIELD_NUMBER: _builtins.int
+    project_id: _builtins.str
+    """Required."""
+    page_size: _builtins.int
+    """Selections per page, 0..1000. 0: 100."""
+    page_token: _builtins.str
+    """From a previous ListSelectionsResponse.next_page_token; empty for the first page."""
+    include_pairs: _builtins.bool
+    """Also return each selection's pairs. Default false: counts only (pairs empty)."""
+    def __init__(
+        self,
+        *,
+        project_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+        include_pairs: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["include_pairs", b"include_pairs", "page_size", b"page_size", "page_token", b"page_token", "project_id", b"project_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSelectionsRequest: _TypeAlias = ListSelectionsRequest  # noqa: Y015
+
+@_typing.final
+class ListSelectionsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SELECTIONS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Empty on the last page."""
+    @_builtins.property
+    def selections(self) -> _containers.RepeatedCompositeFieldContainer[Global___Selection]:
+        """Newest first."""
+
+    def __init__(
+        self,
+        *,
+        selections: _abc.Iterable[Global___Selection] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "selections", b"selections"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSelectionsResponse: _TypeAlias = ListSelectionsResponse  # noqa: Y015
+
+@_typing.final
+class ReleasePairsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    SELECTION_ID_FIELD_NUMBER: _builtins.int
+    PAIRS_FIELD_NUMBER: _builtins.int
+    project_id: _builtins.str
+    """Required."""
+    selection_id: _builtins.str
+    """Required: a stored selection."""
+    @_builtins.property
+    def pairs(self) -> _containers.RepeatedCompositeFieldContainer[Global___ResponsePair]:
+        """Pairs of that selection to release (either orientation); NOT_FOUND (nothing
+        released) if one is not in it. Empty: every pending pair of the selection.
+        """
+
+    def __init__(
+        self,
+        *,
+        project_id: _builtins.str = ...,
+        selection_id: _builtins.str = ...,
+        pairs: _abc.Iterable[Global___ResponsePair] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["pairs", b"pairs", "project_id", b"project_id", "selection_id", b"selection_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReleasePairsRequest: _TypeAlias = ReleasePairsRequest  # noqa: Y015
+
+@_typing.final
+class ReleasePairsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NUM_RELEASED_FIELD_NUMBER: _builtins.int
+    NUM_NOT_PENDING_FIELD_NUMBER: _builtins.int
+    NUM_PENDING_PAIRS_FIELD_NUMBER: _builtins.int
+    num_released: _builtins.int
+    """Pairs this call released."""
+    num_not_pending: _builtins.int
+    """Listed (or, for a whole selection, all) pairs that were not pending: already
+    labeled, released or expired. Nothing changed for them.
+    """
+    num_pending_pairs: _builtins.int
+    """Pending pairs in the project after this call."""
+    def __init__(
+        self,
+        *,
+        num_released: _builtins.int = ...,
+        num_not_pending: _builtins.int = ...,
+        num_pending_pairs: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["num_not_pending", b"num_not_pending", "num_pending_pairs", b"num_pending_pairs", "num_released", b"num_released"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReleasePairsResponse: _TypeAlias = ReleasePairsResponse  # noqa: Y015

@@ -8,6 +8,7 @@ import dev.activerm.client.Types.FitReport;
 import dev.activerm.client.Types.Head;
 import dev.activerm.client.Types.Model;
 import dev.activerm.client.Types.Outcome;
+import dev.activerm.client.Types.PairState;
 import dev.activerm.client.Types.PairScore;
 import dev.activerm.client.Types.ProjectInfo;
 import dev.activerm.client.Types.ScoredPair;
@@ -61,7 +62,8 @@ final class Mapper {
       case OUTCOME_B -> Outcome.B;
       default -> Outcome.TIE;
     };
-    return new Comparison(c.getAId(), c.getBId(), o, c.getAnnotatorId(), c.getWeight(), instant(c.getCreateTime()));
+    return new Comparison(c.getAId(), c.getBId(), o, c.getAnnotatorId(), c.getWeight(), instant(c.getCreateTime()),
+        c.getComparisonId());
   }
 
   static dev.activerm.proto.v1.Strategy strategy(Strategy s) {
@@ -99,11 +101,18 @@ final class Mapper {
   static Selection selection(dev.activerm.proto.v1.Selection s) {
     List<ScoredPair> pairs = new ArrayList<>(s.getPairsCount());
     for (dev.activerm.proto.v1.ScoredPair p : s.getPairsList()) {
-      pairs.add(new ScoredPair(p.getAId(), p.getBId(), p.getScore()));
+      PairState state = switch (p.getState()) {
+        case PAIR_STATE_PENDING -> PairState.PENDING;
+        case PAIR_STATE_LABELED -> PairState.LABELED;
+        case PAIR_STATE_RELEASED -> PairState.RELEASED;
+        default -> PairState.UNSPECIFIED;
+      };
+      pairs.add(new ScoredPair(p.getAId(), p.getBId(), p.getScore(), state));
     }
     return new Selection(
         s.getSelectionId(), s.getModelVersion(), strategy(s.getStrategy()), s.getSeed(), s.getBatchSize(),
-        s.getNumCandidates(), pairs, instant(s.getCreateTime()), duration(s.getWallTime()));
+        s.getNumCandidates(), pairs, instant(s.getCreateTime()), duration(s.getWallTime()), s.getNumLabeled(),
+        s.getNumPending(), s.getNumReleased());
   }
 
   /** rows x dim floats, little-endian, row-major. */

@@ -51,6 +51,11 @@ public final class ActiveRmServer implements AutoCloseable {
 
   /** Opens the data dir and loads every project; call {@link #start()} to serve. */
   public ActiveRmServer(ServerBuilder<?> builder, ServerConfig config) {
+    this(builder, config, Clock.systemUTC());
+  }
+
+  /** As above, with the clock every server-time decision reads (pending TTLs; tests pass a fixed one). */
+  public ActiveRmServer(ServerBuilder<?> builder, ServerConfig config, Clock clock) {
     this.config = config;
     Blas.setThreads(config.computeThreads());
     Parallel.setThreads(config.computeThreads());
@@ -59,7 +64,7 @@ public final class ActiveRmServer implements AutoCloseable {
     ActiveRmCore core;
     try {
       core = ActiveRmCore.open(
-          store, new PoolFiles(config.dataDir()), Clock.systemUTC(), config.limits(), config.cacheBytes());
+          store, new PoolFiles(config.dataDir()), clock, config.limits(), config.cacheBytes());
     } catch (RuntimeException e) {
       store.close();
       throw e;

@@ -21,6 +21,14 @@ import dev.activerm.proto.v1.ListProjectsRequest;
 import dev.activerm.proto.v1.ListProjectsResponse;
 import dev.activerm.proto.v1.ListResponsesRequest;
 import dev.activerm.proto.v1.ListResponsesResponse;
+import dev.activerm.proto.v1.DeleteComparisonsRequest;
+import dev.activerm.proto.v1.DeleteComparisonsResponse;
+import dev.activerm.proto.v1.RetireResponsesRequest;
+import dev.activerm.proto.v1.RetireResponsesResponse;
+import dev.activerm.proto.v1.ListSelectionsRequest;
+import dev.activerm.proto.v1.ListSelectionsResponse;
+import dev.activerm.proto.v1.ReleasePairsRequest;
+import dev.activerm.proto.v1.ReleasePairsResponse;
 import dev.activerm.proto.v1.ScoreRequest;
 import dev.activerm.proto.v1.ScoreResponse;
 import dev.activerm.proto.v1.SelectBatchRequest;
@@ -86,6 +94,16 @@ public final class ActiveRmGrpcService extends ActiveRewardModelingServiceGrpc.A
   }
 
   @Override
+  public void deleteComparisons(DeleteComparisonsRequest request, StreamObserver<DeleteComparisonsResponse> out) {
+    unary("DeleteComparisons", out, () -> mapper.deleteComparisons(request));
+  }
+
+  @Override
+  public void retireResponses(RetireResponsesRequest request, StreamObserver<RetireResponsesResponse> out) {
+    unary("RetireResponses", out, () -> mapper.retireResponses(request));
+  }
+
+  @Override
   public void fit(FitRequest request, StreamObserver<FitResponse> out) {
     unary("Fit", out, () -> fitMapper.fit(request));
   }
@@ -103,6 +121,16 @@ public final class ActiveRmGrpcService extends ActiveRewardModelingServiceGrpc.A
   @Override
   public void getSelection(GetSelectionRequest request, StreamObserver<GetSelectionResponse> out) {
     unary("GetSelection", out, () -> selections.getSelection(request));
+  }
+
+  @Override
+  public void listSelections(ListSelectionsRequest request, StreamObserver<ListSelectionsResponse> out) {
+    unary("ListSelections", out, () -> selections.listSelections(request));
+  }
+
+  @Override
+  public void releasePairs(ReleasePairsRequest request, StreamObserver<ReleasePairsResponse> out) {
+    unary("ReleasePairs", out, () -> selections.releasePairs(request));
   }
 
   private static <T> void unary(String method, StreamObserver<T> out, Supplier<T> call) {

@@ -9,6 +9,7 @@ import dev.activerm.server.core.project.Comparisons;
 import dev.activerm.server.core.project.Limits;
 import dev.activerm.server.core.project.ProjectRegistry;
 import dev.activerm.server.core.project.Responses;
+import dev.activerm.server.core.project.Retirements;
 import dev.activerm.server.core.selection.Selections;
 import dev.activerm.server.store.PoolFiles;
 import dev.activerm.server.store.SqliteStore;
@@ -29,9 +30,11 @@ public final class ActiveRmCore {
   private final Scoring scoring;
   private final Selections selections;
   private final ModelVersions versions;
+  private final Retirements retirements;
 
   private ActiveRmCore(ProjectRegistry projects, Responses responses, Comparisons comparisons, Fitting fitting,
-      Scoring scoring, Selections selections, ModelVersions versions) {
+      Scoring scoring, Selections selections, ModelVersions versions, Retirements retirements) {
+    this.retirements = retirements;
     this.projects = projects;
     this.responses = responses;
     this.comparisons = comparisons;
@@ -54,7 +57,8 @@ public final class ActiveRmCore {
         new Fitting(projects, versions, clock),
         new Scoring(projects, versions, cache),
         new Selections(projects, store, clock, cache),
-        versions);
+        versions,
+        new Retirements(projects, store, clock));
   }
 
   public ProjectRegistry projects() {
@@ -75,6 +79,10 @@ public final class ActiveRmCore {
 
   public Scoring scoring() {
     return scoring;
+  }
+
+  public Retirements retirements() {
+    return retirements;
   }
 
   public Selections selections() {

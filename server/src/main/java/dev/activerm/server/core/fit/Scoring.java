@@ -124,12 +124,21 @@ public final class Scoring {
               + (cache.maxBytes() >> 20) + "); start the server with --cache-mib of at least "
               + ((bytes >> 20) + 1) + ", or score rewards without pairs");
     }
+    // The posterior of a version uses the live labels it was fitted on: those below its seq
+    // boundary. A delete changes that set, so the key carries the project's delete count.
     long seen = fitted.comparisonsSeen();
-    return cache.get(new DerivedStateCache.Key(POSTERIOR_KIND, s.key(), fitted.version(), seen, 0), () -> {
+    long deletions;
+    Lock read = s.readLock();
+    try {
+      deletions = s.comparisons().deletions();
+    } finally {
+      read.unlock();
+    }
+    return cache.get(new DerivedStateCache.Key(POSTERIOR_KIND, s.key(), fitted.version(), seen, deletions), () -> {
       ComparisonSet labeled;
       Lock l = s.readLock();
       try {
-        labeled = ComparisonSnapshot.of(s, (int) Math.min(fitted.comparisonsSeen(), s.comparisons().size()));
+        labeled = ComparisonSnapshot.of(s, s.comparisons().countBelowSeq(seen));
       } finally {
         l.unlock();
       }

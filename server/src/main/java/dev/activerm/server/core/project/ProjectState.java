@@ -142,7 +142,7 @@ public final class ProjectState {
     FittedModel model = latest;
     return new ProjectInfo(
         spec, pool.size(), comparisons.size(), responses.numPrompts(), model == null ? 0 : model.version(),
-        selections.pendingCount());
+        selections.pendingCount(), responses.numRetired());
   }
 
   static ActiveRmException notFound(String id) {

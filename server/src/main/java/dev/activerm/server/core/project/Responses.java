@@ -114,9 +114,10 @@ public final class Responses {
 
   /**
    * Reads responses back: exactly the given ids (in order), or a page from offset.
-   * Embeddings only when asked for.
+   * Embeddings only when asked for; excludeRetired leaves retired rows out of pages.
    */
-  public ResponsePage list(String projectId, List<String> ids, long offset, int pageSize, boolean withEmbeddings) {
+  public ResponsePage list(String projectId, List<String> ids, long offset, int pageSize, boolean withEmbeddings,
+      boolean excludeRetired) {
     ProjectState s = registry.require(projectId);
     Lock l = s.readLock();
     try {
@@ -133,10 +134,10 @@ public final class Responses {
         int size = Pages.size(pageSize);
         int total = s.pool().size();
         int from = (int) Math.min(offset, total);
-        int to = (int) Math.min((long) from + size, total);
-        rows = new int[to - from];
-        for (int i = 0; i < rows.length; i++) {
-          rows[i] = from + i;
+        rows = RetiredRows.page(s.responses(), from, total, size, excludeRetired);
+        int to = rows.length == 0 ? from : rows[rows.length - 1] + 1;
+        if (excludeRetired) {
+          to = RetiredRows.nextLive(s.responses(), to, total);
         }
         next = to < total ? to : -1;
       }
@@ -151,7 +152,11 @@ public final class Responses {
           s.pool().copyRow(rows[i], embeddings, i * dim);
         }
       }
-      return new ResponsePage(outIds, outPrompts, embeddings, dim, next);
+      boolean[] retired = new boolean[rows.length];
+      for (int i = 0; i < rows.length; i++) {
+        retired[i] = s.responses().isRetired(rows[i]);
+      }
+      return new ResponsePage(outIds, outPrompts, embeddings, dim, next, retired);
     } finally {
       l.unlock();
     }

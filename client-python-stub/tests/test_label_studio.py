@@ -101,3 +101,96 @@ def test_left_right_order_is_a_fair_coin_per_task_and_depends_on_the_selection()
     assert abs(a.mean() - 0.5) < 0.04 and abs(b.mean() - 0.5) < 0.04
     assert (a != b).mean() > 0.4
     assert np.array_equal(a, label_studio._swaps("selection-1", 0, 4000))
+
+
+# -- pull
+
+
+@pytest.fixture
+def users(ls):
+    tag = unique_id("u")
+    return [ls.users.create(username=f"{tag}-{k}", email=f"{tag}-{k}@example.com").id for k in range(2)]
+
+
+def expected_outcome(task, choice):
+    """The comparison an answer means, from what the annotator saw (the texts), not from the flags."""
+    d = task.data
+    if choice == "Tie":
+        return "tie"
+    by_text = {t: r for r, t in TEXTS.items()}
+    winner = by_text[d["response_left"] if choice == "A" else d["response_right"]]
+    return "a" if winner == d["activerm_a_id"] else "b"
+
+
+def stored(project):
+    c = project.list_comparisons()
+    return {i: (a, b, o, who) for i, a, b, o, who in zip(c.ids, c.a_ids, c.b_ids, c.outcomes, c.annotator_ids)}
+
+
+def test_pull_undoes_the_order_and_a_second_pull_adds_nothing(pool, ls, ls_project, users):
+    batch = pool.select_batch(size=6, strategy="random", seed=7)
+    label_studio.push(pool, batch, ls, ls_project, texts=TEXTS, prompts=PROMPTS, seed=1)
+    tasks = tasks_of(ls, ls_project)
+    assert {t.data["activerm_swapped"] for t in tasks} == {True, False}
+    choices = ["A", "B", "Tie", "A", "B", "B"]
+    want = {}
+    for k, (task, choice) in enumerate(zip(tasks, choices)):
+        ann = answer(ls, task, choice, users[k % 2])
+        want[label_studio.comparison_id(ls_project, ann.id, expected_outcome(task, choice))] = (
+            task.data["activerm_a_id"], task.data["activerm_b_id"], expected_outcome(task, choice),
+            f"label-studio-user-{users[k % 2]}")
+    first = label_studio.pull(pool, ls, ls_project)
+    assert (first.num_annotations, first.num_added, first.num_unchanged, first.num_released) == (6, 6, 0, 0)
+    assert stored(pool) == want
+    assert pool.refresh().num_pending_pairs == 0
+    again = label_studio.pull(pool, ls, ls_project)
+    assert (again.num_added, again.num_unchanged, again.num_replaced) == (0, 6, 0)
+    assert stored(pool) == want
+
+
+def test_skipped_pairs_are_released_and_a_later_answer_still_counts(pool, ls, ls_project, users):
+    batch = pool.select_batch(size=4, strategy="random", seed=8)
+    label_studio.push(pool, batch, ls, ls_project, texts=TEXTS, prompts=PROMPTS)
+    tasks = tasks_of(ls, ls_project)
+    for task in tasks[:2]:
+        ls.annotations.create(id=task.id, result=[], was_cancelled=True, completed_by=users[0])
+    for task in tasks[2:]:
+        answer(ls, task, "A", users[0])
+    pulled = label_studio.pull(pool, ls, ls_project)
+    assert (pulled.num_added, pulled.num_skipped, pulled.num_released) == (2, 2, 2)
+    sel = pool.get_selection(batch.selection_id)
+    assert (sel.num_labeled, sel.num_pending, sel.num_released) == (2, 0, 2)
+    assert pool.refresh().num_pending_pairs == 0
+    # A second annotator answers a skipped task after all: it counts, and nothing is released twice.
+    answer(ls, tasks[0], "B", users[1])
+    later = label_studio.pull(pool, ls, ls_project)
+    assert (later.num_added, later.num_unchanged, later.num_released) == (1, 2, 0)
+    assert len(pool.list_comparisons()) == 3
+
+
+def test_a_changed_answer_replaces_its_comparison(pool, ls, ls_project, users):
+    batch = pool.select_batch(size=2, strategy="random", seed=9)
+    label_studio.push(pool, batch, ls, ls_project, texts=TEXTS, prompts=PROMPTS)
+    tasks = tasks_of(ls, ls_project)
+    ann = answer(ls, tasks[0], "A", users[0])
+    answer(ls, tasks[1], "B", users[0])
+    label_studio.pull(pool, ls, ls_project)
+    result = [{"from_name": label_studio.CHOICES_NAME, "to_name": "response_left", "type": "choices",
+               "value": {"choices": ["Tie"]}}]
+    ls.annotations.update(id=ann.id, result=result)
+    pulled = label_studio.pull(pool, ls, ls_project)
+    assert (pulled.num_added, pulled.num_unchanged, pulled.num_replaced) == (1, 1, 1)
+    rows = stored(pool)
+    assert len(rows) == 2 and label_studio.comparison_id(ls_project, ann.id, "tie") in rows
+
+
+def test_labels_deleted_on_the_server_stay_deleted(pool, ls, ls_project, users):
+    batch = pool.select_batch(size=4, strategy="random", seed=10)
+    label_studio.push(pool, batch, ls, ls_project, texts=TEXTS, prompts=PROMPTS)
+    for k, task in enumerate(tasks_of(ls, ls_project)):
+        answer(ls, task, "A", users[k % 2])
+    label_studio.pull(pool, ls, ls_project)
+    pool.delete_comparisons(annotator_id=f"label-studio-user-{users[1]}")  # a bad annotator
+    pulled = label_studio.pull(pool, ls, ls_project)
+    assert (pulled.num_added, pulled.num_unchanged, pulled.num_deleted_before) == (0, 2, 2)
+    assert {who for *_, who in stored(pool).values()} == {f"label-studio-user-{users[0]}"}

@@ -154,10 +154,15 @@ def as_float32_matrix(field: str, x: Any, dim: int | None) -> np.ndarray:
 
 def check_upload(dim: int, ids: Any, prompt_ids: Any, embeddings: Any, chunk_bytes: Any):
     """Every client-side check of an upload, before the first byte is sent:
-    (float32 rows, ids, prompt ids, chunk size)."""
+    (float32 rows, ids, prompt ids, chunk size). embeddings is an (n, D) matrix, or a list
+    of (n_i, D) blocks (an Arrow column's chunks), which stay separate arrays."""
     size = check_int("chunk_bytes", chunk_bytes, 1, 60 * MIB)
-    x = as_float32_matrix("embeddings", embeddings, dim)
-    n = x.shape[0]
+    if isinstance(embeddings, list) and embeddings and all(isinstance(b, np.ndarray) for b in embeddings):
+        x: np.ndarray | list[np.ndarray] = [as_float32_matrix("embeddings", b, dim) for b in embeddings]
+        n = sum(b.shape[0] for b in x)
+    else:
+        x = as_float32_matrix("embeddings", embeddings, dim)
+        n = x.shape[0]
     if n == 0:
         raise invalid("embeddings", "has no rows; there is nothing to upload")
     return x, check_ids("ids", ids, n), check_ids("prompt_ids", prompt_ids, n), size

@@ -19,9 +19,12 @@ import numpy as np
 
 from . import _parse, _requests
 from ._checks import MAX_IDS_PER_READ, check_id, check_ids, check_optional_int, check_upload, read_page_size
+from ._errors import invalid
 from ._framing import Upload, add_responses_chunks
 from ._types import (AddComparisonsResult, AddResponsesResult, Comparisons, DeleteComparisonsResult, FitReport,
                      PairScores, ProjectInfo, ReleasePairsResult, Responses, RetireResponsesResult, Selection)
+from .integrations.arrow import columns as table_columns
+from .integrations.arrow import is_table
 from .v1 import activerm_pb2 as pb
 
 T = TypeVar("T")
@@ -104,9 +107,15 @@ def delete_project(project_id) -> Op[None]:
 
 
 def add_responses(project_id: str, dim: int, ids, prompt_ids, embeddings, chunk_bytes,
-                  progress: bool) -> Op[AddResponsesResult]:
+                  progress: bool, columns: tuple[str, str, str]) -> Op[AddResponsesResult]:
+    if is_table(ids):
+        if prompt_ids is not None or embeddings is not None:
+            raise invalid("prompt_ids", "must be left out when the first argument is a table; name its columns "
+                                        "with id_column=, prompt_id_column=, embedding_column= instead")
+        ids, prompt_ids, embeddings = table_columns(ids, *columns, dim)
     x, ids_, prompts, size = check_upload(dim, ids, prompt_ids, embeddings, chunk_bytes)
-    upload = Upload(add_responses_chunks(project_id, ids_, prompts, x, size), x.shape[0], progress)
+    rows = len(ids_)
+    upload = Upload(add_responses_chunks(project_id, ids_, prompts, x, size), rows, progress)
     return _parse.add_responses_result((yield Call("AddResponses", upload)))
 
 

@@ -181,10 +181,13 @@ class ProjectSurface:
 
     def add_responses(
         self,
-        ids: Sequence[str],
-        prompt_ids: Sequence[str],
-        embeddings: np.ndarray,
+        ids: Sequence[str] | Any,
+        prompt_ids: Sequence[str] | None = None,
+        embeddings: np.ndarray | None = None,
         *,
+        id_column: str = "id",
+        prompt_id_column: str = "prompt_id",
+        embedding_column: str = "embedding",
         chunk_bytes: int = DEFAULT_CHUNK_BYTES,
         progress: bool = False,
         timeout: float | None = None,
@@ -195,9 +198,15 @@ class ProjectSurface:
         converted), finite. It streams in chunks of about chunk_bytes; the call is atomic
         (all rows are stored, or none). progress=True shows a tqdm bar (pip install
         'activerm[progress]'). Input is checked before anything is sent.
+
+        Or one pyarrow Table / RecordBatch or Hugging Face datasets.Dataset instead of the
+        three: its columns id_column, prompt_id_column (strings) and embedding_column (a
+        fixed-size list of D float32, sent from the Arrow buffers without a copy); see
+        activerm.integrations.arrow.
         """
         return self._run(_ops.add_responses(self.id, self.info.embedding_dim, ids, prompt_ids, embeddings,
-                                            chunk_bytes, progress), timeout)
+                                            chunk_bytes, progress, (id_column, prompt_id_column, embedding_column)),
+                         timeout)
 
     def list_responses(
         self,

@@ -218,12 +218,24 @@ public final class ActiveRmClient implements AutoCloseable {
 
   /** hiddenSizes: MLP widths (empty: the server default 3 x 512); must be empty for LINEAR. */
   public ProjectInfo createProject(String projectId, int embeddingDim, Head head, List<Integer> hiddenSizes, double l2) {
-    CreateProjectRequest request = CreateProjectRequest.newBuilder()
+    return createProject(projectId, embeddingDim, head, hiddenSizes, l2, null);
+  }
+
+  /**
+   * As above, with the default pending TTL of the project's selections (null: none, pairs stay
+   * pending until labeled or released).
+   */
+  public ProjectInfo createProject(
+      String projectId, int embeddingDim, Head head, List<Integer> hiddenSizes, double l2, Duration pendingTtl) {
+    CreateProjectRequest.Builder builder = CreateProjectRequest.newBuilder()
         .setProjectId(projectId)
         .setEmbeddingDim(embeddingDim)
         .setHead(HeadConfig.newBuilder().setType(Mapper.head(head)).addAllHiddenSizes(hiddenSizes))
-        .setL2(l2)
-        .build();
+        .setL2(l2);
+    if (pendingTtl != null) {
+      builder.setPendingTtl(Mapper.duration(pendingTtl));
+    }
+    CreateProjectRequest request = builder.build();
     return Mapper.project(call(() -> stub().createProject(request)).getProject());
   }
 
@@ -420,7 +432,7 @@ public final class ActiveRmClient implements AutoCloseable {
       }
       default -> throw new IllegalStateException("unreachable");
     }
-    SelectBatchRequest request = SelectBatchRequest.newBuilder()
+    SelectBatchRequest.Builder builder = SelectBatchRequest.newBuilder()
         .setProjectId(projectId)
         .setBatchSize(o.batchSize())
         .setStrategy(Mapper.strategy(o.strategy()))
@@ -429,8 +441,11 @@ public final class ActiveRmClient implements AutoCloseable {
         .setSeed(o.seed())
         .setIncludeLabeled(o.includeLabeled())
         .setIncludePending(o.includePending())
-        .setModelVersion(o.modelVersion())
-        .build();
+        .setModelVersion(o.modelVersion());
+    if (o.pendingTtl() != null) {
+      builder.setPendingTtl(Mapper.duration(o.pendingTtl()));
+    }
+    SelectBatchRequest request = builder.build();
     return Mapper.selection(call(() -> stub().selectBatch(request)).getSelection());
   }
 

@@ -41,7 +41,8 @@ final class Mapper {
         p.getNumComparisons(),
         p.getNumPrompts(),
         p.getLatestModelVersion(),
-        p.getNumPendingPairs());
+        p.getNumPendingPairs(),
+        duration(p.getPendingTtl()));
   }
 
   static HeadType head(Head h) {
@@ -112,7 +113,7 @@ final class Mapper {
     return new Selection(
         s.getSelectionId(), s.getModelVersion(), strategy(s.getStrategy()), s.getSeed(), s.getBatchSize(),
         s.getNumCandidates(), pairs, instant(s.getCreateTime()), duration(s.getWallTime()), s.getNumLabeled(),
-        s.getNumPending(), s.getNumReleased());
+        s.getNumPending(), s.getNumReleased(), duration(s.getPendingTtl()));
   }
 
   /** rows x dim floats, little-endian, row-major. */
@@ -151,6 +152,11 @@ final class Mapper {
 
   static Instant instant(Timestamp t) {
     return Instant.ofEpochSecond(t.getSeconds(), t.getNanos());
+  }
+
+  /** java.time.Duration as a protobuf Duration. */
+  static com.google.protobuf.Duration duration(Duration d) {
+    return com.google.protobuf.Duration.newBuilder().setSeconds(d.getSeconds()).setNanos(d.getNano()).build();
   }
 
   static Duration duration(com.google.protobuf.Duration d) {

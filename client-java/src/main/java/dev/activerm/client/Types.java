@@ -44,7 +44,8 @@ public final class Types {
       long numComparisons,
       long numPrompts,
       long latestModelVersion,
-      long numPendingPairs) {}
+      long numPendingPairs,
+      Duration pendingTtl) {}
 
   public record AddResult(long numAdded, long total) {}
 
@@ -124,7 +125,8 @@ public final class Types {
       Duration wallTime,
       long numLabeled,
       long numPending,
-      long numReleased) {}
+      long numReleased,
+      Duration pendingTtl) {}
 
   /** A pair of stored response ids. */
   public record Pair(String aId, String bId) {}

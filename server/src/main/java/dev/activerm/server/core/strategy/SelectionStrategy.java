@@ -12,12 +12,14 @@ public interface SelectionStrategy {
   StrategyResult select(StrategyInput in, int b);
 
   /**
-   * Runs the strategy the input names, with its batch size capped at the number of candidates.
+   * Runs the strategy the input names, with its batch size capped at the number of candidates,
+   * after checking its working memory fits ({@link SelectionMemory}, RESOURCE_EXHAUSTED if not).
    * A chosen score that is not finite (features or rewards beyond double range, from
    * embeddings stored before AddResponses bounded them) is FAILED_PRECONDITION: a selection is
    * stored with its scores, and a NaN score must never be.
    */
   static StrategyResult run(StrategyInput in) {
+    SelectionMemory.check(in);
     int b = Math.min(in.batchSize(), in.candidates().size());
     StrategyResult r = in.strategy().implementation().select(in, b);
     for (int i = 0; i < r.score().length; i++) {

@@ -557,7 +557,9 @@ class AddResponsesRequest(_message.Message):
 
     @_builtins.property
     def embeddings(self) -> Global___Matrix:
-        """rows x embedding_dim, finite float32 values."""
+        """rows x embedding_dim, finite float32 values with |x| <= 1e6 (LLM embeddings are
+        O(1..100)); a larger value is INVALID_ARGUMENT naming its row and column.
+        """
 
     def __init__(
         self,
@@ -1259,7 +1261,7 @@ class ScoreRequest(_message.Message):
 
     @_builtins.property
     def embeddings(self) -> Global___Matrix:
-        """Embeddings not in the pool (not stored): n x D."""
+        """Embeddings not in the pool (not stored): n x D, finite, |x| <= 1e6 as in AddResponses."""
 
     @_builtins.property
     def pairs(self) -> _containers.RepeatedCompositeFieldContainer[Global___ResponsePair]:

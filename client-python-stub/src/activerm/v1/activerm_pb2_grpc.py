@@ -201,6 +201,8 @@ class ActiveRewardModelingServiceServicer:
 
     def Fit(self, request, context):
         """Fits the project's reward head on all its comparisons; creates a new model version.
+        A fit whose loss or weights turn non-finite (too large an mlp.learning_rate for the
+        data) is FAILED_PRECONDITION "Fit diverged at epoch N" and stores nothing.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -80,7 +80,10 @@ class ActiveRewardModelingServiceStub:
     durable; the next Fit and SelectBatch use what remains.
     """
     Fit: _grpc.UnaryUnaryMultiCallable[_activerm_pb2.FitRequest, _activerm_pb2.FitResponse]
-    """Fits the project's reward head on all its comparisons; creates a new model version."""
+    """Fits the project's reward head on all its comparisons; creates a new model version.
+    A fit whose loss or weights turn non-finite (too large an mlp.learning_rate for the
+    data) is FAILED_PRECONDITION "Fit diverged at epoch N" and stores nothing.
+    """
     Score: _grpc.UnaryUnaryMultiCallable[_activerm_pb2.ScoreRequest, _activerm_pb2.ScoreResponse]
     """Rewards for responses (stored or sent), and preference probabilities for pairs."""
     SelectBatch: _grpc.UnaryUnaryMultiCallable[_activerm_pb2.SelectBatchRequest, _activerm_pb2.SelectBatchResponse]
@@ -135,7 +138,10 @@ class ActiveRewardModelingServiceAsyncStub(ActiveRewardModelingServiceStub):
     durable; the next Fit and SelectBatch use what remains.
     """
     Fit: _aio.UnaryUnaryMultiCallable[_activerm_pb2.FitRequest, _activerm_pb2.FitResponse]  # type: ignore[assignment]
-    """Fits the project's reward head on all its comparisons; creates a new model version."""
+    """Fits the project's reward head on all its comparisons; creates a new model version.
+    A fit whose loss or weights turn non-finite (too large an mlp.learning_rate for the
+    data) is FAILED_PRECONDITION "Fit diverged at epoch N" and stores nothing.
+    """
     Score: _aio.UnaryUnaryMultiCallable[_activerm_pb2.ScoreRequest, _activerm_pb2.ScoreResponse]  # type: ignore[assignment]
     """Rewards for responses (stored or sent), and preference probabilities for pairs."""
     SelectBatch: _aio.UnaryUnaryMultiCallable[_activerm_pb2.SelectBatchRequest, _activerm_pb2.SelectBatchResponse]  # type: ignore[assignment]
@@ -253,7 +259,10 @@ class ActiveRewardModelingServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _activerm_pb2.FitRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_activerm_pb2.FitResponse, _abc.Awaitable[_activerm_pb2.FitResponse]]:
-        """Fits the project's reward head on all its comparisons; creates a new model version."""
+        """Fits the project's reward head on all its comparisons; creates a new model version.
+        A fit whose loss or weights turn non-finite (too large an mlp.learning_rate for the
+        data) is FAILED_PRECONDITION "Fit diverged at epoch N" and stores nothing.
+        """
 
     @_abc_1.abstractmethod
     def Score(

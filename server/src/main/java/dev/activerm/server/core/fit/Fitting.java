@@ -90,6 +90,12 @@ public final class Fitting {
     RewardModel trained;
     FitReport report;
     if (head == HeadType.LINEAR) {
+      FitMemory.checkLinear(projectId, data.dim(), data.numRows(), data.size());
+    } else {
+      FitMemory.checkMlp(projectId, data.dim(), s.spec().head().hiddenSizes(), data.numRows(), data.size(),
+          settings.mlp());
+    }
+    if (head == HeadType.LINEAR) {
       double[] startW = settings.warmStart() && previous != null
           && previous.model() instanceof LinearRewardModel p ? p.weights() : null;
       LinearBtFitter.Result r = new LinearBtFitter(data, s.spec().l2(), cancelled).fit(settings.linear(), startW);

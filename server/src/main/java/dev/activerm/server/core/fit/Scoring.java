@@ -106,7 +106,31 @@ public final class Scoring {
         pairs.add(new ScoreResult.Pair(q.pairA().get(k), q.pairB().get(k), p, sd[k]));
       }
     }
+    checkFinite(projectId, rewards, pairs);
     return new ScoreResult(fitted.version(), rewards, pairs);
+  }
+
+  /**
+   * Embeddings within EmbeddingValues' bound give finite rewards; rows stored before the bound
+   * existed may not, and a NaN is no answer.
+   */
+  private static void checkFinite(String projectId, double[] rewards, List<ScoreResult.Pair> pairs) {
+    for (int i = 0; i < rewards.length; i++) {
+      if (!Double.isFinite(rewards[i])) {
+        throw ActiveRmException.failedPrecondition("Score: the reward of subject " + i + " is " + rewards[i]
+            + ": its embedding is too large for the model of project '" + projectId
+            + "'. Rescale the embeddings to O(1) values");
+      }
+    }
+    for (int k = 0; k < pairs.size(); k++) {
+      ScoreResult.Pair p = pairs.get(k);
+      if (!Double.isFinite(p.probability()) || !Double.isFinite(p.rewardDiffStddev())) {
+        throw ActiveRmException.failedPrecondition("Score: pair " + k + " ('" + p.aId() + "', '" + p.bId()
+            + "') has probability " + p.probability() + " and stddev " + p.rewardDiffStddev()
+            + ": the embeddings of project '" + projectId + "' are too large for the model. Rescale them to O(1)"
+            + " values");
+      }
+    }
   }
 
   /**

@@ -13,7 +13,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * One AddResponses call in progress. Each chunk is checked as it arrives (shape, ids,
- * finite values, ids already stored), so a bad upload fails at its first bad chunk, and
+ * values finite and within {@link EmbeddingValues#MAX_ABS}, ids already stored), so a bad
+ * upload fails at its first bad chunk, and
  * is then written past the pool file's committed end while the next chunk is in flight.
  * Nothing becomes part of the project until {@link Responses#commit} commits
  * the whole call; {@link Responses#abort} drops it.
@@ -107,12 +108,12 @@ public final class ResponseBatch {
       }
     }
     for (int i = 0; i < values.length; i++) {
-      if (!Float.isFinite(values[i])) {
+      String problem = EmbeddingValues.problem(values[i]);
+      if (problem != null) {
         int row = i / dim;
         v.add(
             "embeddings.data",
-            where + "row " + row + " (response '" + Shown.id(chunkIds.get(row)) + "'), column " + (i % dim)
-                + " is " + values[i] + "; embeddings must be finite");
+            where + "row " + row + " (response '" + Shown.id(chunkIds.get(row)) + "'), column " + (i % dim) + " " + problem);
       }
     }
     v.throwIfAny(ActiveRmException.Kind.INVALID_ARGUMENT, "Invalid AddResponses chunk " + chunk + ":");

@@ -11,6 +11,7 @@ import dev.activerm.server.core.project.Identifiers;
 import dev.activerm.server.core.project.ProjectRegistry;
 import dev.activerm.server.core.project.ProjectState;
 import dev.activerm.server.core.strategy.LabeledInformation;
+import dev.activerm.server.core.strategy.SelectionMemory;
 import dev.activerm.server.core.strategy.SelectionStrategy;
 import dev.activerm.server.core.strategy.Strategy;
 import dev.activerm.server.core.strategy.StrategyInput;
@@ -240,6 +241,8 @@ public final class Selections {
     RewardModel used = strategy == Strategy.RANDOM ? null : model;
     StrategyInput input = new StrategyInput(s.pool(), used, cand.pairs(), labeled.pairs(), labeled.weights(),
         s.spec().l2(), strategy, req.params().resolve(), req.seed(), req.batchSize(), cancelled, null);
+    // Before lambda I + F(labeled) (h x h) is built below: refuse what cannot fit up front.
+    SelectionMemory.check(input);
     if (strategy.usesLabeled()) {
       StrategyInput base = input;
       input = input.withLabeledInfo(cache.get(

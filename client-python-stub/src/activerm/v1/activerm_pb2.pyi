@@ -1647,6 +1647,7 @@ class Selection(_message.Message):
     NUM_LABELED_FIELD_NUMBER: _builtins.int
     NUM_PENDING_FIELD_NUMBER: _builtins.int
     NUM_RELEASED_FIELD_NUMBER: _builtins.int
+    COMPUTED_ON_FIELD_NUMBER: _builtins.int
     selection_id: _builtins.str
     """Server-assigned, unique in the project."""
     model_version: _builtins.int
@@ -1674,6 +1675,10 @@ class Selection(_message.Message):
     """
     num_pending: _builtins.int
     num_released: _builtins.int
+    computed_on: _builtins.str
+    """Where the batch was computed: empty for SelectBatch on this server, otherwise the
+    RegisterSelectionRequest.computed_on it was registered with (e.g. "spark").
+    """
     @_builtins.property
     def pairs(self) -> _containers.RepeatedCompositeFieldContainer[Global___ScoredPair]:
         """Chosen pairs, in the order chosen."""
@@ -1719,10 +1724,11 @@ class Selection(_message.Message):
         num_labeled: _builtins.int = ...,
         num_pending: _builtins.int = ...,
         num_released: _builtins.int = ...,
+        computed_on: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "expire_time", b"expire_time", "params", b"params", "pending_ttl", b"pending_ttl", "wall_time", b"wall_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_size", b"batch_size", "candidate_source", b"candidate_source", "create_time", b"create_time", "expire_time", b"expire_time", "include_labeled", b"include_labeled", "include_pending", b"include_pending", "max_candidates", b"max_candidates", "model_version", b"model_version", "num_candidates", b"num_candidates", "num_labeled", b"num_labeled", "num_pending", b"num_pending", "num_prompts", b"num_prompts", "num_released", b"num_released", "pairs", b"pairs", "params", b"params", "pending_ttl", b"pending_ttl", "seed", b"seed", "selection_id", b"selection_id", "strategy", b"strategy", "wall_time", b"wall_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_size", b"batch_size", "candidate_source", b"candidate_source", "computed_on", b"computed_on", "create_time", b"create_time", "expire_time", b"expire_time", "include_labeled", b"include_labeled", "include_pending", b"include_pending", "max_candidates", b"max_candidates", "model_version", b"model_version", "num_candidates", b"num_candidates", "num_labeled", b"num_labeled", "num_pending", b"num_pending", "num_prompts", b"num_prompts", "num_released", b"num_released", "pairs", b"pairs", "params", b"params", "pending_ttl", b"pending_ttl", "seed", b"seed", "selection_id", b"selection_id", "strategy", b"strategy", "wall_time", b"wall_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1911,3 +1917,232 @@ class ReleasePairsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ReleasePairsResponse: _TypeAlias = ReleasePairsResponse  # noqa: Y015
+
+@_typing.final
+class Float64Matrix(_message.Message):
+    """A dense float64 matrix: rows * cols values, row-major, little-endian IEEE 754.
+    data holds exactly rows * cols * 8 bytes.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROWS_FIELD_NUMBER: _builtins.int
+    COLS_FIELD_NUMBER: _builtins.int
+    DATA_FIELD_NUMBER: _builtins.int
+    rows: _builtins.int
+    """Number of rows, >= 0."""
+    cols: _builtins.int
+    """Number of columns, >= 0."""
+    data: _builtins.bytes
+    """rows * cols float64 values, little-endian, row-major."""
+    def __init__(
+        self,
+        *,
+        rows: _builtins.int = ...,
+        cols: _builtins.int = ...,
+        data: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cols", b"cols", "data", b"data", "rows", b"rows"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Float64Matrix: _TypeAlias = Float64Matrix  # noqa: Y015
+
+@_typing.final
+class ExportSelectionStateRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    project_id: _builtins.str
+    """Required."""
+    def __init__(
+        self,
+        *,
+        project_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["project_id", b"project_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExportSelectionStateRequest: _TypeAlias = ExportSelectionStateRequest  # noqa: Y015
+
+@_typing.final
+class ExportSelectionStateResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MODEL_VERSION_FIELD_NUMBER: _builtins.int
+    HEAD_FIELD_NUMBER: _builtins.int
+    EMBEDDING_DIM_FIELD_NUMBER: _builtins.int
+    L2_FIELD_NUMBER: _builtins.int
+    LAYER_SIZES_FIELD_NUMBER: _builtins.int
+    PARAMETERS_FIELD_NUMBER: _builtins.int
+    FEATURE_DIM_FIELD_NUMBER: _builtins.int
+    INFORMATION_FIELD_NUMBER: _builtins.int
+    INFORMATION_FACTOR_FIELD_NUMBER: _builtins.int
+    LABELED_PAIRS_FIELD_NUMBER: _builtins.int
+    PENDING_PAIRS_FIELD_NUMBER: _builtins.int
+    RETIRED_RESPONSE_IDS_FIELD_NUMBER: _builtins.int
+    model_version: _builtins.int
+    """The latest model version (>= 1); pass it back in RegisterSelectionRequest.model_version."""
+    embedding_dim: _builtins.int
+    """Embedding length D."""
+    l2: _builtins.float
+    """Prior precision lambda of the head (> 0)."""
+    parameters: _builtins.bytes
+    """The model's parameters as the server stores them: LINEAR: D little-endian float64 (w);
+    MLP: little-endian float32 W_1, b_1, ..., W_L, b_L, w (W_l row-major h_l x h_(l-1)).
+    """
+    feature_dim: _builtins.int
+    """h = dim phi (D for LINEAR, h_L for MLP)."""
+    @_builtins.property
+    def head(self) -> Global___HeadConfig:
+        """The project's head (HEAD_TYPE_LINEAR or HEAD_TYPE_MLP with its hidden sizes)."""
+
+    @_builtins.property
+    def layer_sizes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """The model's layer sizes: [D] for LINEAR, [D, h_1, ..., h_L] for MLP."""
+
+    @_builtins.property
+    def information(self) -> Global___Float64Matrix:
+        """lambda I + F(labeled and pending), h x h, F = sum_k weight_k v_k z_k z_k^T with v from
+        the latest model (pending pairs weight 1), accumulated in float64.
+        """
+
+    @_builtins.property
+    def information_factor(self) -> Global___Float64Matrix:
+        """The lower Cholesky factor L of information (L L^T = information), h x h."""
+
+    @_builtins.property
+    def labeled_pairs(self) -> _containers.RepeatedCompositeFieldContainer[Global___ResponsePair]:
+        """Labeled pairs (one entry per live comparison, in comparison order)."""
+
+    @_builtins.property
+    def pending_pairs(self) -> _containers.RepeatedCompositeFieldContainer[Global___ResponsePair]:
+        """Pending pairs (chosen by a selection, not labeled, released or expired)."""
+
+    @_builtins.property
+    def retired_response_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Retired responses: never candidates."""
+
+    def __init__(
+        self,
+        *,
+        model_version: _builtins.int = ...,
+        head: Global___HeadConfig | None = ...,
+        embedding_dim: _builtins.int = ...,
+        l2: _builtins.float = ...,
+        layer_sizes: _abc.Iterable[_builtins.int] | None = ...,
+        parameters: _builtins.bytes = ...,
+        feature_dim: _builtins.int = ...,
+        information: Global___Float64Matrix | None = ...,
+        information_factor: Global___Float64Matrix | None = ...,
+        labeled_pairs: _abc.Iterable[Global___ResponsePair] | None = ...,
+        pending_pairs: _abc.Iterable[Global___ResponsePair] | None = ...,
+        retired_response_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["head", b"head", "information", b"information", "information_factor", b"information_factor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["embedding_dim", b"embedding_dim", "feature_dim", b"feature_dim", "head", b"head", "information", b"information", "information_factor", b"information_factor", "l2", b"l2", "labeled_pairs", b"labeled_pairs", "layer_sizes", b"layer_sizes", "model_version", b"model_version", "parameters", b"parameters", "pending_pairs", b"pending_pairs", "retired_response_ids", b"retired_response_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExportSelectionStateResponse: _TypeAlias = ExportSelectionStateResponse  # noqa: Y015
+
+@_typing.final
+class RegisterSelectionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    STRATEGY_FIELD_NUMBER: _builtins.int
+    MODEL_VERSION_FIELD_NUMBER: _builtins.int
+    PAIRS_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
+    NUM_CANDIDATES_FIELD_NUMBER: _builtins.int
+    CANDIDATE_SOURCE_FIELD_NUMBER: _builtins.int
+    MAX_CANDIDATES_FIELD_NUMBER: _builtins.int
+    PENDING_TTL_FIELD_NUMBER: _builtins.int
+    COMPUTED_ON_FIELD_NUMBER: _builtins.int
+    PARAMS_FIELD_NUMBER: _builtins.int
+    project_id: _builtins.str
+    """Required."""
+    strategy: Global___Strategy.ValueType
+    """The strategy that chose the batch; unset: STRATEGY_GREEDY_DOPT."""
+    model_version: _builtins.int
+    """Required (>= 1): ExportSelectionStateResponse.model_version the batch was computed for.
+    If the project's latest model is another one, FAILED_PRECONDITION and nothing is stored:
+    export again and recompute.
+    """
+    seed: _builtins.int
+    """Seed the job used, recorded as given."""
+    num_candidates: _builtins.int
+    """Candidates the job considered, >= number of pairs."""
+    candidate_source: Global___CandidateSource.ValueType
+    """Where the job's candidates came from; unset: CANDIDATE_SOURCE_CROSS_PROMPT."""
+    max_candidates: _builtins.int
+    """The job's candidate cap, recorded as given (>= 0)."""
+    computed_on: _builtins.str
+    """Required: what computed the batch, 1..64 characters of [a-z0-9_-] (e.g. "spark"),
+    stored in the selection's parameters and shown as Selection.computed_on.
+    """
+    @_builtins.property
+    def pairs(self) -> _containers.RepeatedCompositeFieldContainer[Global___ScoredPair]:
+        """The chosen pairs in the order chosen, 1..100000, each with its finite score (state is
+        ignored). Both ids must be responses of the project (NOT_FOUND otherwise: add them with
+        AddResponses first), different, not retired, and the pair neither labeled nor pending
+        nor listed twice (INVALID_ARGUMENT).
+        """
+
+    @_builtins.property
+    def pending_ttl(self) -> _duration_pb2.Duration:
+        """As in SelectBatchRequest."""
+
+    @_builtins.property
+    def params(self) -> Global___StrategyParams:
+        """Knobs the job used (ridge), recorded as given."""
+
+    def __init__(
+        self,
+        *,
+        project_id: _builtins.str = ...,
+        strategy: Global___Strategy.ValueType = ...,
+        model_version: _builtins.int = ...,
+        pairs: _abc.Iterable[Global___ScoredPair] | None = ...,
+        seed: _builtins.int = ...,
+        num_candidates: _builtins.int = ...,
+        candidate_source: Global___CandidateSource.ValueType = ...,
+        max_candidates: _builtins.int = ...,
+        pending_ttl: _duration_pb2.Duration | None = ...,
+        computed_on: _builtins.str = ...,
+        params: Global___StrategyParams | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["params", b"params", "pending_ttl", b"pending_ttl"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidate_source", b"candidate_source", "computed_on", b"computed_on", "max_candidates", b"max_candidates", "model_version", b"model_version", "num_candidates", b"num_candidates", "pairs", b"pairs", "params", b"params", "pending_ttl", b"pending_ttl", "project_id", b"project_id", "seed", b"seed", "strategy", b"strategy"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RegisterSelectionRequest: _TypeAlias = RegisterSelectionRequest  # noqa: Y015
+
+@_typing.final
+class RegisterSelectionResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SELECTION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def selection(self) -> Global___Selection: ...
+    def __init__(
+        self,
+        *,
+        selection: Global___Selection | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["selection", b"selection"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["selection", b"selection"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RegisterSelectionResponse: _TypeAlias = RegisterSelectionResponse  # noqa: Y015

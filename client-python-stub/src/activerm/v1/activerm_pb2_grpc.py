@@ -115,6 +115,16 @@ class ActiveRewardModelingServiceStub:
                 request_serializer=activerm_dot_v1_dot_activerm__pb2.ReleasePairsRequest.SerializeToString,
                 response_deserializer=activerm_dot_v1_dot_activerm__pb2.ReleasePairsResponse.FromString,
                 _registered_method=True)
+        self.ExportSelectionState = channel.unary_unary(
+                '/activerm.v1.ActiveRewardModelingService/ExportSelectionState',
+                request_serializer=activerm_dot_v1_dot_activerm__pb2.ExportSelectionStateRequest.SerializeToString,
+                response_deserializer=activerm_dot_v1_dot_activerm__pb2.ExportSelectionStateResponse.FromString,
+                _registered_method=True)
+        self.RegisterSelection = channel.unary_unary(
+                '/activerm.v1.ActiveRewardModelingService/RegisterSelection',
+                request_serializer=activerm_dot_v1_dot_activerm__pb2.RegisterSelectionRequest.SerializeToString,
+                response_deserializer=activerm_dot_v1_dot_activerm__pb2.RegisterSelectionResponse.FromString,
+                _registered_method=True)
 
 
 class ActiveRewardModelingServiceServicer:
@@ -246,6 +256,25 @@ class ActiveRewardModelingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExportSelectionState(self, request, context):
+        """Exports what a SelectBatch computed off the server (the Spark job, spark/) needs for
+        the project's latest model: the head, lambda I + F(labeled and pending) with its lower
+        Cholesky factor, and the labeled and pending pairs to exclude. FAILED_PRECONDITION
+        when the project has no fitted model.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RegisterSelection(self, request, context):
+        """Registers a batch computed off the server (the Spark job) as a Selection, durably: its
+        pairs become pending exactly as SelectBatch's. FAILED_PRECONDITION (nothing stored) when
+        the latest model is not the one the batch was computed for.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ActiveRewardModelingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -328,6 +357,16 @@ def add_ActiveRewardModelingServiceServicer_to_server(servicer, server):
                     servicer.ReleasePairs,
                     request_deserializer=activerm_dot_v1_dot_activerm__pb2.ReleasePairsRequest.FromString,
                     response_serializer=activerm_dot_v1_dot_activerm__pb2.ReleasePairsResponse.SerializeToString,
+            ),
+            'ExportSelectionState': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportSelectionState,
+                    request_deserializer=activerm_dot_v1_dot_activerm__pb2.ExportSelectionStateRequest.FromString,
+                    response_serializer=activerm_dot_v1_dot_activerm__pb2.ExportSelectionStateResponse.SerializeToString,
+            ),
+            'RegisterSelection': grpc.unary_unary_rpc_method_handler(
+                    servicer.RegisterSelection,
+                    request_deserializer=activerm_dot_v1_dot_activerm__pb2.RegisterSelectionRequest.FromString,
+                    response_serializer=activerm_dot_v1_dot_activerm__pb2.RegisterSelectionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -763,6 +802,60 @@ class ActiveRewardModelingService:
             '/activerm.v1.ActiveRewardModelingService/ReleasePairs',
             activerm_dot_v1_dot_activerm__pb2.ReleasePairsRequest.SerializeToString,
             activerm_dot_v1_dot_activerm__pb2.ReleasePairsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportSelectionState(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/activerm.v1.ActiveRewardModelingService/ExportSelectionState',
+            activerm_dot_v1_dot_activerm__pb2.ExportSelectionStateRequest.SerializeToString,
+            activerm_dot_v1_dot_activerm__pb2.ExportSelectionStateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RegisterSelection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/activerm.v1.ActiveRewardModelingService/RegisterSelection',
+            activerm_dot_v1_dot_activerm__pb2.RegisterSelectionRequest.SerializeToString,
+            activerm_dot_v1_dot_activerm__pb2.RegisterSelectionResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -99,6 +99,17 @@ class ActiveRewardModelingServiceStub:
     being pending, are candidates again and no longer count as information in the
     Fisher strategies. A released pair that is labeled later is still accepted.
     """
+    ExportSelectionState: _grpc.UnaryUnaryMultiCallable[_activerm_pb2.ExportSelectionStateRequest, _activerm_pb2.ExportSelectionStateResponse]
+    """Exports what a SelectBatch computed off the server (the Spark job, spark/) needs for
+    the project's latest model: the head, lambda I + F(labeled and pending) with its lower
+    Cholesky factor, and the labeled and pending pairs to exclude. FAILED_PRECONDITION
+    when the project has no fitted model.
+    """
+    RegisterSelection: _grpc.UnaryUnaryMultiCallable[_activerm_pb2.RegisterSelectionRequest, _activerm_pb2.RegisterSelectionResponse]
+    """Registers a batch computed off the server (the Spark job) as a Selection, durably: its
+    pairs become pending exactly as SelectBatch's. FAILED_PRECONDITION (nothing stored) when
+    the latest model is not the one the batch was computed for.
+    """
 
 @_typing.type_check_only
 class ActiveRewardModelingServiceAsyncStub(ActiveRewardModelingServiceStub):
@@ -156,6 +167,17 @@ class ActiveRewardModelingServiceAsyncStub(ActiveRewardModelingServiceStub):
     """Releases pending pairs of a selection (all of them, or the listed ones): they stop
     being pending, are candidates again and no longer count as information in the
     Fisher strategies. A released pair that is labeled later is still accepted.
+    """
+    ExportSelectionState: _aio.UnaryUnaryMultiCallable[_activerm_pb2.ExportSelectionStateRequest, _activerm_pb2.ExportSelectionStateResponse]  # type: ignore[assignment]
+    """Exports what a SelectBatch computed off the server (the Spark job, spark/) needs for
+    the project's latest model: the head, lambda I + F(labeled and pending) with its lower
+    Cholesky factor, and the labeled and pending pairs to exclude. FAILED_PRECONDITION
+    when the project has no fitted model.
+    """
+    RegisterSelection: _aio.UnaryUnaryMultiCallable[_activerm_pb2.RegisterSelectionRequest, _activerm_pb2.RegisterSelectionResponse]  # type: ignore[assignment]
+    """Registers a batch computed off the server (the Spark job) as a Selection, durably: its
+    pairs become pending exactly as SelectBatch's. FAILED_PRECONDITION (nothing stored) when
+    the latest model is not the one the batch was computed for.
     """
 
 class ActiveRewardModelingServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -307,6 +329,29 @@ class ActiveRewardModelingServiceServicer(metaclass=_abc_1.ABCMeta):
         """Releases pending pairs of a selection (all of them, or the listed ones): they stop
         being pending, are candidates again and no longer count as information in the
         Fisher strategies. A released pair that is labeled later is still accepted.
+        """
+
+    @_abc_1.abstractmethod
+    def ExportSelectionState(
+        self,
+        request: _activerm_pb2.ExportSelectionStateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_activerm_pb2.ExportSelectionStateResponse, _abc.Awaitable[_activerm_pb2.ExportSelectionStateResponse]]:
+        """Exports what a SelectBatch computed off the server (the Spark job, spark/) needs for
+        the project's latest model: the head, lambda I + F(labeled and pending) with its lower
+        Cholesky factor, and the labeled and pending pairs to exclude. FAILED_PRECONDITION
+        when the project has no fitted model.
+        """
+
+    @_abc_1.abstractmethod
+    def RegisterSelection(
+        self,
+        request: _activerm_pb2.RegisterSelectionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_activerm_pb2.RegisterSelectionResponse, _abc.Awaitable[_activerm_pb2.RegisterSelectionResponse]]:
+        """Registers a batch computed off the server (the Spark job) as a Selection, durably: its
+        pairs become pending exactly as SelectBatch's. FAILED_PRECONDITION (nothing stored) when
+        the latest model is not the one the batch was computed for.
         """
 
 def add_ActiveRewardModelingServiceServicer_to_server(servicer: ActiveRewardModelingServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -478,6 +478,43 @@ public final class ActiveRmClient implements AutoCloseable {
     return new ReleasePairsResult(r.getNumReleased(), r.getNumNotPending(), r.getNumPendingPairs());
   }
 
+  /** What a selection computed off the server (the Spark job, spark/) needs for the latest model. */
+  public Types.SelectionState exportSelectionState(String projectId) {
+    dev.activerm.proto.v1.ExportSelectionStateRequest request =
+        dev.activerm.proto.v1.ExportSelectionStateRequest.newBuilder().setProjectId(projectId).build();
+    return Mapper.selectionState(call(() -> stub().exportSelectionState(request)));
+  }
+
+  /** Stores a batch computed off the server as a selection: its pairs become pending. */
+  public Selection registerSelection(String projectId, Types.Registration r) {
+    if (r.pairs().size() != r.scores().length) {
+      throw new IllegalArgumentException("got " + r.pairs().size() + " pairs and " + r.scores().length
+          + " scores; send one score per pair");
+    }
+    dev.activerm.proto.v1.RegisterSelectionRequest.Builder b = dev.activerm.proto.v1.RegisterSelectionRequest
+        .newBuilder()
+        .setProjectId(projectId)
+        .setStrategy(Mapper.strategy(r.strategy()))
+        .setModelVersion(r.modelVersion())
+        .setSeed(r.seed())
+        .setNumCandidates(r.numCandidates())
+        .setCandidateSource(switch (r.source()) {
+          case EXPLICIT -> dev.activerm.proto.v1.CandidateSource.CANDIDATE_SOURCE_EXPLICIT_PAIRS;
+          case WITHIN_PROMPT -> dev.activerm.proto.v1.CandidateSource.CANDIDATE_SOURCE_WITHIN_PROMPT;
+          default -> dev.activerm.proto.v1.CandidateSource.CANDIDATE_SOURCE_CROSS_PROMPT;
+        })
+        .setMaxCandidates(r.maxCandidates())
+        .setComputedOn(r.computedOn())
+        .setParams(dev.activerm.proto.v1.StrategyParams.newBuilder().setRidge(r.ridge()));
+    for (int i = 0; i < r.scores().length; i++) {
+      Pair p = r.pairs().get(i);
+      b.addPairs(dev.activerm.proto.v1.ScoredPair.newBuilder().setAId(p.aId()).setBId(p.bId())
+          .setScore(r.scores()[i]));
+    }
+    dev.activerm.proto.v1.RegisterSelectionRequest request = b.build();
+    return Mapper.selection(call(() -> stub().registerSelection(request)).getSelection());
+  }
+
   public Selection getSelection(String projectId, String selectionId) {
     GetSelectionRequest request =
         GetSelectionRequest.newBuilder().setProjectId(projectId).setSelectionId(selectionId).build();

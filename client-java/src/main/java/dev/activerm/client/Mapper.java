@@ -113,7 +113,32 @@ final class Mapper {
     return new Selection(
         s.getSelectionId(), s.getModelVersion(), strategy(s.getStrategy()), s.getSeed(), s.getBatchSize(),
         s.getNumCandidates(), pairs, instant(s.getCreateTime()), duration(s.getWallTime()), s.getNumLabeled(),
-        s.getNumPending(), s.getNumReleased(), duration(s.getPendingTtl()));
+        s.getNumPending(), s.getNumReleased(), duration(s.getPendingTtl()), s.getComputedOn());
+  }
+
+  static Types.SelectionState selectionState(dev.activerm.proto.v1.ExportSelectionStateResponse r) {
+    List<Types.Pair> labeled = new ArrayList<>(r.getLabeledPairsCount());
+    r.getLabeledPairsList().forEach(p -> labeled.add(new Types.Pair(p.getAId(), p.getBId())));
+    List<Types.Pair> pending = new ArrayList<>(r.getPendingPairsCount());
+    r.getPendingPairsList().forEach(p -> pending.add(new Types.Pair(p.getAId(), p.getBId())));
+    Types.Head head = r.getHead().getType() == dev.activerm.proto.v1.HeadType.HEAD_TYPE_MLP
+        ? Types.Head.MLP : Types.Head.LINEAR;
+    return new Types.SelectionState(r.getModelVersion(), head, r.getEmbeddingDim(), r.getL2(),
+        r.getLayerSizesList().stream().mapToInt(Integer::intValue).toArray(), r.getParameters().toByteArray(),
+        r.getFeatureDim(), float64(r.getInformation()), float64(r.getInformationFactor()), List.copyOf(labeled),
+        List.copyOf(pending), List.copyOf(r.getRetiredResponseIdsList()));
+  }
+
+  /** A Float64Matrix's values, checked for length rows * cols * 8. */
+  static double[] float64(dev.activerm.proto.v1.Float64Matrix m) {
+    long n = (long) m.getRows() * m.getCols();
+    if (m.getData().size() != n * Double.BYTES) {
+      throw new IllegalStateException("server sent a " + m.getRows() + " x " + m.getCols() + " float64 matrix with "
+          + m.getData().size() + " bytes");
+    }
+    double[] out = new double[(int) n];
+    m.getData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asDoubleBuffer().get(out);
+    return out;
   }
 
   /** rows x dim floats, little-endian, row-major. */

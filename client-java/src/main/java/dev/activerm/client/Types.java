@@ -126,7 +126,44 @@ public final class Types {
       long numLabeled,
       long numPending,
       long numReleased,
-      Duration pendingTtl) {}
+      Duration pendingTtl,
+      String computedOn) {}
+
+  /**
+   * ExportSelectionState: what a selection computed off the server (the Spark job) needs for
+   * the latest model. information is lambda I + F(labeled and pending) and factor its lower
+   * Cholesky factor, both h x h row-major; parameters as the server stores them (layerSizes
+   * [D] for LINEAR: D little-endian float64 w).
+   */
+  public record SelectionState(
+      long modelVersion,
+      Head head,
+      int embeddingDim,
+      double l2,
+      int[] layerSizes,
+      byte[] parameters,
+      int featureDim,
+      double[] information,
+      double[] factor,
+      List<Pair> labeledPairs,
+      List<Pair> pendingPairs,
+      List<String> retiredResponseIds) {}
+
+  /**
+   * RegisterSelection: a batch chosen off the server for model version modelVersion; pairs in
+   * the order chosen with their scores; computedOn e.g. "spark".
+   */
+  public record Registration(
+      Strategy strategy,
+      long modelVersion,
+      List<Pair> pairs,
+      double[] scores,
+      long seed,
+      long numCandidates,
+      SelectOptions.CandidateSource source,
+      long maxCandidates,
+      double ridge,
+      String computedOn) {}
 
   /** A pair of stored response ids. */
   public record Pair(String aId, String bId) {}

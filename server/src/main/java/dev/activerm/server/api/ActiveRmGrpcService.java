@@ -13,7 +13,11 @@ import dev.activerm.proto.v1.FitRequest;
 import dev.activerm.proto.v1.FitResponse;
 import dev.activerm.proto.v1.GetProjectRequest;
 import dev.activerm.proto.v1.GetProjectResponse;
+import dev.activerm.proto.v1.ExportSelectionStateRequest;
+import dev.activerm.proto.v1.ExportSelectionStateResponse;
 import dev.activerm.proto.v1.GetSelectionRequest;
+import dev.activerm.proto.v1.RegisterSelectionRequest;
+import dev.activerm.proto.v1.RegisterSelectionResponse;
 import dev.activerm.proto.v1.GetSelectionResponse;
 import dev.activerm.proto.v1.ListComparisonsRequest;
 import dev.activerm.proto.v1.ListComparisonsResponse;
@@ -46,6 +50,7 @@ public final class ActiveRmGrpcService extends ActiveRewardModelingServiceGrpc.A
   private final ProjectRpcMapper mapper;
   private final FitRpcMapper fitMapper;
   private final SelectionRpcMapper selections;
+  private final OffServerRpcMapper offServer;
   private final Executor uploads;
 
   /** For tests: uploads that waited for their project's slot carry on on the common pool. */
@@ -64,6 +69,7 @@ public final class ActiveRmGrpcService extends ActiveRewardModelingServiceGrpc.A
     this.mapper = new ProjectRpcMapper(core);
     this.fitMapper = new FitRpcMapper(core.fitting(), core.scoring(), metrics);
     this.selections = new SelectionRpcMapper(core.selections(), metrics);
+    this.offServer = new OffServerRpcMapper(core.exports(), core.registrations());
   }
 
   @Override
@@ -144,6 +150,17 @@ public final class ActiveRmGrpcService extends ActiveRewardModelingServiceGrpc.A
   @Override
   public void releasePairs(ReleasePairsRequest request, StreamObserver<ReleasePairsResponse> out) {
     unary("ReleasePairs", out, () -> selections.releasePairs(request));
+  }
+
+  @Override
+  public void exportSelectionState(ExportSelectionStateRequest request,
+      StreamObserver<ExportSelectionStateResponse> out) {
+    unary("ExportSelectionState", out, () -> offServer.export(request));
+  }
+
+  @Override
+  public void registerSelection(RegisterSelectionRequest request, StreamObserver<RegisterSelectionResponse> out) {
+    unary("RegisterSelection", out, () -> offServer.register(request));
   }
 
   private static <T> void unary(String method, StreamObserver<T> out, Supplier<T> call) {

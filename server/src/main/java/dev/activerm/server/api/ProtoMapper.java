@@ -30,14 +30,19 @@ final class ProtoMapper {
     return HeadSpec.of(type, config.getHiddenSizesList().stream().mapToInt(Integer::intValue).toArray());
   }
 
-  static Project project(ProjectInfo info) {
+  static HeadConfig headConfig(HeadSpec spec) {
     HeadConfig.Builder head = HeadConfig.newBuilder()
-        .setType(info.spec().head().type() == HeadType.MLP
+        .setType(spec.type() == HeadType.MLP
             ? dev.activerm.proto.v1.HeadType.HEAD_TYPE_MLP
             : dev.activerm.proto.v1.HeadType.HEAD_TYPE_LINEAR);
-    for (int size : info.spec().head().hiddenSizes()) {
+    for (int size : spec.hiddenSizes()) {
       head.addHiddenSizes(size);
     }
+    return head.build();
+  }
+
+  static Project project(ProjectInfo info) {
+    HeadConfig head = headConfig(info.spec().head());
     return Project.newBuilder()
         .setProjectId(info.spec().id())
         .setEmbeddingDim(info.spec().embeddingDim())

@@ -153,7 +153,8 @@ final class SelectionRpcMapper {
         .setPendingTtl(ProtoMapper.duration(s.pendingTtl()))
         .setNumLabeled(s.numLabeled())
         .setNumPending(s.numPending())
-        .setNumReleased(s.numReleased());
+        .setNumReleased(s.numReleased())
+        .setComputedOn(s.computedOn());
     if (s.expireTime() != null) {
       b.setExpireTime(ProtoMapper.timestamp(s.expireTime()));
     }

@@ -10,7 +10,9 @@ import dev.activerm.server.core.project.Limits;
 import dev.activerm.server.core.project.ProjectRegistry;
 import dev.activerm.server.core.project.Responses;
 import dev.activerm.server.core.project.Retirements;
+import dev.activerm.server.core.selection.Registrations;
 import dev.activerm.server.core.selection.Selections;
+import dev.activerm.server.core.selection.StateExport;
 import dev.activerm.server.store.PoolFiles;
 import dev.activerm.server.store.SqliteStore;
 import java.time.Clock;
@@ -31,9 +33,14 @@ public final class ActiveRmCore {
   private final Selections selections;
   private final ModelVersions versions;
   private final Retirements retirements;
+  private final StateExport exports;
+  private final Registrations registrations;
 
   private ActiveRmCore(ProjectRegistry projects, Responses responses, Comparisons comparisons, Fitting fitting,
-      Scoring scoring, Selections selections, ModelVersions versions, Retirements retirements) {
+      Scoring scoring, Selections selections, ModelVersions versions, Retirements retirements, StateExport exports,
+      Registrations registrations) {
+    this.exports = exports;
+    this.registrations = registrations;
     this.retirements = retirements;
     this.projects = projects;
     this.responses = responses;
@@ -58,7 +65,9 @@ public final class ActiveRmCore {
         new Scoring(projects, versions, cache),
         new Selections(projects, store, clock, cache),
         versions,
-        new Retirements(projects, store, clock));
+        new Retirements(projects, store, clock),
+        new StateExport(projects, cache),
+        new Registrations(projects, store, clock));
   }
 
   public ProjectRegistry projects() {
@@ -83,6 +92,16 @@ public final class ActiveRmCore {
 
   public Retirements retirements() {
     return retirements;
+  }
+
+  /** ExportSelectionState: what an off-server selection job (Spark) needs. */
+  public StateExport exports() {
+    return exports;
+  }
+
+  /** RegisterSelection: a batch computed off the server, stored as a selection. */
+  public Registrations registrations() {
+    return registrations;
   }
 
   public Selections selections() {

@@ -13,6 +13,7 @@ import dev.activerm.server.core.project.SelectionLog;
  * @param numPrompts distinct prompts the candidates were restricted to; 0: not restricted
  * @param pendingTtl zero: no expiry; expireTime null then
  * @param states each pair's lifecycle state at read time (empty when pairs are left out)
+ * @param computedOn empty for SelectBatch; what computed a registered batch (RegisterSelection), e.g. "spark"
  */
 public record SelectionInfo(
     String selectionId,
@@ -37,4 +38,5 @@ public record SelectionInfo(
     List<SelectionLog.PairState> states,
     long numLabeled,
     long numPending,
-    long numReleased) {}
+    long numReleased,
+    String computedOn) {}

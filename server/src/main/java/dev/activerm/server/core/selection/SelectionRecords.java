@@ -42,6 +42,23 @@ final class SelectionRecords {
     return sb.toString();
   }
 
+  /**
+   * A registered batch (RegisterSelection): the knobs the job reported plus "computed_on",
+   * which SelectBatch's own records never carry.
+   */
+  static String encodeRegistered(RegisterRequest req) {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("candidates", req.source().name());
+    m.put("max_candidates", Long.toString(req.maxCandidates()));
+    m.put("include_labeled", "false");
+    m.put("include_pending", "false");
+    m.put("ridge", Double.toString(req.params().ridge()));
+    m.put("computed_on", req.computedOn());
+    StringBuilder sb = new StringBuilder();
+    m.forEach((k, v) -> sb.append(sb.length() == 0 ? "" : ";").append(k).append('=').append(v));
+    return sb.toString();
+  }
+
   private static Map<String, String> decodeParameters(String s) {
     Map<String, String> m = new LinkedHashMap<>();
     for (String part : s.split(";")) {
@@ -97,6 +114,7 @@ final class SelectionRecords {
         states,
         counts[SelectionLog.PairState.LABELED.ordinal()],
         counts[SelectionLog.PairState.PENDING.ordinal()],
-        counts[SelectionLog.PairState.RELEASED.ordinal()]);
+        counts[SelectionLog.PairState.RELEASED.ordinal()],
+        m.getOrDefault("computed_on", ""));
   }
 }

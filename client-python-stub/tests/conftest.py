@@ -14,6 +14,11 @@ import uuid
 import numpy as np
 import pytest
 
+# The tests make every Hugging Face dataset locally; never ask the hub (read at import of datasets).
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
 import activerm
 
 PACKAGE_ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -212,3 +217,43 @@ def silent_target():
         yield f"127.0.0.1:{s.getsockname()[1]}"
     finally:
         s.close()
+
+
+# -- Label Studio (tests/label_studio_server.py)
+
+_label_studio = None
+
+
+def pytest_collection_finish(session):
+    """Starts Label Studio in the background once collection (after -k / deselection) shows a
+    test that needs it, so its migrations run while the other tests do; the fixture below
+    waits for it."""
+    global _label_studio
+    if _label_studio is None and any("label_studio" in getattr(item, "fixturenames", ()) for item in session.items):
+        from label_studio_server import LabelStudioServer
+
+        _label_studio = LabelStudioServer()
+
+
+def pytest_unconfigure(config):
+    if _label_studio is not None:
+        _label_studio.stop()
+
+
+@pytest.fixture(scope="session")
+def label_studio():
+    """The session's Label Studio server (url, token), ready to take API calls."""
+    if _label_studio is None:
+        pytest.fail("the Label Studio server was not started at collection", pytrace=False)
+    try:
+        return _label_studio.wait_ready()
+    except RuntimeError as e:
+        pytest.fail(str(e), pytrace=False)
+
+
+@pytest.fixture
+def ls(label_studio):
+    """A label_studio_sdk client on the session's server."""
+    from label_studio_sdk import LabelStudio
+
+    return LabelStudio(base_url=label_studio.url, api_key=label_studio.token, timeout=60)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -153,10 +154,15 @@ def as_float32_matrix(field: str, x: Any, dim: int | None) -> np.ndarray:
 
 def check_upload(dim: int, ids: Any, prompt_ids: Any, embeddings: Any, chunk_bytes: Any):
     """Every client-side check of an upload, before the first byte is sent:
-    (float32 rows, ids, prompt ids, chunk size)."""
+    (float32 rows, ids, prompt ids, chunk size). embeddings is an (n, D) matrix, or a list
+    of (n_i, D) blocks (an Arrow column's chunks), which stay separate arrays."""
     size = check_int("chunk_bytes", chunk_bytes, 1, 60 * MIB)
-    x = as_float32_matrix("embeddings", embeddings, dim)
-    n = x.shape[0]
+    if isinstance(embeddings, list) and embeddings and all(isinstance(b, np.ndarray) for b in embeddings):
+        x: np.ndarray | list[np.ndarray] = [as_float32_matrix("embeddings", b, dim) for b in embeddings]
+        n = sum(b.shape[0] for b in x)
+    else:
+        x = as_float32_matrix("embeddings", embeddings, dim)
+        n = x.shape[0]
     if n == 0:
         raise invalid("embeddings", "has no rows; there is nothing to upload")
     return x, check_ids("ids", ids, n), check_ids("prompt_ids", prompt_ids, n), size
@@ -213,6 +219,21 @@ def check_prompt_ids(prompt_ids: Any) -> list[str]:
         raise invalid("prompt_ids", f"has {len(ids)} ids; send at most {MAX_PROMPT_IDS} "
                                     "(leave prompt_ids out to use every prompt)")
     return ids
+
+
+MAX_TTL_S = 3650 * 86400
+
+
+def check_ttl(field: str, value: Any) -> float:
+    """A pending TTL in seconds (number or datetime.timedelta), 0.001 .. 3650 days."""
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise invalid(field, f"must be seconds (a number or a datetime.timedelta), got {type(value).__name__}")
+    s = float(value)
+    if not (0.001 <= s <= MAX_TTL_S):
+        raise invalid(field, f"is {s} s; use 0.001 s .. 3650 days (None: no expiry / the project's default)")
+    return s
 
 
 def check_column(field: str, values: Any, n: int) -> list:

@@ -19,6 +19,12 @@ CANDIDATE_SOURCE_NAMES = {
     pb.CANDIDATE_SOURCE_CROSS_PROMPT: "cross_prompt",
     pb.CANDIDATE_SOURCE_UNSPECIFIED: "unspecified",
 }
+PAIR_STATE_NAMES = {
+    pb.PAIR_STATE_PENDING: "pending",
+    pb.PAIR_STATE_LABELED: "labeled",
+    pb.PAIR_STATE_RELEASED: "released",
+    pb.PAIR_STATE_UNSPECIFIED: "unspecified",
+}
 
 
 def name_of(names: dict, value: int) -> str:

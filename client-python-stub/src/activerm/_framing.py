@@ -10,7 +10,7 @@ import os
 import sys
 import warnings
 from types import FrameType
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -27,7 +27,7 @@ _MATRIX_DATA = bytes([(pb.Matrix.DATA_FIELD_NUMBER << 3) | 2])
 
 
 def add_responses_chunks(
-    project_id: str, ids: list[str], prompt_ids: list[str], x: np.ndarray, chunk_bytes: int
+    project_id: str, ids: list[str], prompt_ids: list[str], x: np.ndarray | Sequence[np.ndarray], chunk_bytes: int
 ) -> Iterator[tuple[bytes, int]]:
     """Yields (serialized AddResponsesRequest, rows in it); each chunk is about chunk_bytes.
 
@@ -36,23 +36,30 @@ def add_responses_chunks(
     framing the ids (serialized by protobuf) and the Matrix field by hand around the
     array's own buffer: upb's serializer copies an 8 MiB bytes field several times,
     which made it the slowest step of an upload. x must be C-contiguous little-endian
-    float32 (_checks.as_float32_matrix returns that).
+    float32 (_checks.as_float32_matrix returns that), or a sequence of such (n_i, D)
+    blocks whose rows follow each other (an Arrow column's chunks, sent without joining
+    them into one array); a chunk never spans two blocks.
     """
-    n, dim = x.shape
+    blocks = [x] if isinstance(x, np.ndarray) else list(x)
+    dim = blocks[0].shape[1]
     row_bytes = dim * 4 + 64  # embedding plus a generous allowance for the two ids
     rows_per_chunk = max(1, chunk_bytes // row_bytes)
-    for start in range(0, n, rows_per_chunk):
-        stop = min(n, start + rows_per_chunk)
-        head = pb.AddResponsesRequest(
-            project_id=project_id if start == 0 else "",
-            response_ids=ids[start:stop],
-            prompt_ids=prompt_ids[start:stop],
-        ).SerializeToString()
-        data = memoryview(x[start:stop]).cast("B")
-        matrix_head = b"".join((_MATRIX_ROWS, _varint(stop - start), _MATRIX_COLS, _varint(dim),
-                                _MATRIX_DATA, _varint(len(data))))
-        yield b"".join((head, _REQUEST_EMBEDDINGS, _varint(len(matrix_head) + len(data)), matrix_head, data)), \
-            stop - start
+    first = 0  # row of ids where the current block starts
+    for block in blocks:
+        for start in range(0, block.shape[0], rows_per_chunk):
+            stop = min(block.shape[0], start + rows_per_chunk)
+            a, b = first + start, first + stop
+            head = pb.AddResponsesRequest(
+                project_id=project_id if a == 0 else "",
+                response_ids=ids[a:b],
+                prompt_ids=prompt_ids[a:b],
+            ).SerializeToString()
+            data = memoryview(block[start:stop]).cast("B")
+            matrix_head = b"".join((_MATRIX_ROWS, _varint(stop - start), _MATRIX_COLS, _varint(dim),
+                                    _MATRIX_DATA, _varint(len(data))))
+            yield b"".join((head, _REQUEST_EMBEDDINGS, _varint(len(matrix_head) + len(data)), matrix_head,
+                            data)), stop - start
+        first += block.shape[0]
 
 
 def _varint(value: int) -> bytes:

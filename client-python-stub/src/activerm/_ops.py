@@ -18,10 +18,13 @@ from typing import Any, Callable, ContextManager, Generator, Generic, Iterator, 
 import numpy as np
 
 from . import _parse, _requests
-from ._checks import MAX_IDS_PER_READ, check_ids, check_optional_int, check_upload, read_page_size
+from ._checks import MAX_IDS_PER_READ, check_id, check_ids, check_optional_int, check_upload, read_page_size
+from ._errors import invalid
 from ._framing import Upload, add_responses_chunks
-from ._types import (AddComparisonsResult, AddResponsesResult, Comparisons, FitReport, PairScores, ProjectInfo,
-                     Responses, Selection)
+from ._types import (AddComparisonsResult, AddResponsesResult, Comparisons, DeleteComparisonsResult, FitReport,
+                     PairScores, ProjectInfo, ReleasePairsResult, Responses, RetireResponsesResult, Selection)
+from .integrations.arrow import columns as table_columns
+from .integrations.arrow import is_table
 from .v1 import activerm_pb2 as pb
 
 T = TypeVar("T")
@@ -81,8 +84,8 @@ def _pages(method: str, request: Callable[[str], Any]) -> Op[list]:
 # -- projects
 
 
-def create_project(project_id, embedding_dim, head, l2, hidden_sizes) -> Op[ProjectInfo]:
-    req = _requests.create_project(project_id, embedding_dim, head, l2, hidden_sizes)
+def create_project(project_id, embedding_dim, head, l2, hidden_sizes, pending_ttl=None) -> Op[ProjectInfo]:
+    req = _requests.create_project(project_id, embedding_dim, head, l2, hidden_sizes, pending_ttl)
     return _parse.project_info((yield Call("CreateProject", req)).project)
 
 
@@ -104,17 +107,25 @@ def delete_project(project_id) -> Op[None]:
 
 
 def add_responses(project_id: str, dim: int, ids, prompt_ids, embeddings, chunk_bytes,
-                  progress: bool) -> Op[AddResponsesResult]:
+                  progress: bool, columns: tuple[str, str, str]) -> Op[AddResponsesResult]:
+    if is_table(ids):
+        if prompt_ids is not None or embeddings is not None:
+            raise invalid("prompt_ids", "must be left out when the first argument is a table; name its columns "
+                                        "with id_column=, prompt_id_column=, embedding_column= instead")
+        ids, prompt_ids, embeddings = table_columns(ids, *columns, dim)
     x, ids_, prompts, size = check_upload(dim, ids, prompt_ids, embeddings, chunk_bytes)
-    upload = Upload(add_responses_chunks(project_id, ids_, prompts, x, size), x.shape[0], progress)
+    rows = len(ids_)
+    upload = Upload(add_responses_chunks(project_id, ids_, prompts, x, size), rows, progress)
     return _parse.add_responses_result((yield Call("AddResponses", upload)))
 
 
-def list_responses(project_id: str, dim: int, ids, include_embeddings: bool, page_size) -> Op[Responses]:
+def list_responses(project_id: str, dim: int, ids, include_embeddings: bool, page_size,
+                   include_retired: bool = True) -> Op[Responses]:
     size = read_page_size(dim, include_embeddings, page_size)
     if ids is None:
         pages = yield from _pages("ListResponses", lambda token: pb.ListResponsesRequest(
-            project_id=project_id, page_size=size, page_token=token, include_embeddings=include_embeddings))
+            project_id=project_id, page_size=size, page_token=token, include_embeddings=include_embeddings,
+            exclude_retired=not include_retired))
     else:
         wanted = check_ids("ids", ids)
         pages = []
@@ -124,16 +135,28 @@ def list_responses(project_id: str, dim: int, ids, include_embeddings: bool, pag
     return _parse.responses(pages, include_embeddings, dim, "ListResponses")
 
 
-def add_comparisons(project_id: str, a_ids, b_ids, outcomes, annotator_ids, weights) -> Op[AddComparisonsResult]:
-    req = _requests.add_comparisons(project_id, a_ids, b_ids, outcomes, annotator_ids, weights)
+def retire_responses(project_id: str, ids) -> Op[RetireResponsesResult]:
+    req = _requests.retire_responses(project_id, ids)
+    return _parse.retire_responses_result((yield Call("RetireResponses", req)))
+
+
+def add_comparisons(project_id: str, a_ids, b_ids, outcomes, annotator_ids, weights,
+                    comparison_ids=None) -> Op[AddComparisonsResult]:
+    req = _requests.add_comparisons(project_id, a_ids, b_ids, outcomes, annotator_ids, weights, comparison_ids)
     return _parse.add_comparisons_result((yield Call("AddComparisons", req)))
 
 
-def list_comparisons(project_id: str, page_size) -> Op[Comparisons]:
+def list_comparisons(project_id: str, page_size, annotator_id=None) -> Op[Comparisons]:
     size = check_optional_int("page_size", page_size, 1, MAX_IDS_PER_READ) or 10_000
+    who = "" if annotator_id is None else check_id("annotator_id", annotator_id)
     pages = yield from _pages("ListComparisons", lambda token: pb.ListComparisonsRequest(
-        project_id=project_id, page_size=size, page_token=token))
+        project_id=project_id, page_size=size, page_token=token, annotator_id=who))
     return _parse.comparisons(pages)
+
+
+def delete_comparisons(project_id: str, ids, annotator_id) -> Op[DeleteComparisonsResult]:
+    req = _requests.delete_comparisons(project_id, ids, annotator_id)
+    return _parse.delete_comparisons_result((yield Call("DeleteComparisons", req)))
 
 
 # -- models and selections
@@ -163,3 +186,15 @@ def select_batch(project_id: str, size, params, knobs: dict[str, Any], **request
 def get_selection(project_id: str, selection_id) -> Op[Selection]:
     req = _requests.get_selection(project_id, selection_id)
     return _parse.selection((yield Call("GetSelection", req)).selection, "GetSelection")
+
+
+def list_selections(project_id: str, include_pairs: bool, page_size) -> Op[list[Selection]]:
+    size = check_optional_int("page_size", page_size, 1, 1000)
+    pages = yield from _pages("ListSelections", lambda token: pb.ListSelectionsRequest(
+        project_id=project_id, page_size=size, page_token=token, include_pairs=bool(include_pairs)))
+    return [_parse.selection(s, "ListSelections") for page in pages for s in page.selections]
+
+
+def release_pairs(project_id: str, selection_id, pairs) -> Op[ReleasePairsResult]:
+    req = _requests.release_pairs(project_id, selection_id, pairs)
+    return _parse.release_pairs_result((yield Call("ReleasePairs", req)))

@@ -11,11 +11,12 @@ from typing import Sequence
 import grpc
 import numpy as np
 
-from ._enums import CANDIDATE_SOURCE_NAMES, HEAD_NAMES, OUTCOME_NAMES, STRATEGY_NAMES, name_of
+from ._enums import CANDIDATE_SOURCE_NAMES, HEAD_NAMES, OUTCOME_NAMES, PAIR_STATE_NAMES, STRATEGY_NAMES, name_of
 from ._errors import ActiveRmError, InvalidInputError
 from ._options import StrategyParams
-from ._types import (AddComparisonsResult, AddResponsesResult, Comparisons, FitReport, PairScores, ProjectInfo,
-                     Responses, ScoredPair, Selection)
+from ._types import (AddComparisonsResult, AddResponsesResult, Comparisons, DeleteComparisonsResult, FitReport,
+                     PairScores, ProjectInfo, ReleasePairsResult, Responses, RetireResponsesResult, ScoredPair,
+                     Selection)
 from .v1 import activerm_pb2 as pb
 
 _DATA_LOSS = grpc.StatusCode.DATA_LOSS
@@ -27,6 +28,12 @@ def timestamp(ts) -> datetime:
 
 def seconds(duration) -> float:
     return duration.seconds + duration.nanos / 1e9
+
+
+def ttl(duration) -> float | None:
+    """A pending TTL: None when unset or zero (no expiry)."""
+    s = seconds(duration)
+    return s if s > 0 else None
 
 
 def project_info(p: pb.Project) -> ProjectInfo:
@@ -42,6 +49,8 @@ def project_info(p: pb.Project) -> ProjectInfo:
         num_prompts=p.num_prompts,
         num_pending_pairs=p.num_pending_pairs,
         latest_model_version=p.latest_model_version,
+        pending_ttl_s=ttl(p.pending_ttl),
+        num_retired_responses=p.num_retired_responses,
     )
 
 
@@ -61,10 +70,14 @@ def matrix(m: pb.Matrix, field: str, method: str) -> np.ndarray:
 def responses(pages: Sequence[pb.ListResponsesResponse], include_embeddings: bool, dim: int, method: str) -> Responses:
     ids: list[str] = []
     prompts: list[str] = []
+    retired: list[bool] = []
     blocks: list[np.ndarray] = []
     for page in pages:
         ids.extend(page.response_ids)
         prompts.extend(page.prompt_ids)
+        # A server older than retire_responses sends no flags: nothing is retired there.
+        retired.extend(page.retired if len(page.retired) == len(page.response_ids)
+                       else [False] * len(page.response_ids))
         if include_embeddings and len(page.response_ids):
             block = matrix(page.embeddings, "embeddings", method)
             if block.shape != (len(page.response_ids), dim):
@@ -80,7 +93,7 @@ def responses(pages: Sequence[pb.ListResponsesResponse], include_embeddings: boo
         # One copy into a writeable native float32 array, whatever the number of pages.
         embeddings = (np.concatenate(blocks).astype(np.float32, copy=False) if blocks
                       else np.empty((0, dim), dtype=np.float32))
-    return Responses(ids=ids, prompt_ids=prompts, embeddings=embeddings)
+    return Responses(ids=ids, prompt_ids=prompts, embeddings=embeddings, retired=retired)
 
 
 def comparisons(pages: Sequence[pb.ListComparisonsResponse]) -> Comparisons:
@@ -92,6 +105,7 @@ def comparisons(pages: Sequence[pb.ListComparisonsResponse]) -> Comparisons:
         annotator_ids=[c.annotator_id or None for c in items],
         weights=np.fromiter((c.weight for c in items), dtype=np.float64, count=len(items)),
         create_times=[timestamp(c.create_time) for c in items],
+        ids=[c.comparison_id for c in items],
     )
 
 
@@ -101,7 +115,23 @@ def add_responses_result(r: pb.AddResponsesResponse) -> AddResponsesResult:
 
 def add_comparisons_result(r: pb.AddComparisonsResponse) -> AddComparisonsResult:
     return AddComparisonsResult(
-        num_added=r.num_added, num_comparisons=r.num_comparisons, num_pending_resolved=r.num_pending_resolved)
+        num_added=r.num_added, num_comparisons=r.num_comparisons, num_pending_resolved=r.num_pending_resolved,
+        comparison_ids=list(r.comparison_ids), num_unchanged=r.num_unchanged,
+        num_deleted_before=r.num_deleted_before)
+
+
+def delete_comparisons_result(r: pb.DeleteComparisonsResponse) -> DeleteComparisonsResult:
+    return DeleteComparisonsResult(
+        num_deleted=r.num_deleted, num_already_deleted=r.num_already_deleted, num_comparisons=r.num_comparisons)
+
+
+def retire_responses_result(r: pb.RetireResponsesResponse) -> RetireResponsesResult:
+    return RetireResponsesResult(num_retired=r.num_retired, num_already_retired=r.num_already_retired)
+
+
+def release_pairs_result(r: pb.ReleasePairsResponse) -> ReleasePairsResult:
+    return ReleasePairsResult(
+        num_released=r.num_released, num_not_pending=r.num_not_pending, num_pending_pairs=r.num_pending_pairs)
 
 
 def fit_report(r: pb.FitResponse) -> FitReport:
@@ -148,7 +178,7 @@ def selection(s: pb.Selection, method: str) -> Selection:
         seed=s.seed,
         batch_size=s.batch_size,
         num_candidates=s.num_candidates,
-        pairs=[ScoredPair(p.a_id, p.b_id, p.score) for p in s.pairs],
+        pairs=[ScoredPair(p.a_id, p.b_id, p.score, name_of(PAIR_STATE_NAMES, p.state)) for p in s.pairs],
         create_time=timestamp(s.create_time),
         wall_time_s=seconds(s.wall_time),
         candidates=name_of(CANDIDATE_SOURCE_NAMES, s.candidate_source),
@@ -157,6 +187,11 @@ def selection(s: pb.Selection, method: str) -> Selection:
         include_labeled=s.include_labeled,
         include_pending=s.include_pending,
         params=strategy_params(s.params, method),
+        pending_ttl_s=ttl(s.pending_ttl),
+        expire_time=timestamp(s.expire_time) if s.HasField("expire_time") else None,
+        num_labeled=s.num_labeled,
+        num_pending=s.num_pending,
+        num_released=s.num_released,
     )
 
 

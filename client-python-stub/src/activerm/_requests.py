@@ -9,6 +9,7 @@ import dataclasses
 from typing import Any
 
 import numpy as np
+from google.protobuf.duration_pb2 import Duration
 
 from ._checks import (
     INT32_MAX,
@@ -27,6 +28,7 @@ from ._checks import (
     check_positive_float,
     check_prompt_ids,
     check_seed,
+    check_ttl,
     check_weights,
 )
 from ._enums import HEADS, OUTCOMES, STRATEGIES
@@ -35,7 +37,16 @@ from ._options import FitOptions, StrategyParams
 from .v1 import activerm_pb2 as pb
 
 
-def create_project(project_id: Any, embedding_dim: Any, head: Any, l2: Any, hidden_sizes: Any):
+def duration(field: str, seconds: Any):
+    """A checked TTL as a Duration (None: unset, zero on the wire)."""
+    d = Duration()
+    if seconds is not None:
+        d.FromMilliseconds(round(check_ttl(field, seconds) * 1000))
+    return d
+
+
+def create_project(project_id: Any, embedding_dim: Any, head: Any, l2: Any, hidden_sizes: Any,
+                   pending_ttl: Any = None):
     head_name = head.lower() if isinstance(head, str) else head
     if head_name not in HEADS:
         raise invalid("head", f"is {head!r}; use one of {sorted(HEADS)}")
@@ -46,6 +57,7 @@ def create_project(project_id: Any, embedding_dim: Any, head: Any, l2: Any, hidd
         embedding_dim=check_int("embedding_dim", embedding_dim, INT32_MIN, INT32_MAX),
         head=pb.HeadConfig(type=HEADS[head_name], hidden_sizes=sizes),
         l2=check_positive_float("l2", l2),
+        pending_ttl=duration("pending_ttl", pending_ttl),
     )
 
 
@@ -57,7 +69,8 @@ def delete_project(project_id: Any) -> pb.DeleteProjectRequest:
     return pb.DeleteProjectRequest(project_id=check_id("project_id", project_id))
 
 
-def add_comparisons(project_id: str, a_ids, b_ids, outcomes, annotator_ids, weights) -> pb.AddComparisonsRequest:
+def add_comparisons(project_id: str, a_ids, b_ids, outcomes, annotator_ids, weights,
+                    comparison_ids=None) -> pb.AddComparisonsRequest:
     a = check_ids("a_ids", a_ids)
     n = len(a)
     if n == 0:
@@ -82,11 +95,47 @@ def add_comparisons(project_id: str, a_ids, b_ids, outcomes, annotator_ids, weig
     w = np.zeros(n)  # 0 on the wire: the server's default weight 1.0
     if weights is not None:
         w = check_weights(weights, n)
+    ids = [""] * n  # empty on the wire: the server assigns the id
+    if comparison_ids is not None:
+        ids = [
+            "" if x is None else check_id(f"comparison_ids[{i}]", x)
+            for i, x in enumerate(check_column("comparison_ids", comparison_ids, n))
+        ]
     comps = [
-        pb.Comparison(a_id=a[i], b_id=b[i], outcome=codes[i], annotator_id=annotators[i], weight=float(w[i]))
+        pb.Comparison(a_id=a[i], b_id=b[i], outcome=codes[i], annotator_id=annotators[i], weight=float(w[i]),
+                      comparison_id=ids[i])
         for i in range(n)
     ]
     return pb.AddComparisonsRequest(project_id=project_id, comparisons=comps)
+
+
+def delete_comparisons(project_id: str, ids, annotator_id) -> pb.DeleteComparisonsRequest:
+    if (ids is None) == (annotator_id is None):
+        raise InvalidInputError(
+            "delete_comparisons() needs exactly one of ids (comparison ids) or annotator_id",
+            [FieldViolation("ids", "give ids or annotator_id, not both or neither")],
+        )
+    if ids is not None:
+        wanted = check_ids("ids", ids)
+        if not wanted:
+            raise invalid("ids", "is empty; list at least one comparison id")
+        return pb.DeleteComparisonsRequest(project_id=project_id, comparison_ids=wanted)
+    return pb.DeleteComparisonsRequest(project_id=project_id, annotator_id=check_id("annotator_id", annotator_id))
+
+
+def retire_responses(project_id: str, ids) -> pb.RetireResponsesRequest:
+    wanted = check_ids("ids", ids)
+    if not wanted:
+        raise invalid("ids", "is empty; list at least one response id")
+    return pb.RetireResponsesRequest(project_id=project_id, response_ids=wanted)
+
+
+def release_pairs(project_id: str, selection_id: Any, pairs) -> pb.ReleasePairsRequest:
+    req = pb.ReleasePairsRequest(project_id=project_id, selection_id=check_id("selection_id", selection_id))
+    if pairs is not None:
+        a, b = check_nonempty_pairs("pairs", pairs)
+        req.pairs.extend(pb.ResponsePair(a_id=x, b_id=y) for x, y in zip(a, b))
+    return req
 
 
 def fit(project_id: str, options: FitOptions | None, **keywords) -> pb.FitRequest:
@@ -185,7 +234,7 @@ def _strategy_keywords(*, ridge, coreset_clusters, coreset_radius, posterior_sam
 
 def select_batch(project_id: str, *, size, strategy, candidates, max_candidates, seed, include_labeled,
                  include_pending, model_version, params: pb.StrategyParams | None = None,
-                 prompt_ids=None) -> pb.SelectBatchRequest:
+                 prompt_ids=None, pending_ttl=None) -> pb.SelectBatchRequest:
     name = strategy.lower() if isinstance(strategy, str) else strategy
     if name not in STRATEGIES:
         raise invalid("strategy", f"is {strategy!r}; use one of {sorted(STRATEGIES)}")
@@ -201,6 +250,7 @@ def select_batch(project_id: str, *, size, strategy, candidates, max_candidates,
         include_pending=bool(include_pending),
         model_version=check_model_version(model_version),
         params=params,
+        pending_ttl=duration("pending_ttl", pending_ttl),
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from datetime import timedelta
 from typing import Any, Generic, Iterator, Sequence, TypeVar
 
 import grpc
@@ -24,8 +25,8 @@ from ._errors import ActiveRmError
 from ._framing import DEFAULT_CHUNK_BYTES
 from ._options import FitOptions, StrategyParams
 from ._service import ADD_RESPONSES_PATH
-from ._types import (AddComparisonsResult, AddResponsesResult, Comparisons, FitReport, PairScores, ProjectInfo,
-                     Responses, Selection)
+from ._types import (AddComparisonsResult, AddResponsesResult, Comparisons, DeleteComparisonsResult, FitReport,
+                     PairScores, ProjectInfo, ReleasePairsResult, Responses, RetireResponsesResult, Selection)
 from .v1 import activerm_pb2 as pb
 from .v1 import activerm_pb2_grpc as pb_grpc
 
@@ -83,15 +84,17 @@ class ClientSurface(Generic[ProjectT]):
         head: str = "linear",
         l2: float = 1.0,
         hidden_sizes: Sequence[int] | None = None,
+        pending_ttl: float | timedelta | None = None,
         timeout: float | None = None,
     ) -> ProjectT:
         """Creates a project; ALREADY_EXISTS if the id is taken.
 
         head: "linear" or "mlp"; hidden_sizes: MLP widths (default [512, 512, 512]);
-        l2: prior precision lambda, > 0.
+        l2: prior precision lambda, > 0. pending_ttl: default time (seconds or a timedelta)
+        after which a selection's unlabeled pairs are released by themselves; None: never.
         """
-        return self._run(self._handle(_ops.create_project(project_id, embedding_dim, head, l2, hidden_sizes)),
-                         timeout)
+        return self._run(self._handle(_ops.create_project(project_id, embedding_dim, head, l2, hidden_sizes,
+                                                          pending_ttl)), timeout)
 
     def get_project(self, project_id: str, *, timeout: float | None = None) -> ProjectT:
         """The project with its current counters; NOT_FOUND if it does not exist."""
@@ -178,10 +181,13 @@ class ProjectSurface:
 
     def add_responses(
         self,
-        ids: Sequence[str],
-        prompt_ids: Sequence[str],
-        embeddings: np.ndarray,
+        ids: Sequence[str] | Any,
+        prompt_ids: Sequence[str] | None = None,
+        embeddings: np.ndarray | None = None,
         *,
+        id_column: str = "id",
+        prompt_id_column: str = "prompt_id",
+        embedding_column: str = "embedding",
         chunk_bytes: int = DEFAULT_CHUNK_BYTES,
         progress: bool = False,
         timeout: float | None = None,
@@ -192,22 +198,37 @@ class ProjectSurface:
         converted), finite. It streams in chunks of about chunk_bytes; the call is atomic
         (all rows are stored, or none). progress=True shows a tqdm bar (pip install
         'activerm[progress]'). Input is checked before anything is sent.
+
+        Or one pyarrow Table / RecordBatch or Hugging Face datasets.Dataset instead of the
+        three: its columns id_column, prompt_id_column (strings) and embedding_column (a
+        fixed-size list of D float32, sent from the Arrow buffers without a copy); see
+        activerm.integrations.arrow.
         """
         return self._run(_ops.add_responses(self.id, self.info.embedding_dim, ids, prompt_ids, embeddings,
-                                            chunk_bytes, progress), timeout)
+                                            chunk_bytes, progress, (id_column, prompt_id_column, embedding_column)),
+                         timeout)
 
     def list_responses(
         self,
         ids: Sequence[str] | None = None,
         *,
         include_embeddings: bool = False,
+        include_retired: bool = True,
         page_size: int | None = None,
         timeout: float | None = None,
     ) -> Responses:
         """Responses in insertion order (all pages), or exactly ``ids`` in that order
-        (NOT_FOUND if one is unknown). Embeddings only when include_embeddings."""
-        return self._run(_ops.list_responses(self.id, self.info.embedding_dim, ids, include_embeddings, page_size),
-                         timeout)
+        (NOT_FOUND if one is unknown). Embeddings only when include_embeddings.
+        ``.retired`` flags the retired ones; include_retired=False leaves them out
+        (ignored when ids are given)."""
+        return self._run(_ops.list_responses(self.id, self.info.embedding_dim, ids, include_embeddings, page_size,
+                                             include_retired), timeout)
+
+    def retire_responses(self, ids: Sequence[str], *, timeout: float | None = None) -> RetireResponsesResult:
+        """Retires responses: no longer candidates of select_batch (any candidates, explicit
+        pairs too), but their labels stay and they can still be scored. Atomic; NOT_FOUND
+        (nothing retired) if an id is unknown; retiring twice is a no-op."""
+        return self._run(_ops.retire_responses(self.id, ids), timeout)
 
     # -- comparisons
 
@@ -219,15 +240,43 @@ class ProjectSurface:
         annotator_ids: Sequence[str | None] | None = None,
         weights: np.ndarray | Sequence[float] | None = None,
         *,
+        comparison_ids: Sequence[str | None] | None = None,
         timeout: float | None = None,
     ) -> AddComparisonsResult:
         """Adds labeled comparisons, atomically. outcomes[i] is "a" (a_ids[i] preferred),
-        "b" or "tie"; weights (default 1.0) must be finite and > 0."""
-        return self._run(_ops.add_comparisons(self.id, a_ids, b_ids, outcomes, annotator_ids, weights), timeout)
+        "b" or "tie"; weights (default 1.0) must be finite and > 0.
 
-    def list_comparisons(self, *, page_size: int | None = None, timeout: float | None = None) -> Comparisons:
-        """All comparisons in insertion order."""
-        return self._run(_ops.list_comparisons(self.id, page_size), timeout)
+        comparison_ids: one id per comparison (None entries: the server assigns one); the
+        result's .comparison_ids has them all. Sending an id again with the same content
+        stores nothing (counted in .num_unchanged, or .num_deleted_before if it was
+        deleted), so a retried call never double-counts; with other content the call is
+        ALREADY_EXISTS and stores nothing.
+        """
+        return self._run(_ops.add_comparisons(self.id, a_ids, b_ids, outcomes, annotator_ids, weights,
+                                              comparison_ids), timeout)
+
+    def list_comparisons(
+        self,
+        *,
+        annotator_id: str | None = None,
+        page_size: int | None = None,
+        timeout: float | None = None,
+    ) -> Comparisons:
+        """All comparisons in insertion order (with their .ids), or only annotator_id's."""
+        return self._run(_ops.list_comparisons(self.id, page_size, annotator_id), timeout)
+
+    def delete_comparisons(
+        self,
+        ids: Sequence[str] | None = None,
+        annotator_id: str | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> DeleteComparisonsResult:
+        """Deletes comparisons by id, or every comparison of annotator_id (exactly one of
+        the two). Atomic and durable; NOT_FOUND (nothing deleted) if an id is unknown. The
+        next fit and select_batch use what remains; pairs whose label is deleted become
+        candidates again."""
+        return self._run(_ops.delete_comparisons(self.id, ids, annotator_id), timeout)
 
     # -- models
 
@@ -298,6 +347,7 @@ class ProjectSurface:
         batchbald_pool: int | None = None,
         batchbald_configurations: int | None = None,
         params: StrategyParams | None = None,
+        pending_ttl: float | timedelta | None = None,
         timeout: float | None = None,
     ) -> Selection:
         """Chooses the next `size` pairs to label; they become pending.
@@ -315,6 +365,8 @@ class ProjectSurface:
         params: the same knobs as one activerm.StrategyParams (0: server default), instead of
         the knob keywords; giving both is an InvalidInputError. A Selection's .params can be
         passed back to repeat its knobs.
+        pending_ttl: seconds (or a timedelta) after which the chosen pairs still unlabeled
+        are released by themselves; None: the project's pending_ttl (default: never).
         """
         return self._run(_ops.select_batch(
             self.id, size, params, dict(
@@ -322,8 +374,33 @@ class ProjectSurface:
                 posterior_samples=posterior_samples, batchbald_pool=batchbald_pool,
                 batchbald_configurations=batchbald_configurations),
             strategy=strategy, candidates=candidates, prompt_ids=prompt_ids, max_candidates=max_candidates, seed=seed,
-            include_labeled=include_labeled, include_pending=include_pending, model_version=model_version), timeout)
+            include_labeled=include_labeled, include_pending=include_pending, model_version=model_version,
+            pending_ttl=pending_ttl), timeout)
 
     def get_selection(self, selection_id: str, *, timeout: float | None = None) -> Selection:
         """A stored selection, by the id SelectBatch returned."""
         return self._run(_ops.get_selection(self.id, selection_id), timeout)
+
+    def list_selections(
+        self,
+        *,
+        include_pairs: bool = False,
+        page_size: int | None = None,
+        timeout: float | None = None,
+    ) -> list[Selection]:
+        """Every selection, newest first, with .num_labeled / .num_pending / .num_released;
+        .pairs (each with its .state) only when include_pairs."""
+        return self._run(_ops.list_selections(self.id, include_pairs, page_size), timeout)
+
+    def release_pairs(
+        self,
+        selection_id: str,
+        pairs: Sequence[tuple[str, str]] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> ReleasePairsResult:
+        """Releases pending pairs of a selection (all of them when pairs is None; either
+        orientation): they are candidates again and no longer count as information.
+        NOT_FOUND (nothing released) if a pair is not in the selection. A released pair
+        can still be labeled."""
+        return self._run(_ops.release_pairs(self.id, selection_id, pairs), timeout)

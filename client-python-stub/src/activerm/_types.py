@@ -1,7 +1,7 @@
 """Typed results of the activerm client. Numbers that come in bulk are numpy arrays."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -24,6 +24,8 @@ class ProjectInfo:
     num_prompts: int
     num_pending_pairs: int
     latest_model_version: int  # 0: never fitted
+    pending_ttl_s: float | None = None  # default pending TTL of its selections; None: no expiry
+    num_retired_responses: int = 0
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,29 @@ class AddComparisonsResult:
     num_added: int
     num_comparisons: int  # comparisons in the project after the call
     num_pending_resolved: int  # pending (selected) pairs this call labeled
+    comparison_ids: list[str] = field(default_factory=list)  # one per comparison sent, given or assigned
+    num_unchanged: int = 0  # ids already stored with the same content: not stored again
+    num_deleted_before: int = 0  # ids of deleted comparisons with the same content: stay deleted
+
+
+@dataclass(frozen=True)
+class DeleteComparisonsResult:
+    num_deleted: int  # comparisons this call deleted
+    num_already_deleted: int  # listed ids that were deleted before
+    num_comparisons: int  # comparisons in the project after the call
+
+
+@dataclass(frozen=True)
+class RetireResponsesResult:
+    num_retired: int  # responses this call retired
+    num_already_retired: int  # listed responses that were retired before
+
+
+@dataclass(frozen=True)
+class ReleasePairsResult:
+    num_released: int  # pairs this call released
+    num_not_pending: int  # pairs asked for that were already labeled, released or expired
+    num_pending_pairs: int  # pending pairs in the project after the call
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,6 +71,7 @@ class Responses:
     ids: list[str]
     prompt_ids: list[str]
     embeddings: np.ndarray | None  # float32 (n, D) when asked for, else None
+    retired: list[bool] = field(default_factory=list)  # one per id: retired by retire_responses
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -61,6 +87,7 @@ class Comparisons:
     annotator_ids: list[str | None]  # None: unknown annotator
     weights: np.ndarray  # float64 (n,)
     create_times: list[datetime]  # UTC, when the server stored each one
+    ids: list[str] = field(default_factory=list)  # comparison ids (given, or assigned by the server)
 
     def __len__(self) -> int:
         return len(self.a_ids)
@@ -102,6 +129,7 @@ class ScoredPair:
     a_id: str
     b_id: str
     score: float
+    state: str = "unspecified"  # "pending" | "labeled" | "released", when the selection was read
 
 
 @dataclass(frozen=True, eq=False)
@@ -123,6 +151,11 @@ class Selection:
     include_labeled: bool = False
     include_pending: bool = False
     params: StrategyParams | None = None  # the strategy knobs used, the server's defaults filled in
+    pending_ttl_s: float | None = None  # the pending TTL used; None: no expiry
+    expire_time: datetime | None = None  # create_time + pending TTL (UTC); None: no expiry
+    num_labeled: int = 0  # of its pairs, when read: labeled,
+    num_pending: int = 0  # pending,
+    num_released: int = 0  # released (ReleasePairs, expired, or label deleted)
 
     @property
     def a_ids(self) -> list[str]:

@@ -49,13 +49,17 @@ class Project(ProjectSurface):
     delete = _awaitable(ProjectSurface.delete)
     add_responses = _awaitable(ProjectSurface.add_responses)
     list_responses = _awaitable(ProjectSurface.list_responses)
+    retire_responses = _awaitable(ProjectSurface.retire_responses)
     add_comparisons = _awaitable(ProjectSurface.add_comparisons)
     list_comparisons = _awaitable(ProjectSurface.list_comparisons)
+    delete_comparisons = _awaitable(ProjectSurface.delete_comparisons)
     fit = _awaitable(ProjectSurface.fit)
     score = _awaitable(ProjectSurface.score)
     score_pairs = _awaitable(ProjectSurface.score_pairs)
     select_batch = _awaitable(ProjectSurface.select_batch)
     get_selection = _awaitable(ProjectSurface.get_selection)
+    list_selections = _awaitable(ProjectSurface.list_selections)
+    release_pairs = _awaitable(ProjectSurface.release_pairs)
 
 
 class Client(ClientSurface[Project]):

@@ -143,6 +143,42 @@ STRATEGY_BATCHBALD: Strategy.ValueType  # 10
 """Greedy joint mutual information (Kirsch et al. 2019)."""
 Global___Strategy: _TypeAlias = Strategy  # noqa: Y015
 
+class _PairState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _PairStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PairState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PAIR_STATE_UNSPECIFIED: _PairState.ValueType  # 0
+    """Not reported."""
+    PAIR_STATE_PENDING: _PairState.ValueType  # 1
+    """Chosen, not labeled yet: not a candidate (unless include_pending) and counted as
+    information by PAST_AWARE_DOPT / GREEDY_DOPT / the Bayesian strategies.
+    """
+    PAIR_STATE_LABELED: _PairState.ValueType  # 2
+    """A comparison of the pair was stored after the selection (and is not deleted)."""
+    PAIR_STATE_RELEASED: _PairState.ValueType  # 3
+    """Released (ReleasePairs), expired (pending_ttl) or its label was deleted: a candidate
+    again and no information.
+    """
+
+class PairState(_PairState, metaclass=_PairStateEnumTypeWrapper):
+    """The lifecycle of a selected pair."""
+
+PAIR_STATE_UNSPECIFIED: PairState.ValueType  # 0
+"""Not reported."""
+PAIR_STATE_PENDING: PairState.ValueType  # 1
+"""Chosen, not labeled yet: not a candidate (unless include_pending) and counted as
+information by PAST_AWARE_DOPT / GREEDY_DOPT / the Bayesian strategies.
+"""
+PAIR_STATE_LABELED: PairState.ValueType  # 2
+"""A comparison of the pair was stored after the selection (and is not deleted)."""
+PAIR_STATE_RELEASED: PairState.ValueType  # 3
+"""Released (ReleasePairs), expired (pending_ttl) or its label was deleted: a candidate
+again and no information.
+"""
+Global___PairState: _TypeAlias = PairState  # noqa: Y015
+
 class _CandidateSource:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -249,6 +285,8 @@ class Project(_message.Message):
     LATEST_MODEL_VERSION_FIELD_NUMBER: _builtins.int
     NUM_PROMPTS_FIELD_NUMBER: _builtins.int
     NUM_PENDING_PAIRS_FIELD_NUMBER: _builtins.int
+    PENDING_TTL_FIELD_NUMBER: _builtins.int
+    NUM_RETIRED_RESPONSES_FIELD_NUMBER: _builtins.int
     project_id: _builtins.str
     """Caller-chosen id, unique on the server."""
     embedding_dim: _builtins.int
@@ -264,7 +302,9 @@ class Project(_message.Message):
     num_prompts: _builtins.int
     """Distinct prompts among the responses."""
     num_pending_pairs: _builtins.int
-    """Pairs chosen by SelectBatch that have not been labeled yet."""
+    """Pairs chosen by SelectBatch that have not been labeled, released or expired yet."""
+    num_retired_responses: _builtins.int
+    """Retired responses (included in num_responses)."""
     @_builtins.property
     def head(self) -> Global___HeadConfig:
         """Reward head architecture."""
@@ -272,6 +312,12 @@ class Project(_message.Message):
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When the project was created (server clock)."""
+
+    @_builtins.property
+    def pending_ttl(self) -> _duration_pb2.Duration:
+        """Default pending_ttl of the project's selections; unset (zero): pairs stay pending
+        until labeled or released.
+        """
 
     def __init__(
         self,
@@ -286,10 +332,12 @@ class Project(_message.Message):
         latest_model_version: _builtins.int = ...,
         num_prompts: _builtins.int = ...,
         num_pending_pairs: _builtins.int = ...,
+        pending_ttl: _duration_pb2.Duration | None = ...,
+        num_retired_responses: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "head", b"head"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "head", b"head", "pending_ttl", b"pending_ttl"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "embedding_dim", b"embedding_dim", "head", b"head", "l2", b"l2", "latest_model_version", b"latest_model_version", "num_comparisons", b"num_comparisons", "num_pending_pairs", b"num_pending_pairs", "num_prompts", b"num_prompts", "num_responses", b"num_responses", "project_id", b"project_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "embedding_dim", b"embedding_dim", "head", b"head", "l2", b"l2", "latest_model_version", b"latest_model_version", "num_comparisons", b"num_comparisons", "num_pending_pairs", b"num_pending_pairs", "num_prompts", b"num_prompts", "num_responses", b"num_responses", "num_retired_responses", b"num_retired_responses", "pending_ttl", b"pending_ttl", "project_id", b"project_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -303,6 +351,7 @@ class CreateProjectRequest(_message.Message):
     EMBEDDING_DIM_FIELD_NUMBER: _builtins.int
     HEAD_FIELD_NUMBER: _builtins.int
     L2_FIELD_NUMBER: _builtins.int
+    PENDING_TTL_FIELD_NUMBER: _builtins.int
     project_id: _builtins.str
     """Required. The new project's id (see identifier rules above)."""
     embedding_dim: _builtins.int
@@ -313,6 +362,12 @@ class CreateProjectRequest(_message.Message):
     def head(self) -> Global___HeadConfig:
         """Head architecture. Unset: LINEAR."""
 
+    @_builtins.property
+    def pending_ttl(self) -> _duration_pb2.Duration:
+        """Default for SelectBatchRequest.pending_ttl: how long a selected pair stays pending
+        before it is released by itself, 1 ms .. 3650 days. Unset (zero): no expiry.
+        """
+
     def __init__(
         self,
         *,
@@ -320,10 +375,11 @@ class CreateProjectRequest(_message.Message):
         embedding_dim: _builtins.int = ...,
         head: Global___HeadConfig | None = ...,
         l2: _builtins.float = ...,
+        pending_ttl: _duration_pb2.Duration | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["head", b"head"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["head", b"head", "pending_ttl", b"pending_ttl"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["embedding_dim", b"embedding_dim", "head", b"head", "l2", b"l2", "project_id", b"project_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["embedding_dim", b"embedding_dim", "head", b"head", "l2", b"l2", "pending_ttl", b"pending_ttl", "project_id", b"project_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -501,7 +557,9 @@ class AddResponsesRequest(_message.Message):
 
     @_builtins.property
     def embeddings(self) -> Global___Matrix:
-        """rows x embedding_dim, finite float32 values."""
+        """rows x embedding_dim, finite float32 values with |x| <= 1e6 (LLM embeddings are
+        O(1..100)); a larger value is INVALID_ARGUMENT naming its row and column.
+        """
 
     def __init__(
         self,
@@ -552,6 +610,7 @@ class ListResponsesRequest(_message.Message):
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     RESPONSE_IDS_FIELD_NUMBER: _builtins.int
     INCLUDE_EMBEDDINGS_FIELD_NUMBER: _builtins.int
+    EXCLUDE_RETIRED_FIELD_NUMBER: _builtins.int
     project_id: _builtins.str
     """Required."""
     page_size: _builtins.int
@@ -560,6 +619,10 @@ class ListResponsesRequest(_message.Message):
     """From a previous ListResponsesResponse.next_page_token; empty for the first page."""
     include_embeddings: _builtins.bool
     """Also return the embeddings (rows x D). Default false: ids only."""
+    exclude_retired: _builtins.bool
+    """Leave retired responses out of the pages (ignored when response_ids is set).
+    Default false: every response, with its retired flag.
+    """
     @_builtins.property
     def response_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """If set, returns exactly these responses in this order (at most 100000);
@@ -574,10 +637,11 @@ class ListResponsesRequest(_message.Message):
         page_token: _builtins.str = ...,
         response_ids: _abc.Iterable[_builtins.str] | None = ...,
         include_embeddings: _builtins.bool = ...,
+        exclude_retired: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["include_embeddings", b"include_embeddings", "page_size", b"page_size", "page_token", b"page_token", "project_id", b"project_id", "response_ids", b"response_ids"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["exclude_retired", b"exclude_retired", "include_embeddings", b"include_embeddings", "page_size", b"page_size", "page_token", b"page_token", "project_id", b"project_id", "response_ids", b"response_ids"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -591,6 +655,7 @@ class ListResponsesResponse(_message.Message):
     PROMPT_IDS_FIELD_NUMBER: _builtins.int
     EMBEDDINGS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    RETIRED_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
     """Empty on the last page."""
     @_builtins.property
@@ -603,6 +668,10 @@ class ListResponsesResponse(_message.Message):
     def embeddings(self) -> Global___Matrix:
         """Only when include_embeddings: one row per response id."""
 
+    @_builtins.property
+    def retired(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bool]:
+        """Same length and order as response_ids: true if the response was retired."""
+
     def __init__(
         self,
         *,
@@ -610,14 +679,65 @@ class ListResponsesResponse(_message.Message):
         prompt_ids: _abc.Iterable[_builtins.str] | None = ...,
         embeddings: Global___Matrix | None = ...,
         next_page_token: _builtins.str = ...,
+        retired: _abc.Iterable[_builtins.bool] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["embeddings", b"embeddings"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["embeddings", b"embeddings", "next_page_token", b"next_page_token", "prompt_ids", b"prompt_ids", "response_ids", b"response_ids"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["embeddings", b"embeddings", "next_page_token", b"next_page_token", "prompt_ids", b"prompt_ids", "response_ids", b"response_ids", "retired", b"retired"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListResponsesResponse: _TypeAlias = ListResponsesResponse  # noqa: Y015
+
+@_typing.final
+class RetireResponsesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    RESPONSE_IDS_FIELD_NUMBER: _builtins.int
+    project_id: _builtins.str
+    """Required."""
+    @_builtins.property
+    def response_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """1..100000 stored response ids; NOT_FOUND (nothing retired) if any is unknown."""
+
+    def __init__(
+        self,
+        *,
+        project_id: _builtins.str = ...,
+        response_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["project_id", b"project_id", "response_ids", b"response_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RetireResponsesRequest: _TypeAlias = RetireResponsesRequest  # noqa: Y015
+
+@_typing.final
+class RetireResponsesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NUM_RETIRED_FIELD_NUMBER: _builtins.int
+    NUM_ALREADY_RETIRED_FIELD_NUMBER: _builtins.int
+    num_retired: _builtins.int
+    """Responses this call retired."""
+    num_already_retired: _builtins.int
+    """Listed responses that were already retired (nothing changed for them)."""
+    def __init__(
+        self,
+        *,
+        num_retired: _builtins.int = ...,
+        num_already_retired: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["num_already_retired", b"num_already_retired", "num_retired", b"num_retired"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RetireResponsesResponse: _TypeAlias = RetireResponsesResponse  # noqa: Y015
 
 @_typing.final
 class Comparison(_message.Message):
@@ -631,6 +751,7 @@ class Comparison(_message.Message):
     ANNOTATOR_ID_FIELD_NUMBER: _builtins.int
     WEIGHT_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
+    COMPARISON_ID_FIELD_NUMBER: _builtins.int
     a_id: _builtins.str
     """Required: a stored response id."""
     b_id: _builtins.str
@@ -641,6 +762,11 @@ class Comparison(_message.Message):
     """Optional: who labeled it (empty: unknown)."""
     weight: _builtins.float
     """Optional weight of the loss term, > 0 and finite, at most 1e6. 0 (unset): 1.0."""
+    comparison_id: _builtins.str
+    """Optional in AddComparisons: the comparison's id, unique in the project (identifier
+    rules above). Empty: the server assigns one ("c-<n>") and returns it. Ids stay
+    taken after DeleteComparisons, so a retried or replayed label stays deleted.
+    """
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """Output only: when the server stored it."""
@@ -654,10 +780,11 @@ class Comparison(_message.Message):
         annotator_id: _builtins.str = ...,
         weight: _builtins.float = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
+        comparison_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["a_id", b"a_id", "annotator_id", b"annotator_id", "b_id", b"b_id", "create_time", b"create_time", "outcome", b"outcome", "weight", b"weight"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["a_id", b"a_id", "annotator_id", b"annotator_id", "b_id", b"b_id", "comparison_id", b"comparison_id", "create_time", b"create_time", "outcome", b"outcome", "weight", b"weight"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -696,22 +823,38 @@ class AddComparisonsResponse(_message.Message):
     NUM_ADDED_FIELD_NUMBER: _builtins.int
     NUM_COMPARISONS_FIELD_NUMBER: _builtins.int
     NUM_PENDING_RESOLVED_FIELD_NUMBER: _builtins.int
+    COMPARISON_IDS_FIELD_NUMBER: _builtins.int
+    NUM_UNCHANGED_FIELD_NUMBER: _builtins.int
+    NUM_DELETED_BEFORE_FIELD_NUMBER: _builtins.int
     num_added: _builtins.int
     """Comparisons stored by this call."""
     num_comparisons: _builtins.int
     """Comparisons in the project after this call."""
     num_pending_resolved: _builtins.int
     """Pending pairs (chosen by SelectBatch) that this call labeled."""
+    num_unchanged: _builtins.int
+    """Comparisons whose id was already stored with the same content: not stored again."""
+    num_deleted_before: _builtins.int
+    """Comparisons whose id belongs to a deleted comparison with the same content: not
+    stored again (the deletion stands).
+    """
+    @_builtins.property
+    def comparison_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """One id per request comparison, in request order (the given one, or the assigned one)."""
+
     def __init__(
         self,
         *,
         num_added: _builtins.int = ...,
         num_comparisons: _builtins.int = ...,
         num_pending_resolved: _builtins.int = ...,
+        comparison_ids: _abc.Iterable[_builtins.str] | None = ...,
+        num_unchanged: _builtins.int = ...,
+        num_deleted_before: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["num_added", b"num_added", "num_comparisons", b"num_comparisons", "num_pending_resolved", b"num_pending_resolved"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["comparison_ids", b"comparison_ids", "num_added", b"num_added", "num_comparisons", b"num_comparisons", "num_deleted_before", b"num_deleted_before", "num_pending_resolved", b"num_pending_resolved", "num_unchanged", b"num_unchanged"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -724,22 +867,26 @@ class ListComparisonsRequest(_message.Message):
     PROJECT_ID_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    ANNOTATOR_ID_FIELD_NUMBER: _builtins.int
     project_id: _builtins.str
     """Required."""
     page_size: _builtins.int
     """Comparisons per page, 0..100000. 0: 1000."""
     page_token: _builtins.str
     """From a previous ListComparisonsResponse.next_page_token; empty for the first page."""
+    annotator_id: _builtins.str
+    """Only this annotator's comparisons. Empty: everyone's."""
     def __init__(
         self,
         *,
         project_id: _builtins.str = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        annotator_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "project_id", b"project_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["annotator_id", b"annotator_id", "page_size", b"page_size", "page_token", b"page_token", "project_id", b"project_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -755,7 +902,7 @@ class ListComparisonsResponse(_message.Message):
     """Empty on the last page."""
     @_builtins.property
     def comparisons(self) -> _containers.RepeatedCompositeFieldContainer[Global___Comparison]:
-        """In insertion order."""
+        """In insertion order, each with its comparison_id."""
 
     def __init__(
         self,
@@ -770,6 +917,67 @@ class ListComparisonsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListComparisonsResponse: _TypeAlias = ListComparisonsResponse  # noqa: Y015
+
+@_typing.final
+class DeleteComparisonsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    COMPARISON_IDS_FIELD_NUMBER: _builtins.int
+    ANNOTATOR_ID_FIELD_NUMBER: _builtins.int
+    project_id: _builtins.str
+    """Required."""
+    annotator_id: _builtins.str
+    """Every live comparison of this annotator (possibly none)."""
+    @_builtins.property
+    def comparison_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Exactly one of comparison_ids and annotator_id.
+        1..1000000 stored comparison ids; NOT_FOUND (nothing deleted) if any is unknown.
+        An id that was deleted before is counted in num_already_deleted.
+        """
+
+    def __init__(
+        self,
+        *,
+        project_id: _builtins.str = ...,
+        comparison_ids: _abc.Iterable[_builtins.str] | None = ...,
+        annotator_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["annotator_id", b"annotator_id", "comparison_ids", b"comparison_ids", "project_id", b"project_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteComparisonsRequest: _TypeAlias = DeleteComparisonsRequest  # noqa: Y015
+
+@_typing.final
+class DeleteComparisonsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NUM_DELETED_FIELD_NUMBER: _builtins.int
+    NUM_ALREADY_DELETED_FIELD_NUMBER: _builtins.int
+    NUM_COMPARISONS_FIELD_NUMBER: _builtins.int
+    num_deleted: _builtins.int
+    """Comparisons this call deleted."""
+    num_already_deleted: _builtins.int
+    """Listed ids whose comparison was already deleted."""
+    num_comparisons: _builtins.int
+    """Comparisons in the project after this call."""
+    def __init__(
+        self,
+        *,
+        num_deleted: _builtins.int = ...,
+        num_already_deleted: _builtins.int = ...,
+        num_comparisons: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["num_already_deleted", b"num_already_deleted", "num_comparisons", b"num_comparisons", "num_deleted", b"num_deleted"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteComparisonsResponse: _TypeAlias = DeleteComparisonsResponse  # noqa: Y015
 
 @_typing.final
 class LinearFitOptions(_message.Message):
@@ -1053,7 +1261,7 @@ class ScoreRequest(_message.Message):
 
     @_builtins.property
     def embeddings(self) -> Global___Matrix:
-        """Embeddings not in the pool (not stored): n x D."""
+        """Embeddings not in the pool (not stored): n x D, finite, |x| <= 1e6 as in AddResponses."""
 
     @_builtins.property
     def pairs(self) -> _containers.RepeatedCompositeFieldContainer[Global___ResponsePair]:
@@ -1270,6 +1478,7 @@ class SelectBatchRequest(_message.Message):
     INCLUDE_PENDING_FIELD_NUMBER: _builtins.int
     MODEL_VERSION_FIELD_NUMBER: _builtins.int
     PARAMS_FIELD_NUMBER: _builtins.int
+    PENDING_TTL_FIELD_NUMBER: _builtins.int
     project_id: _builtins.str
     """Required."""
     batch_size: _builtins.int
@@ -1298,6 +1507,15 @@ class SelectBatchRequest(_message.Message):
     def params(self) -> Global___StrategyParams:
         """Strategy knobs; unset fields take their documented defaults."""
 
+    @_builtins.property
+    def pending_ttl(self) -> _duration_pb2.Duration:
+        """How long the chosen pairs stay pending: after it, the unlabeled ones are released
+        by themselves (evaluated with the server's clock whenever pending pairs are read).
+        1 ms .. 3650 days. Unset (zero): the project's pending_ttl (itself unset: no expiry).
+        Retired responses (RetireResponses) are never candidates, whatever the source:
+        explicit pairs naming one are left out like labeled and pending pairs.
+        """
+
     def __init__(
         self,
         *,
@@ -1311,10 +1529,11 @@ class SelectBatchRequest(_message.Message):
         include_pending: _builtins.bool = ...,
         model_version: _builtins.int = ...,
         params: Global___StrategyParams | None = ...,
+        pending_ttl: _duration_pb2.Duration | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["candidates", b"candidates", "params", b"params"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["candidates", b"candidates", "params", b"params", "pending_ttl", b"pending_ttl"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_size", b"batch_size", "candidates", b"candidates", "include_labeled", b"include_labeled", "include_pending", b"include_pending", "max_candidates", b"max_candidates", "model_version", b"model_version", "params", b"params", "project_id", b"project_id", "seed", b"seed", "strategy", b"strategy"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_size", b"batch_size", "candidates", b"candidates", "include_labeled", b"include_labeled", "include_pending", b"include_pending", "max_candidates", b"max_candidates", "model_version", b"model_version", "params", b"params", "pending_ttl", b"pending_ttl", "project_id", b"project_id", "seed", b"seed", "strategy", b"strategy"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1379,20 +1598,24 @@ class ScoredPair(_message.Message):
     A_ID_FIELD_NUMBER: _builtins.int
     B_ID_FIELD_NUMBER: _builtins.int
     SCORE_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
     a_id: _builtins.str
     b_id: _builtins.str
     score: _builtins.float
     """The strategy's score when the pair was chosen (higher = chosen earlier)."""
+    state: Global___PairState.ValueType
+    """Where the pair is in its lifecycle now."""
     def __init__(
         self,
         *,
         a_id: _builtins.str = ...,
         b_id: _builtins.str = ...,
         score: _builtins.float = ...,
+        state: Global___PairState.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["a_id", b"a_id", "b_id", b"b_id", "score", b"score"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["a_id", b"a_id", "b_id", b"b_id", "score", b"score", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1419,6 +1642,12 @@ class Selection(_message.Message):
     INCLUDE_PENDING_FIELD_NUMBER: _builtins.int
     CANDIDATE_SOURCE_FIELD_NUMBER: _builtins.int
     NUM_PROMPTS_FIELD_NUMBER: _builtins.int
+    PENDING_TTL_FIELD_NUMBER: _builtins.int
+    EXPIRE_TIME_FIELD_NUMBER: _builtins.int
+    NUM_LABELED_FIELD_NUMBER: _builtins.int
+    NUM_PENDING_FIELD_NUMBER: _builtins.int
+    NUM_RELEASED_FIELD_NUMBER: _builtins.int
+    COMPUTED_ON_FIELD_NUMBER: _builtins.int
     selection_id: _builtins.str
     """Server-assigned, unique in the project."""
     model_version: _builtins.int
@@ -1440,6 +1669,16 @@ class Selection(_message.Message):
     """Distinct prompt ids the within_prompt / cross_prompt candidates were restricted to;
     0: not restricted (every prompt), and always 0 for explicit pairs.
     """
+    num_labeled: _builtins.int
+    """Of the selection's pairs, at read time: labeled, pending and released (they add up
+    to the number of pairs).
+    """
+    num_pending: _builtins.int
+    num_released: _builtins.int
+    computed_on: _builtins.str
+    """Where the batch was computed: empty for SelectBatch on this server, otherwise the
+    RegisterSelectionRequest.computed_on it was registered with (e.g. "spark").
+    """
     @_builtins.property
     def pairs(self) -> _containers.RepeatedCompositeFieldContainer[Global___ScoredPair]:
         """Chosen pairs, in the order chosen."""
@@ -1453,6 +1692,14 @@ class Selection(_message.Message):
     @_builtins.property
     def params(self) -> Global___StrategyParams:
         """The knobs used, with defaults filled in (ridge and coreset_radius stay 0 when derived from the data)."""
+
+    @_builtins.property
+    def pending_ttl(self) -> _duration_pb2.Duration:
+        """The pending_ttl used (the request's, else the project's); zero: no expiry."""
+
+    @_builtins.property
+    def expire_time(self) -> _timestamp_pb2.Timestamp:
+        """create_time + pending_ttl; unset when there is no expiry."""
 
     def __init__(
         self,
@@ -1472,10 +1719,16 @@ class Selection(_message.Message):
         include_pending: _builtins.bool = ...,
         candidate_source: Global___CandidateSource.ValueType = ...,
         num_prompts: _builtins.int = ...,
+        pending_ttl: _duration_pb2.Duration | None = ...,
+        expire_time: _timestamp_pb2.Timestamp | None = ...,
+        num_labeled: _builtins.int = ...,
+        num_pending: _builtins.int = ...,
+        num_released: _builtins.int = ...,
+        computed_on: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "params", b"params", "wall_time", b"wall_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "expire_time", b"expire_time", "params", b"params", "pending_ttl", b"pending_ttl", "wall_time", b"wall_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_size", b"batch_size", "candidate_source", b"candidate_source", "create_time", b"create_time", "include_labeled", b"include_labeled", "include_pending", b"include_pending", "max_candidates", b"max_candidates", "model_version", b"model_version", "num_candidates", b"num_candidates", "num_prompts", b"num_prompts", "pairs", b"pairs", "params", b"params", "seed", b"seed", "selection_id", b"selection_id", "strategy", b"strategy", "wall_time", b"wall_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_size", b"batch_size", "candidate_source", b"candidate_source", "computed_on", b"computed_on", "create_time", b"create_time", "expire_time", b"expire_time", "include_labeled", b"include_labeled", "include_pending", b"include_pending", "max_candidates", b"max_candidates", "model_version", b"model_version", "num_candidates", b"num_candidates", "num_labeled", b"num_labeled", "num_pending", b"num_pending", "num_prompts", b"num_prompts", "num_released", b"num_released", "pairs", b"pairs", "params", b"params", "pending_ttl", b"pending_ttl", "seed", b"seed", "selection_id", b"selection_id", "strategy", b"strategy", "wall_time", b"wall_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1544,3 +1797,352 @@ class GetSelectionResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetSelectionResponse: _TypeAlias = GetSelectionResponse  # noqa: Y015
+
+@_typing.final
+class ListSelectionsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    INCLUDE_PAIRS_FIELD_NUMBER: _builtins.int
+    project_id: _builtins.str
+    """Required."""
+    page_size: _builtins.int
+    """Selections per page, 0..1000. 0: 100."""
+    page_token: _builtins.str
+    """From a previous ListSelectionsResponse.next_page_token; empty for the first page."""
+    include_pairs: _builtins.bool
+    """Also return each selection's pairs. Default false: counts only (pairs empty)."""
+    def __init__(
+        self,
+        *,
+        project_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+        include_pairs: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["include_pairs", b"include_pairs", "page_size", b"page_size", "page_token", b"page_token", "project_id", b"project_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSelectionsRequest: _TypeAlias = ListSelectionsRequest  # noqa: Y015
+
+@_typing.final
+class ListSelectionsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SELECTIONS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Empty on the last page."""
+    @_builtins.property
+    def selections(self) -> _containers.RepeatedCompositeFieldContainer[Global___Selection]:
+        """Newest first."""
+
+    def __init__(
+        self,
+        *,
+        selections: _abc.Iterable[Global___Selection] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "selections", b"selections"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSelectionsResponse: _TypeAlias = ListSelectionsResponse  # noqa: Y015
+
+@_typing.final
+class ReleasePairsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    SELECTION_ID_FIELD_NUMBER: _builtins.int
+    PAIRS_FIELD_NUMBER: _builtins.int
+    project_id: _builtins.str
+    """Required."""
+    selection_id: _builtins.str
+    """Required: a stored selection."""
+    @_builtins.property
+    def pairs(self) -> _containers.RepeatedCompositeFieldContainer[Global___ResponsePair]:
+        """Pairs of that selection to release (either orientation); NOT_FOUND (nothing
+        released) if one is not in it. Empty: every pending pair of the selection.
+        """
+
+    def __init__(
+        self,
+        *,
+        project_id: _builtins.str = ...,
+        selection_id: _builtins.str = ...,
+        pairs: _abc.Iterable[Global___ResponsePair] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["pairs", b"pairs", "project_id", b"project_id", "selection_id", b"selection_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReleasePairsRequest: _TypeAlias = ReleasePairsRequest  # noqa: Y015
+
+@_typing.final
+class ReleasePairsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NUM_RELEASED_FIELD_NUMBER: _builtins.int
+    NUM_NOT_PENDING_FIELD_NUMBER: _builtins.int
+    NUM_PENDING_PAIRS_FIELD_NUMBER: _builtins.int
+    num_released: _builtins.int
+    """Pairs this call released."""
+    num_not_pending: _builtins.int
+    """Listed (or, for a whole selection, all) pairs that were not pending: already
+    labeled, released or expired. Nothing changed for them.
+    """
+    num_pending_pairs: _builtins.int
+    """Pending pairs in the project after this call."""
+    def __init__(
+        self,
+        *,
+        num_released: _builtins.int = ...,
+        num_not_pending: _builtins.int = ...,
+        num_pending_pairs: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["num_not_pending", b"num_not_pending", "num_pending_pairs", b"num_pending_pairs", "num_released", b"num_released"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReleasePairsResponse: _TypeAlias = ReleasePairsResponse  # noqa: Y015
+
+@_typing.final
+class Float64Matrix(_message.Message):
+    """A dense float64 matrix: rows * cols values, row-major, little-endian IEEE 754.
+    data holds exactly rows * cols * 8 bytes.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROWS_FIELD_NUMBER: _builtins.int
+    COLS_FIELD_NUMBER: _builtins.int
+    DATA_FIELD_NUMBER: _builtins.int
+    rows: _builtins.int
+    """Number of rows, >= 0."""
+    cols: _builtins.int
+    """Number of columns, >= 0."""
+    data: _builtins.bytes
+    """rows * cols float64 values, little-endian, row-major."""
+    def __init__(
+        self,
+        *,
+        rows: _builtins.int = ...,
+        cols: _builtins.int = ...,
+        data: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cols", b"cols", "data", b"data", "rows", b"rows"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Float64Matrix: _TypeAlias = Float64Matrix  # noqa: Y015
+
+@_typing.final
+class ExportSelectionStateRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    project_id: _builtins.str
+    """Required."""
+    def __init__(
+        self,
+        *,
+        project_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["project_id", b"project_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExportSelectionStateRequest: _TypeAlias = ExportSelectionStateRequest  # noqa: Y015
+
+@_typing.final
+class ExportSelectionStateResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MODEL_VERSION_FIELD_NUMBER: _builtins.int
+    HEAD_FIELD_NUMBER: _builtins.int
+    EMBEDDING_DIM_FIELD_NUMBER: _builtins.int
+    L2_FIELD_NUMBER: _builtins.int
+    LAYER_SIZES_FIELD_NUMBER: _builtins.int
+    PARAMETERS_FIELD_NUMBER: _builtins.int
+    FEATURE_DIM_FIELD_NUMBER: _builtins.int
+    INFORMATION_FIELD_NUMBER: _builtins.int
+    INFORMATION_FACTOR_FIELD_NUMBER: _builtins.int
+    LABELED_PAIRS_FIELD_NUMBER: _builtins.int
+    PENDING_PAIRS_FIELD_NUMBER: _builtins.int
+    RETIRED_RESPONSE_IDS_FIELD_NUMBER: _builtins.int
+    model_version: _builtins.int
+    """The latest model version (>= 1); pass it back in RegisterSelectionRequest.model_version."""
+    embedding_dim: _builtins.int
+    """Embedding length D."""
+    l2: _builtins.float
+    """Prior precision lambda of the head (> 0)."""
+    parameters: _builtins.bytes
+    """The model's parameters as the server stores them: LINEAR: D little-endian float64 (w);
+    MLP: little-endian float32 W_1, b_1, ..., W_L, b_L, w (W_l row-major h_l x h_(l-1)).
+    """
+    feature_dim: _builtins.int
+    """h = dim phi (D for LINEAR, h_L for MLP)."""
+    @_builtins.property
+    def head(self) -> Global___HeadConfig:
+        """The project's head (HEAD_TYPE_LINEAR or HEAD_TYPE_MLP with its hidden sizes)."""
+
+    @_builtins.property
+    def layer_sizes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """The model's layer sizes: [D] for LINEAR, [D, h_1, ..., h_L] for MLP."""
+
+    @_builtins.property
+    def information(self) -> Global___Float64Matrix:
+        """lambda I + F(labeled and pending), h x h, F = sum_k weight_k v_k z_k z_k^T with v from
+        the latest model (pending pairs weight 1), accumulated in float64.
+        """
+
+    @_builtins.property
+    def information_factor(self) -> Global___Float64Matrix:
+        """The lower Cholesky factor L of information (L L^T = information), h x h."""
+
+    @_builtins.property
+    def labeled_pairs(self) -> _containers.RepeatedCompositeFieldContainer[Global___ResponsePair]:
+        """Labeled pairs (one entry per live comparison, in comparison order)."""
+
+    @_builtins.property
+    def pending_pairs(self) -> _containers.RepeatedCompositeFieldContainer[Global___ResponsePair]:
+        """Pending pairs (chosen by a selection, not labeled, released or expired)."""
+
+    @_builtins.property
+    def retired_response_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Retired responses: never candidates."""
+
+    def __init__(
+        self,
+        *,
+        model_version: _builtins.int = ...,
+        head: Global___HeadConfig | None = ...,
+        embedding_dim: _builtins.int = ...,
+        l2: _builtins.float = ...,
+        layer_sizes: _abc.Iterable[_builtins.int] | None = ...,
+        parameters: _builtins.bytes = ...,
+        feature_dim: _builtins.int = ...,
+        information: Global___Float64Matrix | None = ...,
+        information_factor: Global___Float64Matrix | None = ...,
+        labeled_pairs: _abc.Iterable[Global___ResponsePair] | None = ...,
+        pending_pairs: _abc.Iterable[Global___ResponsePair] | None = ...,
+        retired_response_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["head", b"head", "information", b"information", "information_factor", b"information_factor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["embedding_dim", b"embedding_dim", "feature_dim", b"feature_dim", "head", b"head", "information", b"information", "information_factor", b"information_factor", "l2", b"l2", "labeled_pairs", b"labeled_pairs", "layer_sizes", b"layer_sizes", "model_version", b"model_version", "parameters", b"parameters", "pending_pairs", b"pending_pairs", "retired_response_ids", b"retired_response_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExportSelectionStateResponse: _TypeAlias = ExportSelectionStateResponse  # noqa: Y015
+
+@_typing.final
+class RegisterSelectionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    STRATEGY_FIELD_NUMBER: _builtins.int
+    MODEL_VERSION_FIELD_NUMBER: _builtins.int
+    PAIRS_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
+    NUM_CANDIDATES_FIELD_NUMBER: _builtins.int
+    CANDIDATE_SOURCE_FIELD_NUMBER: _builtins.int
+    MAX_CANDIDATES_FIELD_NUMBER: _builtins.int
+    PENDING_TTL_FIELD_NUMBER: _builtins.int
+    COMPUTED_ON_FIELD_NUMBER: _builtins.int
+    PARAMS_FIELD_NUMBER: _builtins.int
+    project_id: _builtins.str
+    """Required."""
+    strategy: Global___Strategy.ValueType
+    """The strategy that chose the batch; unset: STRATEGY_GREEDY_DOPT."""
+    model_version: _builtins.int
+    """Required (>= 1): ExportSelectionStateResponse.model_version the batch was computed for.
+    If the project's latest model is another one, FAILED_PRECONDITION and nothing is stored:
+    export again and recompute.
+    """
+    seed: _builtins.int
+    """Seed the job used, recorded as given."""
+    num_candidates: _builtins.int
+    """Candidates the job considered, >= number of pairs."""
+    candidate_source: Global___CandidateSource.ValueType
+    """Where the job's candidates came from; unset: CANDIDATE_SOURCE_CROSS_PROMPT."""
+    max_candidates: _builtins.int
+    """The job's candidate cap, recorded as given (>= 0)."""
+    computed_on: _builtins.str
+    """Required: what computed the batch, 1..64 characters of [a-z0-9_-] (e.g. "spark"),
+    stored in the selection's parameters and shown as Selection.computed_on.
+    """
+    @_builtins.property
+    def pairs(self) -> _containers.RepeatedCompositeFieldContainer[Global___ScoredPair]:
+        """The chosen pairs in the order chosen, 1..100000, each with its finite score (state is
+        ignored). Both ids must be responses of the project (NOT_FOUND otherwise: add them with
+        AddResponses first), different, not retired, and the pair neither labeled nor pending
+        nor listed twice (INVALID_ARGUMENT).
+        """
+
+    @_builtins.property
+    def pending_ttl(self) -> _duration_pb2.Duration:
+        """As in SelectBatchRequest."""
+
+    @_builtins.property
+    def params(self) -> Global___StrategyParams:
+        """Knobs the job used (ridge), recorded as given."""
+
+    def __init__(
+        self,
+        *,
+        project_id: _builtins.str = ...,
+        strategy: Global___Strategy.ValueType = ...,
+        model_version: _builtins.int = ...,
+        pairs: _abc.Iterable[Global___ScoredPair] | None = ...,
+        seed: _builtins.int = ...,
+        num_candidates: _builtins.int = ...,
+        candidate_source: Global___CandidateSource.ValueType = ...,
+        max_candidates: _builtins.int = ...,
+        pending_ttl: _duration_pb2.Duration | None = ...,
+        computed_on: _builtins.str = ...,
+        params: Global___StrategyParams | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["params", b"params", "pending_ttl", b"pending_ttl"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidate_source", b"candidate_source", "computed_on", b"computed_on", "max_candidates", b"max_candidates", "model_version", b"model_version", "num_candidates", b"num_candidates", "pairs", b"pairs", "params", b"params", "pending_ttl", b"pending_ttl", "project_id", b"project_id", "seed", b"seed", "strategy", b"strategy"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RegisterSelectionRequest: _TypeAlias = RegisterSelectionRequest  # noqa: Y015
+
+@_typing.final
+class RegisterSelectionResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SELECTION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def selection(self) -> Global___Selection: ...
+    def __init__(
+        self,
+        *,
+        selection: Global___Selection | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["selection", b"selection"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["selection", b"selection"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RegisterSelectionResponse: _TypeAlias = RegisterSelectionResponse  # noqa: Y015

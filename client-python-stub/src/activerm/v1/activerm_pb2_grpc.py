@@ -65,6 +65,11 @@ class ActiveRewardModelingServiceStub:
                 request_serializer=activerm_dot_v1_dot_activerm__pb2.ListResponsesRequest.SerializeToString,
                 response_deserializer=activerm_dot_v1_dot_activerm__pb2.ListResponsesResponse.FromString,
                 _registered_method=True)
+        self.RetireResponses = channel.unary_unary(
+                '/activerm.v1.ActiveRewardModelingService/RetireResponses',
+                request_serializer=activerm_dot_v1_dot_activerm__pb2.RetireResponsesRequest.SerializeToString,
+                response_deserializer=activerm_dot_v1_dot_activerm__pb2.RetireResponsesResponse.FromString,
+                _registered_method=True)
         self.AddComparisons = channel.unary_unary(
                 '/activerm.v1.ActiveRewardModelingService/AddComparisons',
                 request_serializer=activerm_dot_v1_dot_activerm__pb2.AddComparisonsRequest.SerializeToString,
@@ -74,6 +79,11 @@ class ActiveRewardModelingServiceStub:
                 '/activerm.v1.ActiveRewardModelingService/ListComparisons',
                 request_serializer=activerm_dot_v1_dot_activerm__pb2.ListComparisonsRequest.SerializeToString,
                 response_deserializer=activerm_dot_v1_dot_activerm__pb2.ListComparisonsResponse.FromString,
+                _registered_method=True)
+        self.DeleteComparisons = channel.unary_unary(
+                '/activerm.v1.ActiveRewardModelingService/DeleteComparisons',
+                request_serializer=activerm_dot_v1_dot_activerm__pb2.DeleteComparisonsRequest.SerializeToString,
+                response_deserializer=activerm_dot_v1_dot_activerm__pb2.DeleteComparisonsResponse.FromString,
                 _registered_method=True)
         self.Fit = channel.unary_unary(
                 '/activerm.v1.ActiveRewardModelingService/Fit',
@@ -94,6 +104,26 @@ class ActiveRewardModelingServiceStub:
                 '/activerm.v1.ActiveRewardModelingService/GetSelection',
                 request_serializer=activerm_dot_v1_dot_activerm__pb2.GetSelectionRequest.SerializeToString,
                 response_deserializer=activerm_dot_v1_dot_activerm__pb2.GetSelectionResponse.FromString,
+                _registered_method=True)
+        self.ListSelections = channel.unary_unary(
+                '/activerm.v1.ActiveRewardModelingService/ListSelections',
+                request_serializer=activerm_dot_v1_dot_activerm__pb2.ListSelectionsRequest.SerializeToString,
+                response_deserializer=activerm_dot_v1_dot_activerm__pb2.ListSelectionsResponse.FromString,
+                _registered_method=True)
+        self.ReleasePairs = channel.unary_unary(
+                '/activerm.v1.ActiveRewardModelingService/ReleasePairs',
+                request_serializer=activerm_dot_v1_dot_activerm__pb2.ReleasePairsRequest.SerializeToString,
+                response_deserializer=activerm_dot_v1_dot_activerm__pb2.ReleasePairsResponse.FromString,
+                _registered_method=True)
+        self.ExportSelectionState = channel.unary_unary(
+                '/activerm.v1.ActiveRewardModelingService/ExportSelectionState',
+                request_serializer=activerm_dot_v1_dot_activerm__pb2.ExportSelectionStateRequest.SerializeToString,
+                response_deserializer=activerm_dot_v1_dot_activerm__pb2.ExportSelectionStateResponse.FromString,
+                _registered_method=True)
+        self.RegisterSelection = channel.unary_unary(
+                '/activerm.v1.ActiveRewardModelingService/RegisterSelection',
+                request_serializer=activerm_dot_v1_dot_activerm__pb2.RegisterSelectionRequest.SerializeToString,
+                response_deserializer=activerm_dot_v1_dot_activerm__pb2.RegisterSelectionResponse.FromString,
                 _registered_method=True)
 
 
@@ -145,15 +175,35 @@ class ActiveRewardModelingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RetireResponses(self, request, context):
+        """Retires responses: they are no longer candidates of SelectBatch (any candidate
+        source), but their labels stay, they can still be scored, and ListResponses still
+        returns them (flagged retired). Atomic; retiring a retired response is a no-op.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def AddComparisons(self, request, context):
-        """Adds labeled comparisons. Atomic: all are stored, or none.
+        """Adds labeled comparisons. Atomic: all are stored, or none. Idempotent by
+        comparison_id: a comparison whose id is already stored with the same content is
+        not stored again (so a retried call never double-counts); with different content
+        the call is ALREADY_EXISTS and stores nothing.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListComparisons(self, request, context):
-        """Reads comparisons back, in insertion order, paged.
+        """Reads comparisons back, in insertion order, paged; optionally of one annotator.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteComparisons(self, request, context):
+        """Deletes comparisons by id, or every comparison of one annotator. Atomic and
+        durable; the next Fit and SelectBatch use what remains.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -161,6 +211,8 @@ class ActiveRewardModelingServiceServicer:
 
     def Fit(self, request, context):
         """Fits the project's reward head on all its comparisons; creates a new model version.
+        A fit whose loss or weights turn non-finite (too large an mlp.learning_rate for the
+        data) is FAILED_PRECONDITION "Fit diverged at epoch N" and stores nothing.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -182,6 +234,42 @@ class ActiveRewardModelingServiceServicer:
 
     def GetSelection(self, request, context):
         """Reads a stored selection back.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSelections(self, request, context):
+        """Lists a project's selections, newest first, paged, with how many of each one's
+        pairs are labeled, pending and released.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReleasePairs(self, request, context):
+        """Releases pending pairs of a selection (all of them, or the listed ones): they stop
+        being pending, are candidates again and no longer count as information in the
+        Fisher strategies. A released pair that is labeled later is still accepted.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportSelectionState(self, request, context):
+        """Exports what a SelectBatch computed off the server (the Spark job, spark/) needs for
+        the project's latest model: the head, lambda I + F(labeled and pending) with its lower
+        Cholesky factor, and the labeled and pending pairs to exclude. FAILED_PRECONDITION
+        when the project has no fitted model.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RegisterSelection(self, request, context):
+        """Registers a batch computed off the server (the Spark job) as a Selection, durably: its
+        pairs become pending exactly as SelectBatch's. FAILED_PRECONDITION (nothing stored) when
+        the latest model is not the one the batch was computed for.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -220,6 +308,11 @@ def add_ActiveRewardModelingServiceServicer_to_server(servicer, server):
                     request_deserializer=activerm_dot_v1_dot_activerm__pb2.ListResponsesRequest.FromString,
                     response_serializer=activerm_dot_v1_dot_activerm__pb2.ListResponsesResponse.SerializeToString,
             ),
+            'RetireResponses': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetireResponses,
+                    request_deserializer=activerm_dot_v1_dot_activerm__pb2.RetireResponsesRequest.FromString,
+                    response_serializer=activerm_dot_v1_dot_activerm__pb2.RetireResponsesResponse.SerializeToString,
+            ),
             'AddComparisons': grpc.unary_unary_rpc_method_handler(
                     servicer.AddComparisons,
                     request_deserializer=activerm_dot_v1_dot_activerm__pb2.AddComparisonsRequest.FromString,
@@ -229,6 +322,11 @@ def add_ActiveRewardModelingServiceServicer_to_server(servicer, server):
                     servicer.ListComparisons,
                     request_deserializer=activerm_dot_v1_dot_activerm__pb2.ListComparisonsRequest.FromString,
                     response_serializer=activerm_dot_v1_dot_activerm__pb2.ListComparisonsResponse.SerializeToString,
+            ),
+            'DeleteComparisons': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteComparisons,
+                    request_deserializer=activerm_dot_v1_dot_activerm__pb2.DeleteComparisonsRequest.FromString,
+                    response_serializer=activerm_dot_v1_dot_activerm__pb2.DeleteComparisonsResponse.SerializeToString,
             ),
             'Fit': grpc.unary_unary_rpc_method_handler(
                     servicer.Fit,
@@ -249,6 +347,26 @@ def add_ActiveRewardModelingServiceServicer_to_server(servicer, server):
                     servicer.GetSelection,
                     request_deserializer=activerm_dot_v1_dot_activerm__pb2.GetSelectionRequest.FromString,
                     response_serializer=activerm_dot_v1_dot_activerm__pb2.GetSelectionResponse.SerializeToString,
+            ),
+            'ListSelections': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSelections,
+                    request_deserializer=activerm_dot_v1_dot_activerm__pb2.ListSelectionsRequest.FromString,
+                    response_serializer=activerm_dot_v1_dot_activerm__pb2.ListSelectionsResponse.SerializeToString,
+            ),
+            'ReleasePairs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReleasePairs,
+                    request_deserializer=activerm_dot_v1_dot_activerm__pb2.ReleasePairsRequest.FromString,
+                    response_serializer=activerm_dot_v1_dot_activerm__pb2.ReleasePairsResponse.SerializeToString,
+            ),
+            'ExportSelectionState': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportSelectionState,
+                    request_deserializer=activerm_dot_v1_dot_activerm__pb2.ExportSelectionStateRequest.FromString,
+                    response_serializer=activerm_dot_v1_dot_activerm__pb2.ExportSelectionStateResponse.SerializeToString,
+            ),
+            'RegisterSelection': grpc.unary_unary_rpc_method_handler(
+                    servicer.RegisterSelection,
+                    request_deserializer=activerm_dot_v1_dot_activerm__pb2.RegisterSelectionRequest.FromString,
+                    response_serializer=activerm_dot_v1_dot_activerm__pb2.RegisterSelectionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -425,6 +543,33 @@ class ActiveRewardModelingService:
             _registered_method=True)
 
     @staticmethod
+    def RetireResponses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/activerm.v1.ActiveRewardModelingService/RetireResponses',
+            activerm_dot_v1_dot_activerm__pb2.RetireResponsesRequest.SerializeToString,
+            activerm_dot_v1_dot_activerm__pb2.RetireResponsesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def AddComparisons(request,
             target,
             options=(),
@@ -468,6 +613,33 @@ class ActiveRewardModelingService:
             '/activerm.v1.ActiveRewardModelingService/ListComparisons',
             activerm_dot_v1_dot_activerm__pb2.ListComparisonsRequest.SerializeToString,
             activerm_dot_v1_dot_activerm__pb2.ListComparisonsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteComparisons(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/activerm.v1.ActiveRewardModelingService/DeleteComparisons',
+            activerm_dot_v1_dot_activerm__pb2.DeleteComparisonsRequest.SerializeToString,
+            activerm_dot_v1_dot_activerm__pb2.DeleteComparisonsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -576,6 +748,114 @@ class ActiveRewardModelingService:
             '/activerm.v1.ActiveRewardModelingService/GetSelection',
             activerm_dot_v1_dot_activerm__pb2.GetSelectionRequest.SerializeToString,
             activerm_dot_v1_dot_activerm__pb2.GetSelectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSelections(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/activerm.v1.ActiveRewardModelingService/ListSelections',
+            activerm_dot_v1_dot_activerm__pb2.ListSelectionsRequest.SerializeToString,
+            activerm_dot_v1_dot_activerm__pb2.ListSelectionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReleasePairs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/activerm.v1.ActiveRewardModelingService/ReleasePairs',
+            activerm_dot_v1_dot_activerm__pb2.ReleasePairsRequest.SerializeToString,
+            activerm_dot_v1_dot_activerm__pb2.ReleasePairsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportSelectionState(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/activerm.v1.ActiveRewardModelingService/ExportSelectionState',
+            activerm_dot_v1_dot_activerm__pb2.ExportSelectionStateRequest.SerializeToString,
+            activerm_dot_v1_dot_activerm__pb2.ExportSelectionStateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RegisterSelection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/activerm.v1.ActiveRewardModelingService/RegisterSelection',
+            activerm_dot_v1_dot_activerm__pb2.RegisterSelectionRequest.SerializeToString,
+            activerm_dot_v1_dot_activerm__pb2.RegisterSelectionResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -62,18 +62,54 @@ class ActiveRewardModelingServiceStub:
     """
     ListResponses: _grpc.UnaryUnaryMultiCallable[_activerm_pb2.ListResponsesRequest, _activerm_pb2.ListResponsesResponse]
     """Reads responses back, in insertion order, paged; or exactly the ids asked for."""
+    RetireResponses: _grpc.UnaryUnaryMultiCallable[_activerm_pb2.RetireResponsesRequest, _activerm_pb2.RetireResponsesResponse]
+    """Retires responses: they are no longer candidates of SelectBatch (any candidate
+    source), but their labels stay, they can still be scored, and ListResponses still
+    returns them (flagged retired). Atomic; retiring a retired response is a no-op.
+    """
     AddComparisons: _grpc.UnaryUnaryMultiCallable[_activerm_pb2.AddComparisonsRequest, _activerm_pb2.AddComparisonsResponse]
-    """Adds labeled comparisons. Atomic: all are stored, or none."""
+    """Adds labeled comparisons. Atomic: all are stored, or none. Idempotent by
+    comparison_id: a comparison whose id is already stored with the same content is
+    not stored again (so a retried call never double-counts); with different content
+    the call is ALREADY_EXISTS and stores nothing.
+    """
     ListComparisons: _grpc.UnaryUnaryMultiCallable[_activerm_pb2.ListComparisonsRequest, _activerm_pb2.ListComparisonsResponse]
-    """Reads comparisons back, in insertion order, paged."""
+    """Reads comparisons back, in insertion order, paged; optionally of one annotator."""
+    DeleteComparisons: _grpc.UnaryUnaryMultiCallable[_activerm_pb2.DeleteComparisonsRequest, _activerm_pb2.DeleteComparisonsResponse]
+    """Deletes comparisons by id, or every comparison of one annotator. Atomic and
+    durable; the next Fit and SelectBatch use what remains.
+    """
     Fit: _grpc.UnaryUnaryMultiCallable[_activerm_pb2.FitRequest, _activerm_pb2.FitResponse]
-    """Fits the project's reward head on all its comparisons; creates a new model version."""
+    """Fits the project's reward head on all its comparisons; creates a new model version.
+    A fit whose loss or weights turn non-finite (too large an mlp.learning_rate for the
+    data) is FAILED_PRECONDITION "Fit diverged at epoch N" and stores nothing.
+    """
     Score: _grpc.UnaryUnaryMultiCallable[_activerm_pb2.ScoreRequest, _activerm_pb2.ScoreResponse]
     """Rewards for responses (stored or sent), and preference probabilities for pairs."""
     SelectBatch: _grpc.UnaryUnaryMultiCallable[_activerm_pb2.SelectBatchRequest, _activerm_pb2.SelectBatchResponse]
     """Chooses the next batch of pairs to label. The chosen pairs become pending."""
     GetSelection: _grpc.UnaryUnaryMultiCallable[_activerm_pb2.GetSelectionRequest, _activerm_pb2.GetSelectionResponse]
     """Reads a stored selection back."""
+    ListSelections: _grpc.UnaryUnaryMultiCallable[_activerm_pb2.ListSelectionsRequest, _activerm_pb2.ListSelectionsResponse]
+    """Lists a project's selections, newest first, paged, with how many of each one's
+    pairs are labeled, pending and released.
+    """
+    ReleasePairs: _grpc.UnaryUnaryMultiCallable[_activerm_pb2.ReleasePairsRequest, _activerm_pb2.ReleasePairsResponse]
+    """Releases pending pairs of a selection (all of them, or the listed ones): they stop
+    being pending, are candidates again and no longer count as information in the
+    Fisher strategies. A released pair that is labeled later is still accepted.
+    """
+    ExportSelectionState: _grpc.UnaryUnaryMultiCallable[_activerm_pb2.ExportSelectionStateRequest, _activerm_pb2.ExportSelectionStateResponse]
+    """Exports what a SelectBatch computed off the server (the Spark job, spark/) needs for
+    the project's latest model: the head, lambda I + F(labeled and pending) with its lower
+    Cholesky factor, and the labeled and pending pairs to exclude. FAILED_PRECONDITION
+    when the project has no fitted model.
+    """
+    RegisterSelection: _grpc.UnaryUnaryMultiCallable[_activerm_pb2.RegisterSelectionRequest, _activerm_pb2.RegisterSelectionResponse]
+    """Registers a batch computed off the server (the Spark job) as a Selection, durably: its
+    pairs become pending exactly as SelectBatch's. FAILED_PRECONDITION (nothing stored) when
+    the latest model is not the one the batch was computed for.
+    """
 
 @_typing.type_check_only
 class ActiveRewardModelingServiceAsyncStub(ActiveRewardModelingServiceStub):
@@ -95,18 +131,54 @@ class ActiveRewardModelingServiceAsyncStub(ActiveRewardModelingServiceStub):
     """
     ListResponses: _aio.UnaryUnaryMultiCallable[_activerm_pb2.ListResponsesRequest, _activerm_pb2.ListResponsesResponse]  # type: ignore[assignment]
     """Reads responses back, in insertion order, paged; or exactly the ids asked for."""
+    RetireResponses: _aio.UnaryUnaryMultiCallable[_activerm_pb2.RetireResponsesRequest, _activerm_pb2.RetireResponsesResponse]  # type: ignore[assignment]
+    """Retires responses: they are no longer candidates of SelectBatch (any candidate
+    source), but their labels stay, they can still be scored, and ListResponses still
+    returns them (flagged retired). Atomic; retiring a retired response is a no-op.
+    """
     AddComparisons: _aio.UnaryUnaryMultiCallable[_activerm_pb2.AddComparisonsRequest, _activerm_pb2.AddComparisonsResponse]  # type: ignore[assignment]
-    """Adds labeled comparisons. Atomic: all are stored, or none."""
+    """Adds labeled comparisons. Atomic: all are stored, or none. Idempotent by
+    comparison_id: a comparison whose id is already stored with the same content is
+    not stored again (so a retried call never double-counts); with different content
+    the call is ALREADY_EXISTS and stores nothing.
+    """
     ListComparisons: _aio.UnaryUnaryMultiCallable[_activerm_pb2.ListComparisonsRequest, _activerm_pb2.ListComparisonsResponse]  # type: ignore[assignment]
-    """Reads comparisons back, in insertion order, paged."""
+    """Reads comparisons back, in insertion order, paged; optionally of one annotator."""
+    DeleteComparisons: _aio.UnaryUnaryMultiCallable[_activerm_pb2.DeleteComparisonsRequest, _activerm_pb2.DeleteComparisonsResponse]  # type: ignore[assignment]
+    """Deletes comparisons by id, or every comparison of one annotator. Atomic and
+    durable; the next Fit and SelectBatch use what remains.
+    """
     Fit: _aio.UnaryUnaryMultiCallable[_activerm_pb2.FitRequest, _activerm_pb2.FitResponse]  # type: ignore[assignment]
-    """Fits the project's reward head on all its comparisons; creates a new model version."""
+    """Fits the project's reward head on all its comparisons; creates a new model version.
+    A fit whose loss or weights turn non-finite (too large an mlp.learning_rate for the
+    data) is FAILED_PRECONDITION "Fit diverged at epoch N" and stores nothing.
+    """
     Score: _aio.UnaryUnaryMultiCallable[_activerm_pb2.ScoreRequest, _activerm_pb2.ScoreResponse]  # type: ignore[assignment]
     """Rewards for responses (stored or sent), and preference probabilities for pairs."""
     SelectBatch: _aio.UnaryUnaryMultiCallable[_activerm_pb2.SelectBatchRequest, _activerm_pb2.SelectBatchResponse]  # type: ignore[assignment]
     """Chooses the next batch of pairs to label. The chosen pairs become pending."""
     GetSelection: _aio.UnaryUnaryMultiCallable[_activerm_pb2.GetSelectionRequest, _activerm_pb2.GetSelectionResponse]  # type: ignore[assignment]
     """Reads a stored selection back."""
+    ListSelections: _aio.UnaryUnaryMultiCallable[_activerm_pb2.ListSelectionsRequest, _activerm_pb2.ListSelectionsResponse]  # type: ignore[assignment]
+    """Lists a project's selections, newest first, paged, with how many of each one's
+    pairs are labeled, pending and released.
+    """
+    ReleasePairs: _aio.UnaryUnaryMultiCallable[_activerm_pb2.ReleasePairsRequest, _activerm_pb2.ReleasePairsResponse]  # type: ignore[assignment]
+    """Releases pending pairs of a selection (all of them, or the listed ones): they stop
+    being pending, are candidates again and no longer count as information in the
+    Fisher strategies. A released pair that is labeled later is still accepted.
+    """
+    ExportSelectionState: _aio.UnaryUnaryMultiCallable[_activerm_pb2.ExportSelectionStateRequest, _activerm_pb2.ExportSelectionStateResponse]  # type: ignore[assignment]
+    """Exports what a SelectBatch computed off the server (the Spark job, spark/) needs for
+    the project's latest model: the head, lambda I + F(labeled and pending) with its lower
+    Cholesky factor, and the labeled and pending pairs to exclude. FAILED_PRECONDITION
+    when the project has no fitted model.
+    """
+    RegisterSelection: _aio.UnaryUnaryMultiCallable[_activerm_pb2.RegisterSelectionRequest, _activerm_pb2.RegisterSelectionResponse]  # type: ignore[assignment]
+    """Registers a batch computed off the server (the Spark job) as a Selection, durably: its
+    pairs become pending exactly as SelectBatch's. FAILED_PRECONDITION (nothing stored) when
+    the latest model is not the one the batch was computed for.
+    """
 
 class ActiveRewardModelingServiceServicer(metaclass=_abc_1.ABCMeta):
     """The activerm selection service. One server holds many projects."""
@@ -163,12 +235,27 @@ class ActiveRewardModelingServiceServicer(metaclass=_abc_1.ABCMeta):
         """Reads responses back, in insertion order, paged; or exactly the ids asked for."""
 
     @_abc_1.abstractmethod
+    def RetireResponses(
+        self,
+        request: _activerm_pb2.RetireResponsesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_activerm_pb2.RetireResponsesResponse, _abc.Awaitable[_activerm_pb2.RetireResponsesResponse]]:
+        """Retires responses: they are no longer candidates of SelectBatch (any candidate
+        source), but their labels stay, they can still be scored, and ListResponses still
+        returns them (flagged retired). Atomic; retiring a retired response is a no-op.
+        """
+
+    @_abc_1.abstractmethod
     def AddComparisons(
         self,
         request: _activerm_pb2.AddComparisonsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_activerm_pb2.AddComparisonsResponse, _abc.Awaitable[_activerm_pb2.AddComparisonsResponse]]:
-        """Adds labeled comparisons. Atomic: all are stored, or none."""
+        """Adds labeled comparisons. Atomic: all are stored, or none. Idempotent by
+        comparison_id: a comparison whose id is already stored with the same content is
+        not stored again (so a retried call never double-counts); with different content
+        the call is ALREADY_EXISTS and stores nothing.
+        """
 
     @_abc_1.abstractmethod
     def ListComparisons(
@@ -176,7 +263,17 @@ class ActiveRewardModelingServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _activerm_pb2.ListComparisonsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_activerm_pb2.ListComparisonsResponse, _abc.Awaitable[_activerm_pb2.ListComparisonsResponse]]:
-        """Reads comparisons back, in insertion order, paged."""
+        """Reads comparisons back, in insertion order, paged; optionally of one annotator."""
+
+    @_abc_1.abstractmethod
+    def DeleteComparisons(
+        self,
+        request: _activerm_pb2.DeleteComparisonsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_activerm_pb2.DeleteComparisonsResponse, _abc.Awaitable[_activerm_pb2.DeleteComparisonsResponse]]:
+        """Deletes comparisons by id, or every comparison of one annotator. Atomic and
+        durable; the next Fit and SelectBatch use what remains.
+        """
 
     @_abc_1.abstractmethod
     def Fit(
@@ -184,7 +281,10 @@ class ActiveRewardModelingServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _activerm_pb2.FitRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_activerm_pb2.FitResponse, _abc.Awaitable[_activerm_pb2.FitResponse]]:
-        """Fits the project's reward head on all its comparisons; creates a new model version."""
+        """Fits the project's reward head on all its comparisons; creates a new model version.
+        A fit whose loss or weights turn non-finite (too large an mlp.learning_rate for the
+        data) is FAILED_PRECONDITION "Fit diverged at epoch N" and stores nothing.
+        """
 
     @_abc_1.abstractmethod
     def Score(
@@ -209,5 +309,49 @@ class ActiveRewardModelingServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_activerm_pb2.GetSelectionResponse, _abc.Awaitable[_activerm_pb2.GetSelectionResponse]]:
         """Reads a stored selection back."""
+
+    @_abc_1.abstractmethod
+    def ListSelections(
+        self,
+        request: _activerm_pb2.ListSelectionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_activerm_pb2.ListSelectionsResponse, _abc.Awaitable[_activerm_pb2.ListSelectionsResponse]]:
+        """Lists a project's selections, newest first, paged, with how many of each one's
+        pairs are labeled, pending and released.
+        """
+
+    @_abc_1.abstractmethod
+    def ReleasePairs(
+        self,
+        request: _activerm_pb2.ReleasePairsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_activerm_pb2.ReleasePairsResponse, _abc.Awaitable[_activerm_pb2.ReleasePairsResponse]]:
+        """Releases pending pairs of a selection (all of them, or the listed ones): they stop
+        being pending, are candidates again and no longer count as information in the
+        Fisher strategies. A released pair that is labeled later is still accepted.
+        """
+
+    @_abc_1.abstractmethod
+    def ExportSelectionState(
+        self,
+        request: _activerm_pb2.ExportSelectionStateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_activerm_pb2.ExportSelectionStateResponse, _abc.Awaitable[_activerm_pb2.ExportSelectionStateResponse]]:
+        """Exports what a SelectBatch computed off the server (the Spark job, spark/) needs for
+        the project's latest model: the head, lambda I + F(labeled and pending) with its lower
+        Cholesky factor, and the labeled and pending pairs to exclude. FAILED_PRECONDITION
+        when the project has no fitted model.
+        """
+
+    @_abc_1.abstractmethod
+    def RegisterSelection(
+        self,
+        request: _activerm_pb2.RegisterSelectionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_activerm_pb2.RegisterSelectionResponse, _abc.Awaitable[_activerm_pb2.RegisterSelectionResponse]]:
+        """Registers a batch computed off the server (the Spark job) as a Selection, durably: its
+        pairs become pending exactly as SelectBatch's. FAILED_PRECONDITION (nothing stored) when
+        the latest model is not the one the batch was computed for.
+        """
 
 def add_ActiveRewardModelingServiceServicer_to_server(servicer: ActiveRewardModelingServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -3,6 +3,9 @@ package dev.activerm.client;
 import dev.activerm.client.Types.AddComparisonsResult;
 import dev.activerm.client.Types.AddResult;
 import dev.activerm.client.Types.Comparison;
+import dev.activerm.client.Types.DeleteComparisonsResult;
+import dev.activerm.client.Types.ReleasePairsResult;
+import dev.activerm.client.Types.RetireResponsesResult;
 import dev.activerm.client.Types.ComparisonInput;
 import dev.activerm.client.Types.Head;
 import dev.activerm.client.Types.Model;
@@ -36,6 +39,14 @@ import dev.activerm.proto.v1.Matrix;
 import dev.activerm.proto.v1.MlpFitOptions;
 import dev.activerm.proto.v1.ResponseIds;
 import dev.activerm.proto.v1.ResponsePair;
+import dev.activerm.proto.v1.DeleteComparisonsRequest;
+import dev.activerm.proto.v1.DeleteComparisonsResponse;
+import dev.activerm.proto.v1.RetireResponsesRequest;
+import dev.activerm.proto.v1.RetireResponsesResponse;
+import dev.activerm.proto.v1.ListSelectionsRequest;
+import dev.activerm.proto.v1.ListSelectionsResponse;
+import dev.activerm.proto.v1.ReleasePairsRequest;
+import dev.activerm.proto.v1.ReleasePairsResponse;
 import dev.activerm.proto.v1.ScoreRequest;
 import dev.activerm.proto.v1.ScoreResponse;
 import dev.activerm.proto.v1.SelectBatchRequest;
@@ -207,12 +218,24 @@ public final class ActiveRmClient implements AutoCloseable {
 
   /** hiddenSizes: MLP widths (empty: the server default 3 x 512); must be empty for LINEAR. */
   public ProjectInfo createProject(String projectId, int embeddingDim, Head head, List<Integer> hiddenSizes, double l2) {
-    CreateProjectRequest request = CreateProjectRequest.newBuilder()
+    return createProject(projectId, embeddingDim, head, hiddenSizes, l2, null);
+  }
+
+  /**
+   * As above, with the default pending TTL of the project's selections (null: none, pairs stay
+   * pending until labeled or released).
+   */
+  public ProjectInfo createProject(
+      String projectId, int embeddingDim, Head head, List<Integer> hiddenSizes, double l2, Duration pendingTtl) {
+    CreateProjectRequest.Builder builder = CreateProjectRequest.newBuilder()
         .setProjectId(projectId)
         .setEmbeddingDim(embeddingDim)
         .setHead(HeadConfig.newBuilder().setType(Mapper.head(head)).addAllHiddenSizes(hiddenSizes))
-        .setL2(l2)
-        .build();
+        .setL2(l2);
+    if (pendingTtl != null) {
+      builder.setPendingTtl(Mapper.duration(pendingTtl));
+    }
+    CreateProjectRequest request = builder.build();
     return Mapper.project(call(() -> stub().createProject(request)).getProject());
   }
 
@@ -299,25 +322,57 @@ public final class ActiveRmClient implements AutoCloseable {
           .setBId(c.bId())
           .setOutcome(Mapper.outcome(c.outcome()))
           .setAnnotatorId(c.annotatorId() == null ? "" : c.annotatorId())
-          .setWeight(c.weight()));
+          .setWeight(c.weight())
+          .setComparisonId(c.comparisonId() == null ? "" : c.comparisonId()));
     }
     AddComparisonsRequest built = request.build();
     AddComparisonsResponse r = call(() -> stub().addComparisons(built));
-    return new AddComparisonsResult(r.getNumAdded(), r.getNumComparisons(), r.getNumPendingResolved());
+    return new AddComparisonsResult(r.getNumAdded(), r.getNumComparisons(), r.getNumPendingResolved(),
+        List.copyOf(r.getComparisonIdsList()), r.getNumUnchanged(), r.getNumDeletedBefore());
   }
 
   /** Every comparison of a project in insertion order. */
   public List<Comparison> listComparisons(String projectId) {
+    return listComparisons(projectId, "");
+  }
+
+  /** Every comparison of one annotator (empty: everyone's), in insertion order, with their ids. */
+  public List<Comparison> listComparisons(String projectId, String annotatorId) {
     List<Comparison> out = new ArrayList<>();
     String token = "";
     do {
       ListComparisonsRequest request = ListComparisonsRequest.newBuilder()
-          .setProjectId(projectId).setPageSize(100_000).setPageToken(token).build();
+          .setProjectId(projectId).setPageSize(100_000).setPageToken(token).setAnnotatorId(annotatorId).build();
       ListComparisonsResponse page = call(() -> stub().listComparisons(request));
       page.getComparisonsList().forEach(c -> out.add(Mapper.comparison(c)));
       token = page.getNextPageToken();
     } while (!token.isEmpty());
     return out;
+  }
+
+  /** Deletes comparisons by id, atomically (NOT_FOUND, nothing deleted, if one is unknown). */
+  public DeleteComparisonsResult deleteComparisons(String projectId, List<String> ids) {
+    return deleteComparisons(DeleteComparisonsRequest.newBuilder().setProjectId(projectId).addAllComparisonIds(ids)
+        .build());
+  }
+
+  /** Deletes every comparison of one annotator, atomically. */
+  public DeleteComparisonsResult deleteAnnotatorComparisons(String projectId, String annotatorId) {
+    return deleteComparisons(DeleteComparisonsRequest.newBuilder().setProjectId(projectId).setAnnotatorId(annotatorId)
+        .build());
+  }
+
+  private DeleteComparisonsResult deleteComparisons(DeleteComparisonsRequest request) {
+    DeleteComparisonsResponse r = call(() -> stub().deleteComparisons(request));
+    return new DeleteComparisonsResult(r.getNumDeleted(), r.getNumAlreadyDeleted(), r.getNumComparisons());
+  }
+
+  /** Retires responses: never candidates again, labels and scores kept. */
+  public RetireResponsesResult retireResponses(String projectId, List<String> ids) {
+    RetireResponsesRequest request =
+        RetireResponsesRequest.newBuilder().setProjectId(projectId).addAllResponseIds(ids).build();
+    RetireResponsesResponse r = call(() -> stub().retireResponses(request));
+    return new RetireResponsesResult(r.getNumRetired(), r.getNumAlreadyRetired());
   }
 
   // ---- models ----
@@ -377,7 +432,7 @@ public final class ActiveRmClient implements AutoCloseable {
       }
       default -> throw new IllegalStateException("unreachable");
     }
-    SelectBatchRequest request = SelectBatchRequest.newBuilder()
+    SelectBatchRequest.Builder builder = SelectBatchRequest.newBuilder()
         .setProjectId(projectId)
         .setBatchSize(o.batchSize())
         .setStrategy(Mapper.strategy(o.strategy()))
@@ -386,9 +441,78 @@ public final class ActiveRmClient implements AutoCloseable {
         .setSeed(o.seed())
         .setIncludeLabeled(o.includeLabeled())
         .setIncludePending(o.includePending())
-        .setModelVersion(o.modelVersion())
-        .build();
+        .setModelVersion(o.modelVersion());
+    if (o.pendingTtl() != null) {
+      builder.setPendingTtl(Mapper.duration(o.pendingTtl()));
+    }
+    SelectBatchRequest request = builder.build();
     return Mapper.selection(call(() -> stub().selectBatch(request)).getSelection());
+  }
+
+  /** Every selection of a project, newest first, with its counts (pairs left out). */
+  public List<Selection> listSelections(String projectId) {
+    List<Selection> out = new ArrayList<>();
+    String token = "";
+    do {
+      ListSelectionsRequest request = ListSelectionsRequest.newBuilder()
+          .setProjectId(projectId).setPageSize(1000).setPageToken(token).build();
+      ListSelectionsResponse page = call(() -> stub().listSelections(request));
+      page.getSelectionsList().forEach(s -> out.add(Mapper.selection(s)));
+      token = page.getNextPageToken();
+    } while (!token.isEmpty());
+    return out;
+  }
+
+  /** Releases every pending pair of a selection. */
+  public ReleasePairsResult releasePairs(String projectId, String selectionId) {
+    return releasePairs(projectId, selectionId, List.of());
+  }
+
+  /** Releases these pairs of a selection (either orientation); empty: all of them. */
+  public ReleasePairsResult releasePairs(String projectId, String selectionId, List<Pair> pairs) {
+    ReleasePairsRequest.Builder request =
+        ReleasePairsRequest.newBuilder().setProjectId(projectId).setSelectionId(selectionId);
+    pairs.forEach(p -> request.addPairs(ResponsePair.newBuilder().setAId(p.aId()).setBId(p.bId())));
+    ReleasePairsRequest built = request.build();
+    ReleasePairsResponse r = call(() -> stub().releasePairs(built));
+    return new ReleasePairsResult(r.getNumReleased(), r.getNumNotPending(), r.getNumPendingPairs());
+  }
+
+  /** What a selection computed off the server (the Spark job, spark/) needs for the latest model. */
+  public Types.SelectionState exportSelectionState(String projectId) {
+    dev.activerm.proto.v1.ExportSelectionStateRequest request =
+        dev.activerm.proto.v1.ExportSelectionStateRequest.newBuilder().setProjectId(projectId).build();
+    return Mapper.selectionState(call(() -> stub().exportSelectionState(request)));
+  }
+
+  /** Stores a batch computed off the server as a selection: its pairs become pending. */
+  public Selection registerSelection(String projectId, Types.Registration r) {
+    if (r.pairs().size() != r.scores().length) {
+      throw new IllegalArgumentException("got " + r.pairs().size() + " pairs and " + r.scores().length
+          + " scores; send one score per pair");
+    }
+    dev.activerm.proto.v1.RegisterSelectionRequest.Builder b = dev.activerm.proto.v1.RegisterSelectionRequest
+        .newBuilder()
+        .setProjectId(projectId)
+        .setStrategy(Mapper.strategy(r.strategy()))
+        .setModelVersion(r.modelVersion())
+        .setSeed(r.seed())
+        .setNumCandidates(r.numCandidates())
+        .setCandidateSource(switch (r.source()) {
+          case EXPLICIT -> dev.activerm.proto.v1.CandidateSource.CANDIDATE_SOURCE_EXPLICIT_PAIRS;
+          case WITHIN_PROMPT -> dev.activerm.proto.v1.CandidateSource.CANDIDATE_SOURCE_WITHIN_PROMPT;
+          default -> dev.activerm.proto.v1.CandidateSource.CANDIDATE_SOURCE_CROSS_PROMPT;
+        })
+        .setMaxCandidates(r.maxCandidates())
+        .setComputedOn(r.computedOn())
+        .setParams(dev.activerm.proto.v1.StrategyParams.newBuilder().setRidge(r.ridge()));
+    for (int i = 0; i < r.scores().length; i++) {
+      Pair p = r.pairs().get(i);
+      b.addPairs(dev.activerm.proto.v1.ScoredPair.newBuilder().setAId(p.aId()).setBId(p.bId())
+          .setScore(r.scores()[i]));
+    }
+    dev.activerm.proto.v1.RegisterSelectionRequest request = b.build();
+    return Mapper.selection(call(() -> stub().registerSelection(request)).getSelection());
   }
 
   public Selection getSelection(String projectId, String selectionId) {

@@ -8,6 +8,7 @@ import dev.activerm.client.Types.FitReport;
 import dev.activerm.client.Types.Head;
 import dev.activerm.client.Types.Model;
 import dev.activerm.client.Types.Outcome;
+import dev.activerm.client.Types.PairState;
 import dev.activerm.client.Types.PairScore;
 import dev.activerm.client.Types.ProjectInfo;
 import dev.activerm.client.Types.ScoredPair;
@@ -40,7 +41,8 @@ final class Mapper {
         p.getNumComparisons(),
         p.getNumPrompts(),
         p.getLatestModelVersion(),
-        p.getNumPendingPairs());
+        p.getNumPendingPairs(),
+        duration(p.getPendingTtl()));
   }
 
   static HeadType head(Head h) {
@@ -61,7 +63,8 @@ final class Mapper {
       case OUTCOME_B -> Outcome.B;
       default -> Outcome.TIE;
     };
-    return new Comparison(c.getAId(), c.getBId(), o, c.getAnnotatorId(), c.getWeight(), instant(c.getCreateTime()));
+    return new Comparison(c.getAId(), c.getBId(), o, c.getAnnotatorId(), c.getWeight(), instant(c.getCreateTime()),
+        c.getComparisonId());
   }
 
   static dev.activerm.proto.v1.Strategy strategy(Strategy s) {
@@ -99,11 +102,43 @@ final class Mapper {
   static Selection selection(dev.activerm.proto.v1.Selection s) {
     List<ScoredPair> pairs = new ArrayList<>(s.getPairsCount());
     for (dev.activerm.proto.v1.ScoredPair p : s.getPairsList()) {
-      pairs.add(new ScoredPair(p.getAId(), p.getBId(), p.getScore()));
+      PairState state = switch (p.getState()) {
+        case PAIR_STATE_PENDING -> PairState.PENDING;
+        case PAIR_STATE_LABELED -> PairState.LABELED;
+        case PAIR_STATE_RELEASED -> PairState.RELEASED;
+        default -> PairState.UNSPECIFIED;
+      };
+      pairs.add(new ScoredPair(p.getAId(), p.getBId(), p.getScore(), state));
     }
     return new Selection(
         s.getSelectionId(), s.getModelVersion(), strategy(s.getStrategy()), s.getSeed(), s.getBatchSize(),
-        s.getNumCandidates(), pairs, instant(s.getCreateTime()), duration(s.getWallTime()));
+        s.getNumCandidates(), pairs, instant(s.getCreateTime()), duration(s.getWallTime()), s.getNumLabeled(),
+        s.getNumPending(), s.getNumReleased(), duration(s.getPendingTtl()), s.getComputedOn());
+  }
+
+  static Types.SelectionState selectionState(dev.activerm.proto.v1.ExportSelectionStateResponse r) {
+    List<Types.Pair> labeled = new ArrayList<>(r.getLabeledPairsCount());
+    r.getLabeledPairsList().forEach(p -> labeled.add(new Types.Pair(p.getAId(), p.getBId())));
+    List<Types.Pair> pending = new ArrayList<>(r.getPendingPairsCount());
+    r.getPendingPairsList().forEach(p -> pending.add(new Types.Pair(p.getAId(), p.getBId())));
+    Types.Head head = r.getHead().getType() == dev.activerm.proto.v1.HeadType.HEAD_TYPE_MLP
+        ? Types.Head.MLP : Types.Head.LINEAR;
+    return new Types.SelectionState(r.getModelVersion(), head, r.getEmbeddingDim(), r.getL2(),
+        r.getLayerSizesList().stream().mapToInt(Integer::intValue).toArray(), r.getParameters().toByteArray(),
+        r.getFeatureDim(), float64(r.getInformation()), float64(r.getInformationFactor()), List.copyOf(labeled),
+        List.copyOf(pending), List.copyOf(r.getRetiredResponseIdsList()));
+  }
+
+  /** A Float64Matrix's values, checked for length rows * cols * 8. */
+  static double[] float64(dev.activerm.proto.v1.Float64Matrix m) {
+    long n = (long) m.getRows() * m.getCols();
+    if (m.getData().size() != n * Double.BYTES) {
+      throw new IllegalStateException("server sent a " + m.getRows() + " x " + m.getCols() + " float64 matrix with "
+          + m.getData().size() + " bytes");
+    }
+    double[] out = new double[(int) n];
+    m.getData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asDoubleBuffer().get(out);
+    return out;
   }
 
   /** rows x dim floats, little-endian, row-major. */
@@ -142,6 +177,11 @@ final class Mapper {
 
   static Instant instant(Timestamp t) {
     return Instant.ofEpochSecond(t.getSeconds(), t.getNanos());
+  }
+
+  /** java.time.Duration as a protobuf Duration. */
+  static com.google.protobuf.Duration duration(Duration d) {
+    return com.google.protobuf.Duration.newBuilder().setSeconds(d.getSeconds()).setNanos(d.getNano()).build();
   }
 
   static Duration duration(com.google.protobuf.Duration d) {

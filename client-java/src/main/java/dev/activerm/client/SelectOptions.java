@@ -2,6 +2,7 @@ package dev.activerm.client;
 
 import dev.activerm.client.Types.Pair;
 import dev.activerm.client.Types.Strategy;
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -18,6 +19,8 @@ import java.util.List;
  * @param includeLabeled also consider labeled pairs
  * @param includePending also consider pairs pending from earlier selections
  * @param modelVersion 0: the latest model
+ * @param pendingTtl how long the chosen pairs stay pending before they are released by
+ *     themselves (1 ms .. 3650 days); null: the project's default (itself unset: no expiry)
  */
 public record SelectOptions(
     int batchSize,
@@ -29,7 +32,8 @@ public record SelectOptions(
     long seed,
     boolean includeLabeled,
     boolean includePending,
-    long modelVersion) {
+    long modelVersion,
+    Duration pendingTtl) {
 
   /** Where candidate pairs come from. */
   public enum CandidateSource {
@@ -48,19 +52,33 @@ public record SelectOptions(
     }
   }
 
+  /** The options without a pending TTL (the project's default applies). */
+  public SelectOptions(int batchSize, Strategy strategy, CandidateSource candidates, List<Pair> pairs,
+      List<String> promptIds, long maxCandidates, long seed, boolean includeLabeled, boolean includePending,
+      long modelVersion) {
+    this(batchSize, strategy, candidates, pairs, promptIds, maxCandidates, seed, includeLabeled, includePending,
+        modelVersion, null);
+  }
+
   public static SelectOptions of(int batchSize, Strategy strategy) {
     return new SelectOptions(
         batchSize, strategy, CandidateSource.CROSS_PROMPT, List.of(), List.of(), 0, 0, false, false, 0);
   }
 
+  /** Pairs of this selection left unlabeled for ttl are released by themselves (null: the project's default). */
+  public SelectOptions withPendingTtl(Duration ttl) {
+    return new SelectOptions(batchSize, strategy, candidates, pairs, promptIds, maxCandidates, seed, includeLabeled,
+        includePending, modelVersion, ttl);
+  }
+
   public SelectOptions withCandidates(CandidateSource source) {
     return new SelectOptions(batchSize, strategy, source, pairs, promptIds, maxCandidates, seed, includeLabeled,
-        includePending, modelVersion);
+        includePending, modelVersion, pendingTtl);
   }
 
   public SelectOptions withPairs(List<Pair> explicitPairs) {
     return new SelectOptions(batchSize, strategy, CandidateSource.EXPLICIT, explicitPairs, promptIds, maxCandidates,
-        seed, includeLabeled, includePending, modelVersion);
+        seed, includeLabeled, includePending, modelVersion, pendingTtl);
   }
 
   /**
@@ -69,16 +87,16 @@ public record SelectOptions(
    */
   public SelectOptions withPromptIds(List<String> ids) {
     return new SelectOptions(batchSize, strategy, candidates, pairs, ids, maxCandidates, seed, includeLabeled,
-        includePending, modelVersion);
+        includePending, modelVersion, pendingTtl);
   }
 
   public SelectOptions withSeed(long newSeed) {
     return new SelectOptions(batchSize, strategy, candidates, pairs, promptIds, maxCandidates, newSeed,
-        includeLabeled, includePending, modelVersion);
+        includeLabeled, includePending, modelVersion, pendingTtl);
   }
 
   public SelectOptions withMaxCandidates(long cap) {
     return new SelectOptions(batchSize, strategy, candidates, pairs, promptIds, cap, seed, includeLabeled,
-        includePending, modelVersion);
+        includePending, modelVersion, pendingTtl);
   }
 }

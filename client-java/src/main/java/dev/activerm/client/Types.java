@@ -44,21 +44,53 @@ public final class Types {
       long numComparisons,
       long numPrompts,
       long latestModelVersion,
-      long numPendingPairs) {}
+      long numPendingPairs,
+      Duration pendingTtl) {}
 
   public record AddResult(long numAdded, long total) {}
 
-  public record AddComparisonsResult(long numAdded, long numComparisons, long numPendingResolved) {}
+  /**
+   * ids: one per comparison sent (given or server-assigned); numUnchanged: ids already stored with
+   * the same content; numDeletedBefore: ids of deleted comparisons with the same content.
+   */
+  public record AddComparisonsResult(long numAdded, long numComparisons, long numPendingResolved, List<String> ids,
+      long numUnchanged, long numDeletedBefore) {}
 
-  /** A comparison to send; annotatorId may be empty, weight 0 means 1.0. */
-  public record ComparisonInput(String aId, String bId, Outcome outcome, String annotatorId, double weight) {
+  public record DeleteComparisonsResult(long numDeleted, long numAlreadyDeleted, long numComparisons) {}
+
+  public record RetireResponsesResult(long numRetired, long numAlreadyRetired) {}
+
+  public record ReleasePairsResult(long numReleased, long numNotPending, long numPendingPairs) {}
+
+  /**
+   * A comparison to send; annotatorId may be empty, weight 0 means 1.0, comparisonId empty: the
+   * server assigns one (an id already stored with the same content is not stored again).
+   */
+  public record ComparisonInput(
+      String aId, String bId, Outcome outcome, String annotatorId, double weight, String comparisonId) {
+    public ComparisonInput(String aId, String bId, Outcome outcome, String annotatorId, double weight) {
+      this(aId, bId, outcome, annotatorId, weight, "");
+    }
+
     public static ComparisonInput of(String aId, String bId, Outcome outcome) {
       return new ComparisonInput(aId, bId, outcome, "", 0.0);
+    }
+
+    public ComparisonInput withId(String id) {
+      return new ComparisonInput(aId, bId, outcome, annotatorId, weight, id);
     }
   }
 
   public record Comparison(
-      String aId, String bId, Outcome outcome, String annotatorId, double weight, Instant createTime) {}
+      String aId, String bId, Outcome outcome, String annotatorId, double weight, Instant createTime, String id) {}
+
+  /** Where a selected pair is in its lifecycle. */
+  public enum PairState {
+    UNSPECIFIED,
+    PENDING,
+    LABELED,
+    RELEASED
+  }
 
   /** Responses read back; embeddings is null unless asked for, else rows x dim. */
   public record Responses(List<String> ids, List<String> promptIds, float[][] embeddings) {}
@@ -79,7 +111,7 @@ public final class Types {
 
   public record Scores(long modelVersion, double[] rewards, List<PairScore> pairScores) {}
 
-  public record ScoredPair(String aId, String bId, double score) {}
+  public record ScoredPair(String aId, String bId, double score, PairState state) {}
 
   public record Selection(
       String selectionId,
@@ -90,7 +122,48 @@ public final class Types {
       long numCandidates,
       List<ScoredPair> pairs,
       Instant createTime,
-      Duration wallTime) {}
+      Duration wallTime,
+      long numLabeled,
+      long numPending,
+      long numReleased,
+      Duration pendingTtl,
+      String computedOn) {}
+
+  /**
+   * ExportSelectionState: what a selection computed off the server (the Spark job) needs for
+   * the latest model. information is lambda I + F(labeled and pending) and factor its lower
+   * Cholesky factor, both h x h row-major; parameters as the server stores them (layerSizes
+   * [D] for LINEAR: D little-endian float64 w).
+   */
+  public record SelectionState(
+      long modelVersion,
+      Head head,
+      int embeddingDim,
+      double l2,
+      int[] layerSizes,
+      byte[] parameters,
+      int featureDim,
+      double[] information,
+      double[] factor,
+      List<Pair> labeledPairs,
+      List<Pair> pendingPairs,
+      List<String> retiredResponseIds) {}
+
+  /**
+   * RegisterSelection: a batch chosen off the server for model version modelVersion; pairs in
+   * the order chosen with their scores; computedOn e.g. "spark".
+   */
+  public record Registration(
+      Strategy strategy,
+      long modelVersion,
+      List<Pair> pairs,
+      double[] scores,
+      long seed,
+      long numCandidates,
+      SelectOptions.CandidateSource source,
+      long maxCandidates,
+      double ridge,
+      String computedOn) {}
 
   /** A pair of stored response ids. */
   public record Pair(String aId, String bId) {}

@@ -10,7 +10,9 @@ import dev.activerm.client.Types.Pair;
 import dev.activerm.client.Types.Selection;
 import dev.activerm.client.Types.Strategy;
 import dev.activerm.server.api.ActiveRmGrpcService;
-import dev.activerm.server.core.ProjectRegistry;
+import dev.activerm.server.api.observability.DomainMetrics;
+import dev.activerm.server.core.ActiveRmCore;
+import dev.activerm.server.core.project.Limits;
 import dev.activerm.server.store.PoolFiles;
 import dev.activerm.server.store.SqliteStore;
 import io.grpc.ManagedChannel;
@@ -32,10 +34,10 @@ class SelectionClientTest {
   @Test
   void modelFreeStrategiesAndErrorsThroughTheClient() throws Exception {
     SqliteStore store = SqliteStore.open(dir);
-    ProjectRegistry registry = ProjectRegistry.load(store, new PoolFiles(dir), Clock.systemUTC(), dev.activerm.server.core.Limits.DEFAULT);
+    ActiveRmCore core = ActiveRmCore.open(store, new PoolFiles(dir), Clock.systemUTC(), Limits.DEFAULT, 512L << 20);
     String name = InProcessServerBuilder.generateName();
     Server server = InProcessServerBuilder.forName(name).directExecutor()
-        .addService(new ActiveRmGrpcService(registry)).build().start();
+        .addService(new ActiveRmGrpcService(core, DomainMetrics.detached())).build().start();
     ManagedChannel channel = InProcessChannelBuilder.forName(name).directExecutor().build();
     try (ActiveRmClient client = ActiveRmClient.builder().channel(channel).build()) {
       client.createProject("p", 3, Head.LINEAR, 1.0);
@@ -78,11 +80,10 @@ class SelectionClientTest {
   @Test
   void promptIdsRestrictTheCandidatesThroughTheClient() throws Exception {
     SqliteStore store = SqliteStore.open(dir);
-    ProjectRegistry registry =
-        ProjectRegistry.load(store, new PoolFiles(dir), Clock.systemUTC(), dev.activerm.server.core.Limits.DEFAULT);
+    ActiveRmCore core = ActiveRmCore.open(store, new PoolFiles(dir), Clock.systemUTC(), Limits.DEFAULT, 512L << 20);
     String name = InProcessServerBuilder.generateName();
     Server server = InProcessServerBuilder.forName(name).directExecutor()
-        .addService(new ActiveRmGrpcService(registry)).build().start();
+        .addService(new ActiveRmGrpcService(core, DomainMetrics.detached())).build().start();
     ManagedChannel channel = InProcessChannelBuilder.forName(name).directExecutor().build();
     try (ActiveRmClient client = ActiveRmClient.builder().channel(channel).build()) {
       client.createProject("p", 2, Head.LINEAR, 1.0);

@@ -3,11 +3,16 @@ package dev.activerm.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.activerm.client.ActiveRmClient;
+import dev.activerm.client.SelectOptions;
 import dev.activerm.client.Types.Comparison;
 import dev.activerm.client.Types.ComparisonInput;
 import dev.activerm.client.Types.Head;
 import dev.activerm.client.Types.Outcome;
+import dev.activerm.client.Types.Pair;
+import dev.activerm.client.Types.PairState;
 import dev.activerm.client.Types.Responses;
+import dev.activerm.client.Types.Selection;
+import dev.activerm.client.Types.Strategy;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -75,6 +80,49 @@ class KillAndRestartIT {
       List<Comparison> stored = client.listComparisons("p");
       assertThat(stored).extracting(Comparison::aId).containsExactly("a-0", "a-2", "b-4");
       assertThat(stored).extracting(Comparison::weight).containsExactly(1.0, 0.5, 1.0);
+    }
+  }
+
+  /** The labeling lifecycle's writes (ids, deletes, retirements, released pairs) survive kill -9. */
+  @Test
+  void lifecycleStateIsBackAfterKill9() throws Exception {
+    String released;
+    Set<String> pendingBefore = new HashSet<>();
+    try (ServerProcess server = ServerProcess.start(dataDir);
+        ActiveRmClient client = ActiveRmClient.builder().target(server.target()).build()) {
+      client.createProject("p", DIM, Head.LINEAR, 1.0);
+      client.addResponses("p", ids("r", 8), ids("q", 8), rows(8, 3));
+      client.addComparisons("p", List.of(
+          ComparisonInput.of("r-0", "r-1", Outcome.A).withId("keep"),
+          new ComparisonInput("r-2", "r-3", Outcome.B, "bad", 0).withId("drop-1"),
+          new ComparisonInput("r-4", "r-5", Outcome.B, "bad", 0)));
+      assertThat(client.deleteAnnotatorComparisons("p", "bad").numDeleted()).isEqualTo(2);
+      client.retireResponses("p", List.of("r-7"));
+      Selection sel = client.selectBatch("p", SelectOptions.of(4, Strategy.RANDOM).withSeed(1));
+      released = sel.pairs().get(0).aId() + "|" + sel.pairs().get(0).bId();
+      client.releasePairs("p", sel.selectionId(), List.of(new Pair(sel.pairs().get(0).aId(), sel.pairs().get(0).bId())));
+      sel.pairs().subList(1, 4).forEach(p -> pendingBefore.add(p.aId() + "|" + p.bId()));
+      server.kill9();
+    }
+
+    try (ServerProcess server = ServerProcess.start(dataDir);
+        ActiveRmClient client = ActiveRmClient.connect(server.target())) {
+      assertThat(client.listComparisons("p")).extracting(Comparison::id).containsExactly("keep");
+      // Replaying the deleted label does not bring it back; the kept one is unchanged.
+      var replay = client.addComparisons("p", List.of(
+          new ComparisonInput("r-2", "r-3", Outcome.B, "bad", 0).withId("drop-1"),
+          ComparisonInput.of("r-0", "r-1", Outcome.A).withId("keep")));
+      assertThat(List.of(replay.numAdded(), replay.numDeletedBefore(), replay.numUnchanged())).containsExactly(0L, 1L, 1L);
+      assertThat(client.getProject("p").numPendingPairs()).isEqualTo(3);
+      Selection back = client.listSelections("p").get(0);
+      assertThat(List.of(back.numPending(), back.numReleased())).containsExactly(3L, 1L);
+      Selection full = client.getSelection("p", back.selectionId());
+      assertThat(full.pairs().get(0).state()).isEqualTo(PairState.RELEASED);
+      assertThat(released).isEqualTo(full.pairs().get(0).aId() + "|" + full.pairs().get(0).bId());
+      // r-7 stays retired: 7 live responses, 21 pairs, minus 3 pending and the 1 labeled.
+      Selection next = client.selectBatch("p", SelectOptions.of(1, Strategy.RANDOM));
+      assertThat(next.numCandidates()).isEqualTo(21 - 3 - 1);
+      assertThat(pendingBefore).hasSize(3);
     }
   }
 

@@ -1,6 +1,7 @@
 package dev.activerm.server;
 
 import dev.activerm.server.api.ActiveRmGrpcService;
+import dev.activerm.server.api.RequestDecoding;
 import dev.activerm.server.api.auth.ApiKeyInterceptor;
 import dev.activerm.server.api.auth.ApiKeys;
 import dev.activerm.server.api.observability.DomainMetrics;
@@ -53,6 +54,11 @@ public final class ActiveRmServer implements AutoCloseable {
 
   /** Opens the data dir and loads every project; call {@link #start()} to serve. */
   public ActiveRmServer(ServerBuilder<?> builder, ServerConfig config) {
+    this(builder, config, Clock.systemUTC());
+  }
+
+  /** As above, with the clock every server-time decision reads (pending TTLs; tests pass a fixed one). */
+  public ActiveRmServer(ServerBuilder<?> builder, ServerConfig config, Clock clock) {
     this.config = config;
     Blas.setThreads(config.computeThreads());
     Parallel.setThreads(config.computeThreads());
@@ -68,31 +74,34 @@ public final class ActiveRmServer implements AutoCloseable {
     }
     try {
       core = ActiveRmCore.open(
-          store, new PoolFiles(config.dataDir()), Clock.systemUTC(), config.limits(), config.cacheBytes());
+          store, new PoolFiles(config.dataDir()), clock, config.limits(), config.cacheBytes());
     } catch (RuntimeException e) {
       closeStorage();
       throw e;
     }
     DomainMetrics domainMetrics = new DomainMetrics(metrics.registry());
+    this.executor = Executors.newFixedThreadPool(config.grpcThreads(), namedThreads("activerm-grpc-"));
     ServerServiceDefinition service;
     try {
       // The last interceptor runs first: request ids and logging wrap metrics, which wrap auth.
       service = ServerInterceptors.intercept(
-          withAuth(new ActiveRmGrpcService(core, domainMetrics).bindService(), config.security()),
+          withAuth(new ActiveRmGrpcService(core, domainMetrics, executor).bindService(), config.security()),
           new MetricCollectingServerInterceptor(metrics.registry()),
           new RequestContextInterceptor());
     } catch (IOException | RuntimeException e) {
+      executor.shutdownNow();
       closeStorage();
       throw new IllegalArgumentException("cannot read --api-keys-file: " + e.getMessage(), e);
     }
     registerGauges(core, domainMetrics);
-    this.executor = Executors.newFixedThreadPool(config.grpcThreads(), namedThreads("activerm-grpc-"));
+    // Decoding wraps every service (health and reflection need no key): bytes that are not a
+    // valid request get INVALID_ARGUMENT and a rate-limited log line, never a stack trace.
     this.server = builder
         .executor(executor)
         .maxInboundMessageSize(config.maxMessageBytes())
-        .addService(service)
-        .addService(health.getHealthService())
-        .addService(ProtoReflectionServiceV1.newInstance())
+        .addService(RequestDecoding.guard(service))
+        .addService(RequestDecoding.guard(health.getHealthService().bindService()))
+        .addService(RequestDecoding.guard(ProtoReflectionServiceV1.newInstance().bindService()))
         .build();
   }
 

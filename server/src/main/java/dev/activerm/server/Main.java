@@ -9,7 +9,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -61,7 +63,7 @@ public final class Main implements Callable<Integer> {
   Path tlsCert;
 
   @Option(names = "--tls-key", defaultValue = "${env:ACTIVERM_TLS_KEY}",
-      description = "PEM private key (PKCS#8) for --tls-cert (env ACTIVERM_TLS_KEY).")
+      description = "PEM private key (unencrypted PKCS#8) for --tls-cert, checked against it at start-up (env ACTIVERM_TLS_KEY).")
   Path tlsKey;
 
   @Option(names = "--api-keys-file", defaultValue = "${env:ACTIVERM_API_KEYS_FILE}",
@@ -86,6 +88,8 @@ public final class Main implements Callable<Integer> {
       description = "Serve Prometheus metrics at http://BIND:PORT/metrics; -1 (default) for none (env ACTIVERM_METRICS_PORT).")
   int metricsPort;
 
+  @Spec CommandSpec spec;
+
   public static void main(String[] args) {
     System.exit(new CommandLine(new Main()).execute(args));
   }
@@ -103,6 +107,14 @@ public final class Main implements Callable<Integer> {
         new ServerConfig.Security(tlsCert, tlsKey, apiKeysFile),
         new Limits(maxProjects, maxPoolMib << 20, maxCallMib == 0 ? Limits.DEFAULT.maxCallBytes() : maxCallMib << 20),
         metricsPort);
+    if (config.security().tls()) {
+      try {
+        TlsFiles.check(config.security().tlsCert(), config.security().tlsKey());
+      } catch (TlsFiles.Problem e) {
+        spec.commandLine().getErr().println("activerm-server: " + e.getMessage());
+        return 2;
+      }
+    }
     InetSocketAddress address = new InetSocketAddress(bind, port);
     NettyServerBuilder builder = config.security().tls()
         ? NettyServerBuilder.forAddress(address,

@@ -17,6 +17,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -29,6 +30,7 @@ import java.util.concurrent.TimeoutException;
  */
 public final class TestServer implements AutoCloseable {
   private final ServerConfig config;
+  private final Clock clock;
   private ActiveRmServer server;
   private ManagedChannel channel;
 
@@ -37,13 +39,19 @@ public final class TestServer implements AutoCloseable {
   }
 
   public TestServer(ServerConfig config) throws IOException {
+    this(config, Clock.systemUTC());
+  }
+
+  /** With the server's clock (pending TTLs): a {@link MutableClock} lets a test move time. */
+  public TestServer(ServerConfig config, Clock clock) throws IOException {
     this.config = config;
+    this.clock = clock;
     open();
   }
 
   private void open() throws IOException {
     String name = InProcessServerBuilder.generateName();
-    server = new ActiveRmServer(InProcessServerBuilder.forName(name), config).start();
+    server = new ActiveRmServer(InProcessServerBuilder.forName(name), config, clock).start();
     channel = InProcessChannelBuilder.forName(name).directExecutor().build();
   }
 

@@ -13,7 +13,11 @@ import dev.activerm.proto.v1.FitRequest;
 import dev.activerm.proto.v1.FitResponse;
 import dev.activerm.proto.v1.GetProjectRequest;
 import dev.activerm.proto.v1.GetProjectResponse;
+import dev.activerm.proto.v1.ExportSelectionStateRequest;
+import dev.activerm.proto.v1.ExportSelectionStateResponse;
 import dev.activerm.proto.v1.GetSelectionRequest;
+import dev.activerm.proto.v1.RegisterSelectionRequest;
+import dev.activerm.proto.v1.RegisterSelectionResponse;
 import dev.activerm.proto.v1.GetSelectionResponse;
 import dev.activerm.proto.v1.ListComparisonsRequest;
 import dev.activerm.proto.v1.ListComparisonsResponse;
@@ -21,6 +25,14 @@ import dev.activerm.proto.v1.ListProjectsRequest;
 import dev.activerm.proto.v1.ListProjectsResponse;
 import dev.activerm.proto.v1.ListResponsesRequest;
 import dev.activerm.proto.v1.ListResponsesResponse;
+import dev.activerm.proto.v1.DeleteComparisonsRequest;
+import dev.activerm.proto.v1.DeleteComparisonsResponse;
+import dev.activerm.proto.v1.RetireResponsesRequest;
+import dev.activerm.proto.v1.RetireResponsesResponse;
+import dev.activerm.proto.v1.ListSelectionsRequest;
+import dev.activerm.proto.v1.ListSelectionsResponse;
+import dev.activerm.proto.v1.ReleasePairsRequest;
+import dev.activerm.proto.v1.ReleasePairsResponse;
 import dev.activerm.proto.v1.ScoreRequest;
 import dev.activerm.proto.v1.ScoreResponse;
 import dev.activerm.proto.v1.SelectBatchRequest;
@@ -28,6 +40,8 @@ import dev.activerm.proto.v1.SelectBatchResponse;
 import dev.activerm.server.api.observability.DomainMetrics;
 import dev.activerm.server.core.ActiveRmCore;
 import io.grpc.stub.StreamObserver;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ForkJoinPool;
 import java.util.function.Supplier;
 
 /** The gRPC face of {@link ActiveRmCore}: map the request, call the domain, map the answer. */
@@ -36,13 +50,26 @@ public final class ActiveRmGrpcService extends ActiveRewardModelingServiceGrpc.A
   private final ProjectRpcMapper mapper;
   private final FitRpcMapper fitMapper;
   private final SelectionRpcMapper selections;
+  private final OffServerRpcMapper offServer;
+  private final Executor uploads;
 
-  /** metrics records fit and selection durations ({@link DomainMetrics#detached()} for none). */
+  /** For tests: uploads that waited for their project's slot carry on on the common pool. */
   public ActiveRmGrpcService(ActiveRmCore core, DomainMetrics metrics) {
+    this(core, metrics, ForkJoinPool.commonPool());
+  }
+
+  /**
+   * metrics records fit and selection durations ({@link DomainMetrics#detached()} for none);
+   * uploads runs an AddResponses call that waited for its project's upload slot once it has it
+   * (the server's gRPC executor).
+   */
+  public ActiveRmGrpcService(ActiveRmCore core, DomainMetrics metrics, Executor uploads) {
     this.core = core;
+    this.uploads = uploads;
     this.mapper = new ProjectRpcMapper(core);
     this.fitMapper = new FitRpcMapper(core.fitting(), core.scoring(), metrics);
     this.selections = new SelectionRpcMapper(core.selections(), metrics);
+    this.offServer = new OffServerRpcMapper(core.exports(), core.registrations());
   }
 
   @Override
@@ -67,7 +94,7 @@ public final class ActiveRmGrpcService extends ActiveRewardModelingServiceGrpc.A
 
   @Override
   public StreamObserver<AddResponsesRequest> addResponses(StreamObserver<AddResponsesResponse> out) {
-    return new AddResponsesCall(core.responses(), out);
+    return new AddResponsesCall(core.responses(), out, uploads);
   }
 
   @Override
@@ -83,6 +110,16 @@ public final class ActiveRmGrpcService extends ActiveRewardModelingServiceGrpc.A
   @Override
   public void listComparisons(ListComparisonsRequest request, StreamObserver<ListComparisonsResponse> out) {
     unary("ListComparisons", out, () -> mapper.listComparisons(request));
+  }
+
+  @Override
+  public void deleteComparisons(DeleteComparisonsRequest request, StreamObserver<DeleteComparisonsResponse> out) {
+    unary("DeleteComparisons", out, () -> mapper.deleteComparisons(request));
+  }
+
+  @Override
+  public void retireResponses(RetireResponsesRequest request, StreamObserver<RetireResponsesResponse> out) {
+    unary("RetireResponses", out, () -> mapper.retireResponses(request));
   }
 
   @Override
@@ -103,6 +140,27 @@ public final class ActiveRmGrpcService extends ActiveRewardModelingServiceGrpc.A
   @Override
   public void getSelection(GetSelectionRequest request, StreamObserver<GetSelectionResponse> out) {
     unary("GetSelection", out, () -> selections.getSelection(request));
+  }
+
+  @Override
+  public void listSelections(ListSelectionsRequest request, StreamObserver<ListSelectionsResponse> out) {
+    unary("ListSelections", out, () -> selections.listSelections(request));
+  }
+
+  @Override
+  public void releasePairs(ReleasePairsRequest request, StreamObserver<ReleasePairsResponse> out) {
+    unary("ReleasePairs", out, () -> selections.releasePairs(request));
+  }
+
+  @Override
+  public void exportSelectionState(ExportSelectionStateRequest request,
+      StreamObserver<ExportSelectionStateResponse> out) {
+    unary("ExportSelectionState", out, () -> offServer.export(request));
+  }
+
+  @Override
+  public void registerSelection(RegisterSelectionRequest request, StreamObserver<RegisterSelectionResponse> out) {
+    unary("RegisterSelection", out, () -> offServer.register(request));
   }
 
   private static <T> void unary(String method, StreamObserver<T> out, Supplier<T> call) {

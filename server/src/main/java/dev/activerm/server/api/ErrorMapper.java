@@ -12,6 +12,8 @@ import io.grpc.Deadline;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
+import dev.activerm.server.api.observability.RateLimitedLog;
+import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,10 +22,21 @@ import org.slf4j.LoggerFactory;
  * their code, message and field violations (as google.rpc.BadRequest); anything
  * unexpected is INTERNAL and logged with its stack trace. A call core stopped because its
  * caller went away is DEADLINE_EXCEEDED or CANCELLED. Expected failures are logged
- * quietly, at debug.
+ * quietly, at debug; unexpected ones at error with their stack trace, at most
+ * {@link #ERROR_LINES_PER_MINUTE} a minute (a client that found one can repeat it at will).
+ * Messages and field violations are bounded ({@link #MAX_MESSAGE_CHARS},
+ * {@link #MAX_VIOLATION_CHARS}) so the status fits the 8 KiB of trailers clients accept.
  */
 public final class ErrorMapper {
   private static final Logger log = LoggerFactory.getLogger(ErrorMapper.class);
+  /** Unexpected-error lines (with stack trace) logged per minute; the rest are counted in a summary line. */
+  public static final int ERROR_LINES_PER_MINUTE = 10;
+  /** Longest status message sent; the rest is cut with a note of the full length. */
+  static final int MAX_MESSAGE_CHARS = 1500;
+  /** Most characters of field names and descriptions sent in one BadRequest. */
+  static final int MAX_VIOLATION_CHARS = 1500;
+  private static final RateLimitedLog unexpected =
+      new RateLimitedLog(log, ERROR_LINES_PER_MINUTE, Duration.ofMinutes(1));
 
   private ErrorMapper() {}
 
@@ -35,12 +48,18 @@ public final class ErrorMapper {
       log.debug("{} failed: {} {}", method, e.kind(), e.getMessage());
       com.google.rpc.Status.Builder status = com.google.rpc.Status.newBuilder()
           .setCode(code(e.kind()).getNumber())
-          .setMessage(e.getMessage());
+          .setMessage(bounded(e.getMessage(), MAX_MESSAGE_CHARS));
       if (!e.violations().isEmpty()) {
         BadRequest.Builder bad = BadRequest.newBuilder();
+        int chars = 0;
         for (FieldViolation v : e.violations()) {
-          bad.addFieldViolations(
-              BadRequest.FieldViolation.newBuilder().setField(v.field()).setDescription(v.description()));
+          String field = bounded(v.field(), 200);
+          String description = bounded(v.description(), 400);
+          chars += field.length() + description.length();
+          if (chars > MAX_VIOLATION_CHARS) {
+            break; // the message lists the rest, or says how many more there are
+          }
+          bad.addFieldViolations(BadRequest.FieldViolation.newBuilder().setField(field).setDescription(description));
         }
         status.addDetails(Any.pack(bad.build()));
       }
@@ -62,19 +81,27 @@ public final class ErrorMapper {
     }
     if (t instanceof IllegalArgumentException) {
       log.debug("{} failed: {}", method, t.getMessage());
-      return Status.INVALID_ARGUMENT.withDescription(t.getMessage()).asRuntimeException();
+      return Status.INVALID_ARGUMENT.withDescription(bounded(t.getMessage(), MAX_MESSAGE_CHARS)).asRuntimeException();
     }
     if (t instanceof OutOfMemoryError) {
-      log.error("{} ran out of memory", method, t);
+      unexpected.error("{} ran out of memory", method, t);
       return Status.RESOURCE_EXHAUSTED
           .withDescription("the server ran out of memory for this call; send smaller calls or give the server more heap (-Xmx)")
           .asRuntimeException();
     }
-    log.error("{} failed unexpectedly", method, t);
+    unexpected.error("{} failed unexpectedly", method, t);
     return Status.INTERNAL
         .withDescription(method + " failed inside the server (" + t.getClass().getSimpleName()
             + "); nothing was acknowledged. The server log has the details.")
         .asRuntimeException();
+  }
+
+  /** Text cut to max characters with a note of its full length (newlines kept: messages list violations). */
+  static String bounded(String s, int max) {
+    if (s == null || s.length() <= max) {
+      return s;
+    }
+    return s.substring(0, max) + "…(" + s.length() + " chars; cut)";
   }
 
   private static Code code(ActiveRmException.Kind kind) {

@@ -14,6 +14,11 @@ import dev.activerm.proto.v1.ListProjectsRequest;
 import dev.activerm.proto.v1.ListProjectsResponse;
 import dev.activerm.proto.v1.ListResponsesRequest;
 import dev.activerm.proto.v1.ListResponsesResponse;
+import dev.activerm.proto.v1.DeleteComparisonsRequest;
+import dev.activerm.proto.v1.DeleteComparisonsResponse;
+import dev.activerm.proto.v1.RetireResponsesRequest;
+import dev.activerm.proto.v1.RetireResponsesResponse;
+import dev.activerm.server.core.project.Retirements;
 import dev.activerm.server.api.auth.ApiKeyInterceptor;
 import dev.activerm.server.api.auth.Principal;
 import dev.activerm.server.core.ActiveRmCore;
@@ -37,7 +42,8 @@ final class ProjectRpcMapper {
 
   CreateProjectResponse createProject(CreateProjectRequest r) {
     ProjectInfo info = core.projects().createProject(
-        r.getProjectId(), r.getEmbeddingDim(), ProtoMapper.head(r.getHead()), r.getL2());
+        r.getProjectId(), r.getEmbeddingDim(), ProtoMapper.head(r.getHead()), r.getL2(),
+        ProtoMapper.ttlMillis(r.getPendingTtl()));
     return CreateProjectResponse.newBuilder().setProject(ProtoMapper.project(info)).build();
   }
 
@@ -70,10 +76,14 @@ final class ProjectRpcMapper {
         r.getResponseIdsList(),
         PageTokens.decodeOffset(RESPONSES, r.getPageToken()),
         r.getPageSize(),
-        r.getIncludeEmbeddings());
+        r.getIncludeEmbeddings(),
+        r.getExcludeRetired());
     ListResponsesResponse.Builder out = ListResponsesResponse.newBuilder()
         .addAllResponseIds(page.ids())
         .addAllPromptIds(page.promptIds());
+    for (boolean retired : page.retired()) {
+      out.addRetired(retired);
+    }
     if (page.embeddings() != null) {
       out.setEmbeddings(MatrixCodec.encode(page.embeddings(), page.ids().size(), page.dim()));
     }
@@ -90,12 +100,34 @@ final class ProjectRpcMapper {
         .setNumAdded(result.added())
         .setNumComparisons(result.total())
         .setNumPendingResolved(result.pendingResolved())
+        .addAllComparisonIds(result.ids())
+        .setNumUnchanged(result.unchanged())
+        .setNumDeletedBefore(result.deletedBefore())
+        .build();
+  }
+
+  DeleteComparisonsResponse deleteComparisons(DeleteComparisonsRequest r) {
+    Comparisons.DeleteResult result =
+        core.comparisons().delete(r.getProjectId(), r.getComparisonIdsList(), r.getAnnotatorId());
+    return DeleteComparisonsResponse.newBuilder()
+        .setNumDeleted(result.deleted())
+        .setNumAlreadyDeleted(result.alreadyDeleted())
+        .setNumComparisons(result.total())
+        .build();
+  }
+
+  RetireResponsesResponse retireResponses(RetireResponsesRequest r) {
+    Retirements.RetireResult result = core.retirements().retire(r.getProjectId(), r.getResponseIdsList());
+    return RetireResponsesResponse.newBuilder()
+        .setNumRetired(result.retired())
+        .setNumAlreadyRetired(result.alreadyRetired())
         .build();
   }
 
   ListComparisonsResponse listComparisons(ListComparisonsRequest r) {
     ComparisonPage page = core.comparisons().list(
-        r.getProjectId(), PageTokens.decodeOffset(COMPARISONS, r.getPageToken()), r.getPageSize());
+        r.getProjectId(), PageTokens.decodeOffset(COMPARISONS, r.getPageToken()), r.getPageSize(),
+        r.getAnnotatorId());
     ListComparisonsResponse.Builder out = ListComparisonsResponse.newBuilder();
     page.comparisons().forEach(c -> out.addComparisons(ProtoMapper.comparison(c)));
     if (page.nextOffset() >= 0) {

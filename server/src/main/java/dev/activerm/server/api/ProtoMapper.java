@@ -30,14 +30,19 @@ final class ProtoMapper {
     return HeadSpec.of(type, config.getHiddenSizesList().stream().mapToInt(Integer::intValue).toArray());
   }
 
-  static Project project(ProjectInfo info) {
+  static HeadConfig headConfig(HeadSpec spec) {
     HeadConfig.Builder head = HeadConfig.newBuilder()
-        .setType(info.spec().head().type() == HeadType.MLP
+        .setType(spec.type() == HeadType.MLP
             ? dev.activerm.proto.v1.HeadType.HEAD_TYPE_MLP
             : dev.activerm.proto.v1.HeadType.HEAD_TYPE_LINEAR);
-    for (int size : info.spec().head().hiddenSizes()) {
+    for (int size : spec.hiddenSizes()) {
       head.addHiddenSizes(size);
     }
+    return head.build();
+  }
+
+  static Project project(ProjectInfo info) {
+    HeadConfig head = headConfig(info.spec().head());
     return Project.newBuilder()
         .setProjectId(info.spec().id())
         .setEmbeddingDim(info.spec().embeddingDim())
@@ -49,6 +54,8 @@ final class ProtoMapper {
         .setNumPrompts(info.numPrompts())
         .setLatestModelVersion(info.latestModelVersion())
         .setNumPendingPairs(info.numPendingPairs())
+        .setPendingTtl(duration(java.time.Duration.ofMillis(info.spec().pendingTtlMillis())))
+        .setNumRetiredResponses(info.numRetiredResponses())
         .build();
   }
 
@@ -56,7 +63,8 @@ final class ProtoMapper {
     List<ComparisonInput> out = new ArrayList<>(in.size());
     for (int i = 0; i < in.size(); i++) {
       Comparison c = in.get(i);
-      out.add(new ComparisonInput(c.getAId(), c.getBId(), outcome(c, i), c.getAnnotatorId(), c.getWeight()));
+      out.add(new ComparisonInput(
+          c.getAId(), c.getBId(), outcome(c, i), c.getAnnotatorId(), c.getWeight(), c.getComparisonId()));
     }
     return out;
   }
@@ -86,7 +94,26 @@ final class ProtoMapper {
         .setAnnotatorId(c.annotatorId())
         .setWeight(c.weight())
         .setCreateTime(timestamp(c.createTime()))
+        .setComparisonId(c.id())
         .build();
+  }
+
+  /**
+   * A pending TTL in ms: 0 when unset, rounded up to whole ms, -1 when negative or malformed
+   * (the domain rejects it with a field violation).
+   */
+  static long ttlMillis(com.google.protobuf.Duration d) {
+    if (d.getSeconds() < 0 || d.getNanos() < 0 || d.getNanos() > 999_999_999) {
+      return -1;
+    }
+    if (d.getSeconds() > Long.MAX_VALUE / 1000 - 1) {
+      return Long.MAX_VALUE;
+    }
+    return d.getSeconds() * 1000 + (d.getNanos() + 999_999) / 1_000_000;
+  }
+
+  static com.google.protobuf.Duration duration(java.time.Duration d) {
+    return com.google.protobuf.Duration.newBuilder().setSeconds(d.getSeconds()).setNanos(d.getNano()).build();
   }
 
   static Timestamp timestamp(Instant t) {

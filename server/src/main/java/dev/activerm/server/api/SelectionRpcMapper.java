@@ -4,6 +4,11 @@ import com.google.protobuf.Duration;
 import dev.activerm.proto.v1.CandidateSource;
 import dev.activerm.proto.v1.GetSelectionRequest;
 import dev.activerm.proto.v1.GetSelectionResponse;
+import dev.activerm.proto.v1.ListSelectionsRequest;
+import dev.activerm.proto.v1.ListSelectionsResponse;
+import dev.activerm.proto.v1.PairState;
+import dev.activerm.proto.v1.ReleasePairsRequest;
+import dev.activerm.proto.v1.ReleasePairsResponse;
 import dev.activerm.proto.v1.ResponsePair;
 import dev.activerm.proto.v1.ScoredPair;
 import dev.activerm.proto.v1.SelectBatchRequest;
@@ -46,6 +51,34 @@ final class SelectionRpcMapper {
         .build();
   }
 
+  private static final String SELECTIONS = "ListSelections";
+
+  ListSelectionsResponse listSelections(ListSelectionsRequest r) {
+    Selections.SelectionPage page = selections.list(r.getProjectId(),
+        PageTokens.decodeOffset(SELECTIONS, r.getPageToken()), r.getPageSize(), r.getIncludePairs());
+    ListSelectionsResponse.Builder out = ListSelectionsResponse.newBuilder();
+    page.selections().forEach(s -> out.addSelections(selection(s)));
+    if (page.nextBelowSeq() >= 0) {
+      out.setNextPageToken(PageTokens.encode(SELECTIONS, Long.toString(page.nextBelowSeq())));
+    }
+    return out.build();
+  }
+
+  ReleasePairsResponse releasePairs(ReleasePairsRequest r) {
+    List<String> a = new ArrayList<>(r.getPairsCount());
+    List<String> b = new ArrayList<>(r.getPairsCount());
+    for (ResponsePair p : r.getPairsList()) {
+      a.add(p.getAId());
+      b.add(p.getBId());
+    }
+    Selections.ReleaseResult result = selections.release(r.getProjectId(), r.getSelectionId(), a, b);
+    return ReleasePairsResponse.newBuilder()
+        .setNumReleased(result.released())
+        .setNumNotPending(result.notPending())
+        .setNumPendingPairs(result.pendingPairs())
+        .build();
+  }
+
   static SelectRequest request(SelectBatchRequest r) {
     Strategy strategy = strategy(r.getStrategy());
     dev.activerm.server.core.selection.CandidateSource source;
@@ -74,7 +107,8 @@ final class SelectionRpcMapper {
         p.getRidge(), p.getCoresetClusters(), p.getCoresetRadius(), p.getPosteriorSamples(), p.getBatchbaldPool(),
         p.getBatchbaldConfigurations());
     return new SelectRequest(r.getProjectId(), r.getBatchSize(), strategy, source, a, b, promptIds,
-        r.getMaxCandidates(), r.getSeed(), r.getIncludeLabeled(), r.getIncludePending(), r.getModelVersion(), params);
+        r.getMaxCandidates(), r.getSeed(), r.getIncludeLabeled(), r.getIncludePending(), r.getModelVersion(), params,
+        ProtoMapper.ttlMillis(r.getPendingTtl()));
   }
 
   static Strategy strategy(dev.activerm.proto.v1.Strategy s) {
@@ -115,9 +149,22 @@ final class SelectionRpcMapper {
           case EXPLICIT -> CandidateSource.CANDIDATE_SOURCE_EXPLICIT_PAIRS;
           case WITHIN_PROMPT -> CandidateSource.CANDIDATE_SOURCE_WITHIN_PROMPT;
           case CROSS_PROMPT -> CandidateSource.CANDIDATE_SOURCE_CROSS_PROMPT;
-        });
+        })
+        .setPendingTtl(ProtoMapper.duration(s.pendingTtl()))
+        .setNumLabeled(s.numLabeled())
+        .setNumPending(s.numPending())
+        .setNumReleased(s.numReleased())
+        .setComputedOn(s.computedOn());
+    if (s.expireTime() != null) {
+      b.setExpireTime(ProtoMapper.timestamp(s.expireTime()));
+    }
     for (int i = 0; i < s.aIds().size(); i++) {
-      b.addPairs(ScoredPair.newBuilder().setAId(s.aIds().get(i)).setBId(s.bIds().get(i)).setScore(s.scores()[i]));
+      b.addPairs(ScoredPair.newBuilder().setAId(s.aIds().get(i)).setBId(s.bIds().get(i)).setScore(s.scores()[i])
+          .setState(switch (s.states().get(i)) {
+            case PENDING -> PairState.PAIR_STATE_PENDING;
+            case LABELED -> PairState.PAIR_STATE_LABELED;
+            case RELEASED -> PairState.PAIR_STATE_RELEASED;
+          }));
     }
     return b.build();
   }

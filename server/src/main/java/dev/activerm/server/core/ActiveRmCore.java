@@ -9,7 +9,10 @@ import dev.activerm.server.core.project.Comparisons;
 import dev.activerm.server.core.project.Limits;
 import dev.activerm.server.core.project.ProjectRegistry;
 import dev.activerm.server.core.project.Responses;
+import dev.activerm.server.core.project.Retirements;
+import dev.activerm.server.core.selection.Registrations;
 import dev.activerm.server.core.selection.Selections;
+import dev.activerm.server.core.selection.StateExport;
 import dev.activerm.server.store.PoolFiles;
 import dev.activerm.server.store.SqliteStore;
 import java.time.Clock;
@@ -29,9 +32,16 @@ public final class ActiveRmCore {
   private final Scoring scoring;
   private final Selections selections;
   private final ModelVersions versions;
+  private final Retirements retirements;
+  private final StateExport exports;
+  private final Registrations registrations;
 
   private ActiveRmCore(ProjectRegistry projects, Responses responses, Comparisons comparisons, Fitting fitting,
-      Scoring scoring, Selections selections, ModelVersions versions) {
+      Scoring scoring, Selections selections, ModelVersions versions, Retirements retirements, StateExport exports,
+      Registrations registrations) {
+    this.exports = exports;
+    this.registrations = registrations;
+    this.retirements = retirements;
     this.projects = projects;
     this.responses = responses;
     this.comparisons = comparisons;
@@ -54,7 +64,10 @@ public final class ActiveRmCore {
         new Fitting(projects, versions, clock),
         new Scoring(projects, versions, cache),
         new Selections(projects, store, clock, cache),
-        versions);
+        versions,
+        new Retirements(projects, store, clock),
+        new StateExport(projects, cache),
+        new Registrations(projects, store, clock));
   }
 
   public ProjectRegistry projects() {
@@ -75,6 +88,20 @@ public final class ActiveRmCore {
 
   public Scoring scoring() {
     return scoring;
+  }
+
+  public Retirements retirements() {
+    return retirements;
+  }
+
+  /** ExportSelectionState: what an off-server selection job (Spark) needs. */
+  public StateExport exports() {
+    return exports;
+  }
+
+  /** RegisterSelection: a batch computed off the server, stored as a selection. */
+  public Registrations registrations() {
+    return registrations;
   }
 
   public Selections selections() {

@@ -2,8 +2,9 @@ package dev.activerm.server.store;
 
 /**
  * One stored SelectBatch result. parameters is a canonical "key=value;..." string;
- * numComparisons is how many comparisons existed when it was chosen (a chosen pair stays
- * pending until a later comparison labels it).
+ * numComparisons is the comparison seq boundary when it was chosen (the next seq to be
+ * assigned; the comparison count before deletions existed): a chosen pair stays pending until a
+ * comparison with seq >= it labels it, it is released, or pendingTtlMillis (0: none) passes.
  */
 public record SelectionRecord(
     int seq,
@@ -19,4 +20,11 @@ public record SelectionRecord(
     long wallTimeNanos,
     int[] aRows,
     int[] bRows,
-    double[] scores) {}
+    double[] scores,
+    long pendingTtlMillis) {
+
+  /** When unlabeled pairs expire (server clock, ms), or Long.MAX_VALUE without a TTL. */
+  public long expireAtMillis() {
+    return pendingTtlMillis == 0 ? Long.MAX_VALUE : createTimeMillis + pendingTtlMillis;
+  }
+}

@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class SqliteStore implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(SqliteStore.class);
-  static final int SCHEMA_VERSION = 1;
+  /** 2: the labeling lifecycle (comparison ids and tombstones, retired responses, released pairs, TTLs). */
+  static final int SCHEMA_VERSION = 2;
 
   private final Connection connection;
   private final Path dataDir;
@@ -88,6 +89,9 @@ public final class SqliteStore implements AutoCloseable {
           // IF NOT EXISTS: on a current database nothing here writes, so a server can start
           // (and serve reads) on a full disk.
           createTables(s);
+          if (version < 2) {
+            migrateToLifecycle(s);
+          }
           if (version != SCHEMA_VERSION) {
             s.execute("PRAGMA user_version=" + SCHEMA_VERSION);
           }
@@ -155,8 +159,8 @@ public final class SqliteStore implements AutoCloseable {
   public synchronized long insertProject(ProjectRecord p) {
     return inTransaction("storing a new project", () -> {
       try (PreparedStatement ps = connection.prepareStatement(
-          "INSERT INTO projects (project_id, embedding_dim, head_type, hidden_sizes, l2, create_time_ms)"
-              + " VALUES (?, ?, ?, ?, ?, ?)",
+          "INSERT INTO projects (project_id, embedding_dim, head_type, hidden_sizes, l2, create_time_ms,"
+              + " pending_ttl_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
           Statement.RETURN_GENERATED_KEYS)) {
         ps.setString(1, p.id());
         ps.setInt(2, p.embeddingDim());
@@ -164,6 +168,7 @@ public final class SqliteStore implements AutoCloseable {
         ps.setString(4, Arrays.stream(p.hiddenSizes()).mapToObj(Integer::toString).collect(Collectors.joining(",")));
         ps.setDouble(5, p.l2());
         ps.setLong(6, p.createTimeMillis());
+        ps.setLong(7, p.pendingTtlMillis());
         ps.executeUpdate();
         try (ResultSet keys = ps.getGeneratedKeys()) {
           keys.next();
@@ -178,15 +183,16 @@ public final class SqliteStore implements AutoCloseable {
       List<ProjectRecord> out = new ArrayList<>();
       try (Statement s = connection.createStatement();
           ResultSet rs = s.executeQuery(
-              "SELECT project_key, project_id, embedding_dim, head_type, hidden_sizes, l2, create_time_ms"
-                  + " FROM projects ORDER BY project_key")) {
+              "SELECT project_key, project_id, embedding_dim, head_type, hidden_sizes, l2, create_time_ms,"
+                  + " pending_ttl_ms FROM projects ORDER BY project_key")) {
         while (rs.next()) {
           String hidden = rs.getString(5);
           int[] sizes = hidden.isEmpty()
               ? new int[0]
               : Arrays.stream(hidden.split(",")).mapToInt(Integer::parseInt).toArray();
           out.add(new ProjectRecord(
-              rs.getLong(1), rs.getString(2), rs.getInt(3), rs.getString(4), sizes, rs.getDouble(6), rs.getLong(7)));
+              rs.getLong(1), rs.getString(2), rs.getInt(3), rs.getString(4), sizes, rs.getDouble(6), rs.getLong(7),
+              rs.getLong(8)));
         }
       }
       return out;
@@ -282,21 +288,23 @@ public final class SqliteStore implements AutoCloseable {
     });
   }
 
-  public synchronized void appendComparisons(long key, int firstSeq, List<ComparisonRecord> rows) {
+  /** Appends live comparisons, each at its own seq with its id. */
+  public synchronized void appendComparisons(long key, List<ComparisonRecord> rows) {
     inTransaction("storing comparisons", () -> {
       try (PreparedStatement ps = connection.prepareStatement(
-          "INSERT INTO comparisons (project_key, seq, a_row, b_row, outcome, weight, annotator_id, create_time_ms)"
-              + " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
+          "INSERT INTO comparisons (project_key, seq, a_row, b_row, outcome, weight, annotator_id, create_time_ms,"
+              + " comparison_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
         for (int i = 0; i < rows.size(); i++) {
           ComparisonRecord r = rows.get(i);
           ps.setLong(1, key);
-          ps.setInt(2, firstSeq + i);
+          ps.setLong(2, r.seq());
           ps.setInt(3, r.aRow());
           ps.setInt(4, r.bRow());
           ps.setInt(5, r.outcome());
           ps.setDouble(6, r.weight());
           ps.setString(7, r.annotatorId());
           ps.setLong(8, r.createTimeMillis());
+          ps.setString(9, r.comparisonId());
           ps.addBatch();
           if ((i & 4095) == 4095) {
             ps.executeBatch();
@@ -308,17 +316,19 @@ public final class SqliteStore implements AutoCloseable {
     });
   }
 
+  /** Every comparison of a project in seq order, deleted ones (tombstones) included. */
   public synchronized void loadComparisons(long key, Consumer<ComparisonRecord> sink) {
     inTransaction(() -> {
       try (PreparedStatement ps = connection.prepareStatement(
-          "SELECT a_row, b_row, outcome, weight, annotator_id, create_time_ms FROM comparisons"
-              + " WHERE project_key = ? ORDER BY seq")) {
+          "SELECT a_row, b_row, outcome, weight, annotator_id, create_time_ms, seq, comparison_id,"
+              + " deleted_time_ms FROM comparisons WHERE project_key = ? ORDER BY seq")) {
         ps.setLong(1, key);
         ps.setFetchSize(8192);
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
-            sink.accept(new ComparisonRecord(
-                rs.getInt(1), rs.getInt(2), rs.getInt(3), rs.getDouble(4), rs.getString(5), rs.getLong(6)));
+            sink.accept(new ComparisonRecord(rs.getLong(7), rs.getString(8),
+                rs.getInt(1), rs.getInt(2), rs.getInt(3), rs.getDouble(4), rs.getString(5), rs.getLong(6),
+                rs.getLong(9)));
           }
         }
       }
@@ -476,8 +486,8 @@ public final class SqliteStore implements AutoCloseable {
     inTransaction("storing a selection", () -> {
       try (PreparedStatement ps = connection.prepareStatement(
           "INSERT INTO selections (project_key, seq, selection_id, model_version, strategy, parameters, seed,"
-              + " batch_size, num_candidates, num_comparisons, create_time_ms, wall_time_ns)"
-              + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+              + " batch_size, num_candidates, num_comparisons, create_time_ms, wall_time_ns, pending_ttl_ms)"
+              + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
         ps.setLong(1, key);
         ps.setInt(2, r.seq());
         ps.setString(3, r.selectionId());
@@ -490,6 +500,7 @@ public final class SqliteStore implements AutoCloseable {
         ps.setInt(10, r.numComparisons());
         ps.setLong(11, r.createTimeMillis());
         ps.setLong(12, r.wallTimeNanos());
+        ps.setLong(13, r.pendingTtlMillis());
         ps.executeUpdate();
       }
       try (PreparedStatement ps = connection.prepareStatement(
@@ -544,7 +555,8 @@ public final class SqliteStore implements AutoCloseable {
       List<SelectionRecord> out = new ArrayList<>();
       try (PreparedStatement ps = connection.prepareStatement(
           "SELECT seq, selection_id, model_version, strategy, parameters, seed, batch_size, num_candidates,"
-              + " num_comparisons, create_time_ms, wall_time_ns FROM selections WHERE project_key = ? ORDER BY seq");
+              + " num_comparisons, create_time_ms, wall_time_ns, pending_ttl_ms FROM selections"
+              + " WHERE project_key = ? ORDER BY seq");
           PreparedStatement pairs = connection.prepareStatement(
               "SELECT a_row, b_row, score FROM selection_pairs WHERE project_key = ? AND seq = ? ORDER BY idx")) {
         ps.setLong(1, key);
@@ -571,11 +583,128 @@ public final class SqliteStore implements AutoCloseable {
               sc[i] = scores.get(i);
             }
             out.add(new SelectionRecord(seq, rs.getString(2), rs.getLong(3), rs.getString(4), rs.getString(5),
-                rs.getLong(6), rs.getInt(7), rs.getLong(8), rs.getInt(9), rs.getLong(10), rs.getLong(11), a, b, sc));
+                rs.getLong(6), rs.getInt(7), rs.getLong(8), rs.getInt(9), rs.getLong(10), rs.getLong(11), a, b, sc,
+                rs.getLong(12)));
           }
         }
       }
       return out;
+    });
+  }
+
+  // ---- the labeling lifecycle (schema 2)
+
+  /**
+   * Schema 1 -> 2, in the open transaction: new columns only, so every existing row keeps its
+   * meaning (no TTL, nothing retired, released or deleted); existing comparisons get the ids
+   * the server would have assigned them ("c-" + seq).
+   */
+  private static void migrateToLifecycle(Statement s) throws SQLException {
+    s.execute("ALTER TABLE projects ADD COLUMN pending_ttl_ms INTEGER NOT NULL DEFAULT 0");
+    s.execute("ALTER TABLE responses ADD COLUMN retired_time_ms INTEGER NOT NULL DEFAULT 0");
+    s.execute("ALTER TABLE comparisons ADD COLUMN comparison_id TEXT");
+    s.execute("ALTER TABLE comparisons ADD COLUMN deleted_time_ms INTEGER NOT NULL DEFAULT 0");
+    s.execute("UPDATE comparisons SET comparison_id = 'c-' || seq WHERE comparison_id IS NULL");
+    s.execute("CREATE UNIQUE INDEX comparisons_by_id ON comparisons (project_key, comparison_id)");
+    s.execute("ALTER TABLE selections ADD COLUMN pending_ttl_ms INTEGER NOT NULL DEFAULT 0");
+    s.execute("ALTER TABLE selection_pairs ADD COLUMN released_time_ms INTEGER NOT NULL DEFAULT 0");
+  }
+
+  /** Marks comparisons (by seq) deleted, all or none; durable when this returns. */
+  public synchronized void deleteComparisons(long key, long[] seqs, long deletedTimeMillis) {
+    inTransaction("deleting comparisons", () -> {
+      try (PreparedStatement ps = connection.prepareStatement(
+          "UPDATE comparisons SET deleted_time_ms = ? WHERE project_key = ? AND seq = ? AND deleted_time_ms = 0")) {
+        int changed = 0;
+        for (int i = 0; i < seqs.length; i++) {
+          ps.setLong(1, deletedTimeMillis);
+          ps.setLong(2, key);
+          ps.setLong(3, seqs[i]);
+          ps.addBatch();
+        }
+        for (int n : ps.executeBatch()) {
+          changed += n;
+        }
+        if (changed != seqs.length) {
+          throw new StoreException("project key " + key + ": " + (seqs.length - changed) + " of " + seqs.length
+              + " comparisons to delete are not live in the database; nothing was deleted");
+        }
+      }
+      return null;
+    });
+  }
+
+  /** Marks response rows retired (rows already retired keep their time); durable when this returns. */
+  public synchronized void retireResponses(long key, int[] rows, long retiredTimeMillis) {
+    inTransaction("retiring responses", () -> {
+      try (PreparedStatement ps = connection.prepareStatement(
+          "UPDATE responses SET retired_time_ms = ? WHERE project_key = ? AND row_index = ? AND retired_time_ms = 0")) {
+        for (int row : rows) {
+          ps.setLong(1, retiredTimeMillis);
+          ps.setLong(2, key);
+          ps.setInt(3, row);
+          ps.addBatch();
+        }
+        ps.executeBatch();
+      }
+      return null;
+    });
+  }
+
+  /** The retired rows of a project, ascending. */
+  public synchronized int[] loadRetiredRows(long key) {
+    return inTransaction(() -> {
+      List<Integer> rows = new ArrayList<>();
+      try (PreparedStatement ps = connection.prepareStatement(
+          "SELECT row_index FROM responses WHERE project_key = ? AND retired_time_ms != 0 ORDER BY row_index")) {
+        ps.setLong(1, key);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            rows.add(rs.getInt(1));
+          }
+        }
+      }
+      return rows.stream().mapToInt(Integer::intValue).toArray();
+    });
+  }
+
+  /** Marks pairs (by index in their selection) released; durable when this returns. */
+  public synchronized void releasePairs(long key, int selectionSeq, int[] indices, long releasedTimeMillis) {
+    inTransaction("releasing pairs", () -> {
+      try (PreparedStatement ps = connection.prepareStatement(
+          "UPDATE selection_pairs SET released_time_ms = ? WHERE project_key = ? AND seq = ? AND idx = ?")) {
+        for (int idx : indices) {
+          ps.setLong(1, releasedTimeMillis);
+          ps.setLong(2, key);
+          ps.setInt(3, selectionSeq);
+          ps.setInt(4, idx);
+          ps.addBatch();
+        }
+        ps.executeBatch();
+      }
+      return null;
+    });
+  }
+
+  /** Receives one released pair at load time: its selection's seq and its index there. */
+  @FunctionalInterface
+  public interface ReleasedSink {
+    void accept(int selectionSeq, int index);
+  }
+
+  /** Calls sink for every released pair of a project. */
+  public synchronized void loadReleasedPairs(long key, ReleasedSink sink) {
+    inTransaction(() -> {
+      try (PreparedStatement ps = connection.prepareStatement(
+          "SELECT seq, idx FROM selection_pairs WHERE project_key = ? AND released_time_ms != 0 ORDER BY seq, idx")) {
+        ps.setLong(1, key);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            sink.accept(rs.getInt(1), rs.getInt(2));
+          }
+        }
+      }
+      return null;
     });
   }
 }

@@ -17,6 +17,7 @@ import dev.activerm.proto.v1.Matrix;
 import dev.activerm.proto.v1.Outcome;
 import dev.activerm.proto.v1.ResponsePair;
 import dev.activerm.proto.v1.ScoredPair;
+import dev.activerm.proto.v1.PairState;
 import dev.activerm.proto.v1.SelectBatchRequest;
 import dev.activerm.proto.v1.Selection;
 import dev.activerm.proto.v1.Strategy;
@@ -207,7 +208,12 @@ class SelectBatchRpcTest {
     restart();
     Selection back = stub.getSelection(GetSelectionRequest.newBuilder().setProjectId("p")
         .setSelectionId(first.getSelectionId()).build()).getSelection();
-    assertThat(back.getPairsList()).isEqualTo(first.getPairsList());
+    // Same pairs and scores; only the labeled pair's state moved on.
+    List<ScoredPair> expected = new ArrayList<>(first.getPairsList());
+    expected.set(0, p0.toBuilder().setState(PairState.PAIR_STATE_LABELED).build());
+    assertThat(back.getPairsList()).isEqualTo(expected);
+    assertThat(back.getNumLabeled()).isEqualTo(1);
+    assertThat(back.getNumPending()).isEqualTo(9);
     assertThat(back.getStrategy()).isEqualTo(Strategy.STRATEGY_OLS_DOPT);
     assertThat(back.getSeed()).isEqualTo(5);
     assertThat(back.getMaxCandidates()).isEqualTo(1_000_000);

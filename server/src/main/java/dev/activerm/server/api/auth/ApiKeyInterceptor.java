@@ -1,6 +1,7 @@
 package dev.activerm.server.api.auth;
 
 import dev.activerm.server.api.RequestFields;
+import dev.activerm.server.core.errors.Shown;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener;
@@ -13,7 +14,8 @@ import io.grpc.Status;
 /**
  * Bearer-token API keys for the activerm service (health and reflection stay open):
  * no or unknown key -> UNAUTHENTICATED; a request naming a project outside the key's
- * scope -> PERMISSION_DENIED, checked on every message (so every chunk of a stream).
+ * scope -> PERMISSION_DENIED, checked on every message (so every chunk of a stream); the
+ * handler of a call denied midway learns it is over as a cancellation, so it drops what it holds.
  * The caller's {@link Principal} is in the gRPC context for the service to filter lists.
  */
 public final class ApiKeyInterceptor implements ServerInterceptor {
@@ -69,11 +71,27 @@ public final class ApiKeyInterceptor implements ServerInterceptor {
         if (!project.isEmpty() && !principal.canAccess(project)) {
           denied = true;
           call.close(Status.PERMISSION_DENIED.withDescription(
-              "API key '" + principal.name() + "' may use projects [" + principal.scope() + "], not '" + project
-                  + "'; use a key scoped to it"), new Metadata());
+              "API key '" + principal.name() + "' may use projects [" + principal.scope() + "], not '"
+                  + Shown.id(project) + "'; use a key scoped to it"), new Metadata());
+          // An upload denied at its second chunk must give its project's upload slot back.
+          super.onCancel();
           return;
         }
         super.onMessage(message);
+      }
+
+      @Override
+      public void onCancel() {
+        if (!denied) {
+          super.onCancel();
+        }
+      }
+
+      @Override
+      public void onComplete() {
+        if (!denied) {
+          super.onComplete();
+        }
       }
 
       @Override

@@ -1,6 +1,7 @@
 package dev.activerm.server.api.observability;
 
 import dev.activerm.server.api.RequestFields;
+import dev.activerm.server.core.errors.Shown;
 import io.grpc.ForwardingServerCall.SimpleForwardingServerCall;
 import io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener;
 import io.grpc.Metadata;
@@ -17,17 +18,34 @@ import org.slf4j.MDC;
  * Gives every call a request id (the caller's x-request-id, else a new one) and puts it,
  * the method and the project id into the logging MDC around each callback, so every log
  * line of a call carries them; echoes the id back in the response headers and logs one
- * line per finished call.
+ * line per finished call. Caller text (request id, project id, the status description) goes
+ * into log lines only through {@link Shown}: escaped and bounded, so it cannot forge lines.
  */
 public final class RequestContextInterceptor implements ServerInterceptor {
   private static final Logger log = LoggerFactory.getLogger("activerm.access");
   static final Metadata.Key<String> REQUEST_ID = Metadata.Key.of("x-request-id", Metadata.ASCII_STRING_MARSHALLER);
+  /** Characters of a failed call's status description kept in its access line. */
+  static final int MAX_LOGGED_DESCRIPTION = 1000;
+
+  /** A caller's request id is used when it is 1..128 printable ASCII characters, else replaced. */
+  static boolean usable(String id) {
+    if (id == null || id.isEmpty() || id.length() > 128) {
+      return false;
+    }
+    for (int i = 0; i < id.length(); i++) {
+      char c = id.charAt(i);
+      if (c < 0x21 || c > 0x7e) {
+        return false;
+      }
+    }
+    return true;
+  }
 
   @Override
   public <ReqT, RespT> ServerCall.Listener<ReqT> interceptCall(
       ServerCall<ReqT, RespT> call, Metadata headers, ServerCallHandler<ReqT, RespT> next) {
     String given = headers.get(REQUEST_ID);
-    String requestId = given != null && given.length() <= 128 ? given : UUID.randomUUID().toString();
+    String requestId = usable(given) ? given : UUID.randomUUID().toString();
     String method = call.getMethodDescriptor().getBareMethodName();
     long start = System.nanoTime();
     String[] project = {""};
@@ -42,7 +60,7 @@ public final class RequestContextInterceptor implements ServerInterceptor {
       public void close(Status status, Metadata trailers) {
         try (Scope ignored = new Scope(requestId, method, project[0])) {
           log.info("{} {} in {} ms{}", method, status.getCode(), (System.nanoTime() - start) / 1_000_000,
-              status.isOk() ? "" : ": " + status.getDescription());
+              status.isOk() ? "" : ": " + Shown.text(status.getDescription(), MAX_LOGGED_DESCRIPTION));
         }
         super.close(status, trailers);
       }
@@ -55,7 +73,7 @@ public final class RequestContextInterceptor implements ServerInterceptor {
       @Override
       public void onMessage(ReqT message) {
         if (project[0].isEmpty()) {
-          project[0] = RequestFields.projectId(message);
+          project[0] = Shown.id(RequestFields.projectId(message));
         }
         try (Scope ignored = new Scope(requestId, method, project[0])) {
           super.onMessage(message);

@@ -22,8 +22,12 @@ import org.slf4j.LoggerFactory;
 public final class DerivedStateCache {
   private static final Logger log = LoggerFactory.getLogger(DerivedStateCache.class);
 
-  /** (project, model version, comparisons, pending version); modelVersion -1 for model-free entries. */
-  public record Key(String kind, long projectKey, long modelVersion, long numComparisons, long pendingVersion) {}
+  /**
+   * (project, model version, labels version, pending version); modelVersion -1 for model-free
+   * entries. The labels version is bumped by every add and delete of comparisons (never the
+   * count: a delete and an add leave it unchanged).
+   */
+  public record Key(String kind, long projectKey, long modelVersion, long labelsVersion, long pendingVersion) {}
 
   private record Entry(Object value, long bytes) {}
 

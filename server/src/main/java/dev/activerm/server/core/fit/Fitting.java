@@ -68,6 +68,7 @@ public final class Fitting {
     boolean validation = head == HeadType.MLP && settings.mlp().validationFraction() > 0;
     int needed = validation ? 2 : 1;
     ComparisonSet data;
+    long seenSeq;
     FittedModel previous;
     Lock l = s.readLock();
     try {
@@ -79,6 +80,7 @@ public final class Fitting {
                 + ". Add labeled pairs with AddComparisons, then call Fit again");
       }
       data = ComparisonSnapshot.of(s, count);
+      seenSeq = s.comparisons().nextSeq();
       previous = s.latest();
     } finally {
       l.unlock();
@@ -87,6 +89,12 @@ public final class Fitting {
     long version = previous == null ? 1 : previous.version() + 1;
     RewardModel trained;
     FitReport report;
+    if (head == HeadType.LINEAR) {
+      FitMemory.checkLinear(projectId, data.dim(), data.numRows(), data.size());
+    } else {
+      FitMemory.checkMlp(projectId, data.dim(), s.spec().head().hiddenSizes(), data.numRows(), data.size(),
+          settings.mlp());
+    }
     if (head == HeadType.LINEAR) {
       double[] startW = settings.warmStart() && previous != null
           && previous.model() instanceof LinearRewardModel p ? p.weights() : null;
@@ -106,7 +114,7 @@ public final class Fitting {
     try {
       CancelledException.checkFit(cancelled, "the wait to store the new version");
       s.checkNotDeleted();
-      FittedModel fitted = new FittedModel(trained, head, report, data.size(), Instant.ofEpochMilli(clock.millis()));
+      FittedModel fitted = new FittedModel(trained, head, report, seenSeq, Instant.ofEpochMilli(clock.millis()));
       versions.storeAndPublish(s, fitted);
       log.info("project '{}': fitted model version {} ({}, {} comparisons, loss {}, {} iterations, {} ms)",
           projectId, version, head, data.size(), report.loss(), report.iterations(), report.wallNanos() / 1_000_000);

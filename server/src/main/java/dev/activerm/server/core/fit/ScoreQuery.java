@@ -2,6 +2,7 @@ package dev.activerm.server.core.fit;
 
 import dev.activerm.server.core.errors.ActiveRmException;
 import dev.activerm.server.core.errors.Violations;
+import dev.activerm.server.core.project.EmbeddingValues;
 import dev.activerm.server.core.project.Identifiers;
 import dev.activerm.server.core.project.ProjectSpec;
 import java.util.List;
@@ -38,9 +39,10 @@ public record ScoreQuery(
         v.add("embeddings.rows", "is " + embeddingRows + "; score at most " + MAX_ROWS + " rows per call");
       }
       for (int i = 0; i < embeddings.length && v.isEmpty(); i++) {
-        if (!Float.isFinite(embeddings[i])) {
+        String problem = EmbeddingValues.problem(embeddings[i]);
+        if (problem != null) {
           v.add("embeddings.data", "row " + (i / Math.max(1, embeddingCols)) + ", column "
-              + (i % Math.max(1, embeddingCols)) + " is " + embeddings[i] + "; send finite values only");
+              + (i % Math.max(1, embeddingCols)) + " " + problem);
         }
       }
     } else if (responseIds.size() > MAX_ROWS) {

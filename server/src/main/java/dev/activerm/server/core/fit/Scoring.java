@@ -106,7 +106,31 @@ public final class Scoring {
         pairs.add(new ScoreResult.Pair(q.pairA().get(k), q.pairB().get(k), p, sd[k]));
       }
     }
+    checkFinite(projectId, rewards, pairs);
     return new ScoreResult(fitted.version(), rewards, pairs);
+  }
+
+  /**
+   * Embeddings within EmbeddingValues' bound give finite rewards; rows stored before the bound
+   * existed may not, and a NaN is no answer.
+   */
+  private static void checkFinite(String projectId, double[] rewards, List<ScoreResult.Pair> pairs) {
+    for (int i = 0; i < rewards.length; i++) {
+      if (!Double.isFinite(rewards[i])) {
+        throw ActiveRmException.failedPrecondition("Score: the reward of subject " + i + " is " + rewards[i]
+            + ": its embedding is too large for the model of project '" + projectId
+            + "'. Rescale the embeddings to O(1) values");
+      }
+    }
+    for (int k = 0; k < pairs.size(); k++) {
+      ScoreResult.Pair p = pairs.get(k);
+      if (!Double.isFinite(p.probability()) || !Double.isFinite(p.rewardDiffStddev())) {
+        throw ActiveRmException.failedPrecondition("Score: pair " + k + " ('" + p.aId() + "', '" + p.bId()
+            + "') has probability " + p.probability() + " and stddev " + p.rewardDiffStddev()
+            + ": the embeddings of project '" + projectId + "' are too large for the model. Rescale them to O(1)"
+            + " values");
+      }
+    }
   }
 
   /**
@@ -124,12 +148,21 @@ public final class Scoring {
               + (cache.maxBytes() >> 20) + "); start the server with --cache-mib of at least "
               + ((bytes >> 20) + 1) + ", or score rewards without pairs");
     }
+    // The posterior of a version uses the live labels it was fitted on: those below its seq
+    // boundary. A delete changes that set, so the key carries the project's delete count.
     long seen = fitted.comparisonsSeen();
-    return cache.get(new DerivedStateCache.Key(POSTERIOR_KIND, s.key(), fitted.version(), seen, 0), () -> {
+    long deletions;
+    Lock read = s.readLock();
+    try {
+      deletions = s.comparisons().deletions();
+    } finally {
+      read.unlock();
+    }
+    return cache.get(new DerivedStateCache.Key(POSTERIOR_KIND, s.key(), fitted.version(), seen, deletions), () -> {
       ComparisonSet labeled;
       Lock l = s.readLock();
       try {
-        labeled = ComparisonSnapshot.of(s, (int) Math.min(fitted.comparisonsSeen(), s.comparisons().size()));
+        labeled = ComparisonSnapshot.of(s, s.comparisons().countBelowSeq(seen));
       } finally {
         l.unlock();
       }

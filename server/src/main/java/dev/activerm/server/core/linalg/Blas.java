@@ -1,5 +1,6 @@
 package dev.activerm.server.core.linalg;
 
+import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.openblas.global.openblas_nolapack;
@@ -46,6 +47,18 @@ public final class Blas {
   public static void dgemm(
       boolean transA, boolean transB, int m, int n, int k,
       double alpha, double[] a, int lda, double[] b, int ldb, double beta, double[] c, int ldc) {
+    openblas_nolapack.cblas_dgemm(
+        openblas_nolapack.CblasRowMajor, trans(transA), trans(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
+
+  /**
+   * C = alpha * op(A) op(B) + beta * C, float64, row-major, all off-heap: for arrays JavaCPP
+   * copies every argument in and out on each call, which for a block of rows costs as much as
+   * the product.
+   */
+  public static void dgemm(
+      boolean transA, boolean transB, int m, int n, int k,
+      double alpha, DoublePointer a, int lda, DoublePointer b, int ldb, double beta, DoublePointer c, int ldc) {
     openblas_nolapack.cblas_dgemm(
         openblas_nolapack.CblasRowMajor, trans(transA), trans(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   }

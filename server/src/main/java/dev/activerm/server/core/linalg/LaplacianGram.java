@@ -2,15 +2,26 @@ package dev.activerm.server.core.linalg;
 
 import dev.activerm.server.core.errors.CancelledException;
 import java.util.Arrays;
+import org.bytedeco.javacpp.DoublePointer;
 import java.util.function.BooleanSupplier;
 
 /**
  * sum_k weight_k z_k z_k^T with z_k = phi_a - phi_b, without forming any z_k: it equals
  * Phi^T L_G Phi with L_G = D - A the weighted graph Laplacian of the pairs over the rows.
- * One sparse-dense product Y = L_G Phi (CSR, parallel over rows, accumulated in double),
- * then one GEMM Phi^T Y: P*h + T*h^2 flops, not P*h^2.
+ * One sparse-dense product Y = L_G Phi (CSR, parallel over rows), then one GEMM Phi^T Y:
+ * P*h + T*h^2 flops, not P*h^2.
+ *
+ * <p>Both products run in double, block of rows by block of rows. F is PSD only up to its
+ * rounding, and on low-rank features (an MLP of width 512 on 2-D inputs) float32 rounding
+ * (about 1e-6 of max |F|) is larger than the default ridge 1e-6 * trace / h, so Cholesky of
+ * eps I + F failed (issue 12). Double rounding is ~1e-16 relative; the blocks keep the double
+ * copies at {@link #BLOCK_DOUBLES} each instead of a T x h array.
  */
 public final class LaplacianGram {
+  /** Doubles per block array (Phi and Y rows of one block): 32 MiB each. */
+  static final int BLOCK_DOUBLES = 1 << 22;
+  private static final int ROWS_PER_PART = 64;
+
   private LaplacianGram() {}
 
   /** Adds sum_k weight_k z_k z_k^T (h x h, row-major, double) into out; phi has t rows. */
@@ -31,9 +42,9 @@ public final class LaplacianGram {
     }
     int[] fill = Arrays.copyOf(start, t);
     int[] nbr = new int[2 * p];
-    float[] wt = new float[2 * p];
+    double[] wt = new double[2 * p];
     for (int k = 0; k < p; k++) {
-      float wk = (float) weight[k];
+      double wk = weight[k];
       int a = ia[k];
       int b = ib[k];
       nbr[fill[a]] = b;
@@ -41,34 +52,55 @@ public final class LaplacianGram {
       nbr[fill[b]] = a;
       wt[fill[b]++] = wk;
     }
-    CancelledException.checkSelection(cancelled, "Fisher accumulation");
-    // Y = (D - A) Phi, row by row, accumulated in double.
-    float[] y = new float[t * h];
-    Parallel.forRange(t, (from, to) -> {
-      double[] acc = new double[h];
-      for (int i = from; i < to; i++) {
-        Arrays.fill(acc, 0);
-        double deg = 0;
-        for (int e = start[i]; e < start[i + 1]; e++) {
-          float we = wt[e];
-          deg += we;
-          int o = nbr[e] * h;
-          for (int j = 0; j < h; j++) {
-            acc[j] -= we * phi[o + j];
+    int block = Math.max(1, Math.min(t, BLOCK_DOUBLES / h));
+    double[] x = new double[block * h];
+    double[] y = new double[block * h];
+    double[] f = new double[h * h];
+    try (DoublePointer xp = new DoublePointer((long) block * h);
+        DoublePointer yp = new DoublePointer((long) block * h);
+        DoublePointer fp = new DoublePointer((long) h * h)) {
+      fp.put(f, 0, h * h);
+      for (int first = 0; first < t; first += block) {
+        CancelledException.checkSelection(cancelled, "Fisher accumulation");
+        int from0 = first;
+        int n = Math.min(block, t - first);
+        int parts = Math.max(1, Math.min(4 * Parallel.threads(), n / ROWS_PER_PART));
+        // Rows from0 .. from0 + n of Phi (as double) and of Y = (D - A) Phi.
+        Parallel.forParts(parts, part -> {
+          int lo = (int) ((long) n * part / parts);
+          int hi = (int) ((long) n * (part + 1) / parts);
+          for (int r = lo; r < hi; r++) {
+            int i = from0 + r;
+            int oy = r * h;
+            int oi = i * h;
+            double deg = 0;
+            for (int j = 0; j < h; j++) {
+              y[oy + j] = 0;
+            }
+            for (int e = start[i]; e < start[i + 1]; e++) {
+              double we = wt[e];
+              deg += we;
+              int o = nbr[e] * h;
+              for (int j = 0; j < h; j++) {
+                y[oy + j] -= we * phi[o + j];
+              }
+            }
+            for (int j = 0; j < h; j++) {
+              double v = phi[oi + j];
+              x[oy + j] = v;
+              y[oy + j] += deg * v;
+            }
           }
-        }
-        int oi = i * h;
-        for (int j = 0; j < h; j++) {
-          y[oi + j] = (float) (acc[j] + deg * phi[oi + j]);
-        }
+        });
+        xp.put(x, 0, n * h);
+        yp.put(y, 0, n * h);
+        Blas.dgemm(true, false, h, h, n, 1.0, xp, h, yp, h, 1.0, fp, h);
       }
-    });
-    CancelledException.checkSelection(cancelled, "Fisher accumulation");
-    float[] f = new float[h * h];
-    Blas.sgemm(true, false, h, h, t, 1f, phi, h, y, h, 0f, f, h);
+      fp.get(f, 0, h * h);
+    }
     for (int i = 0; i < h; i++) {
       for (int j = 0; j < h; j++) {
-        out[i * h + j] += 0.5 * ((double) f[i * h + j] + f[j * h + i]);
+        out[i * h + j] += 0.5 * (f[i * h + j] + f[j * h + i]);
       }
     }
   }

@@ -1,5 +1,6 @@
 package dev.activerm.server.core.model;
 
+import dev.activerm.server.core.errors.ActiveRmException;
 import dev.activerm.server.core.linalg.Blas;
 import dev.activerm.server.core.linalg.DenseMatrices;
 import dev.activerm.server.core.linalg.PairKernels;
@@ -60,8 +61,12 @@ public final class LaplacePosterior {
     Blas.symmetrizeUpper(h, f);
     double[] lower = DenseMatrices.choleskyLower(f, h);
     if (lower == null) {
-      // lambda > 0 makes M positive definite; only non-finite features get here.
-      throw new ArithmeticException("the posterior precision lambda I + F is not positive definite (non-finite features?)");
+      // lambda > 0 makes M positive definite; only features too large for double arithmetic
+      // (embeddings stored before AddResponses bounded them) get here.
+      throw ActiveRmException.failedPrecondition("Score: the posterior precision lambda I + F of the labeled"
+          + " comparisons (h = " + h + ", lambda = " + lambda + ") is not positive definite to double precision:"
+          + " the features of the labeled responses are too large. Rescale the embeddings to O(1) values, or score"
+          + " rewards without pairs");
     }
     return new LaplacePosterior(h, lower);
   }

@@ -1,5 +1,6 @@
 package dev.activerm.server.core.model;
 
+import dev.activerm.server.core.errors.ActiveRmException;
 import dev.activerm.server.core.errors.CancelledException;
 import dev.activerm.server.core.linalg.Blas;
 import dev.activerm.server.core.linalg.RowKernels;
@@ -154,6 +155,13 @@ public final class LinearBtFitter {
 
   private Result result(double[] w, State st, int iterations, double gnorm, boolean converged) {
     double[] la = data.lossAndAccuracy(st.rowRewards);
+    if (!Double.isFinite(la[0]) || !allFinite(w)) {
+      // Only embeddings too large for double arithmetic get here (|x| beyond ~1e150 in margins).
+      throw ActiveRmException.failedPrecondition("Fit could not compute a finite "
+          + (Double.isFinite(la[0]) ? "weight vector" : "loss") + " for the LINEAR head after " + iterations
+          + " Newton iterations: the embeddings of the labeled responses are too large. Rescale them to O(1) values"
+          + " and add them as new responses. Nothing was stored");
+    }
     return new Result(w, new FitReport(la[0], iterations, gnorm, converged, la[1], 0.0, 0L, n));
   }
 
@@ -362,6 +370,15 @@ public final class LinearBtFitter {
 
   private static double norm2(double[] v) {
     return Math.sqrt(dot(v, v));
+  }
+
+  private static boolean allFinite(double[] v) {
+    for (double x : v) {
+      if (!Double.isFinite(x)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   static double infNorm(double[] v) {

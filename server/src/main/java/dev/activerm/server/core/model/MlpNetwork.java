@@ -85,6 +85,28 @@ public final class MlpNetwork {
     return new MlpNetwork(sizes.clone(), w, b, last.clone());
   }
 
+  /** Whether every weight and bias is finite (a diverged Adam run is not). */
+  public boolean isFinite() {
+    if (!allFinite(last)) {
+      return false;
+    }
+    for (int l = 0; l < weights.length; l++) {
+      if (!allFinite(weights[l]) || !allFinite(biases[l])) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static boolean allFinite(float[] a) {
+    for (float v : a) {
+      if (!Float.isFinite(v)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** Number of float parameters. */
   public long parameterCount() {
     long n = last.length;

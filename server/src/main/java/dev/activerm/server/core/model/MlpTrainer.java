@@ -1,5 +1,6 @@
 package dev.activerm.server.core.model;
 
+import dev.activerm.server.core.errors.ActiveRmException;
 import dev.activerm.server.core.errors.CancelledException;
 import dev.activerm.server.core.linalg.Blas;
 import java.util.Arrays;
@@ -75,10 +76,16 @@ public final class MlpTrainer {
           throw CancelledException.fit("MLP epoch " + (epoch + 1) + " of " + options.epochs());
         }
         int count = Math.min(batch, nTrain - from);
-        batchGradient(net, train, perm, from, count, penalty, ws);
+        double objective = batchGradient(net, train, perm, from, count, penalty, ws);
+        if (!Double.isFinite(objective)) {
+          throw diverged(epoch + 1, options, "the loss");
+        }
         adam.step(net, ws, options.learningRate(), options.weightDecay());
       }
       epochs++;
+      if (!net.isFinite()) {
+        throw diverged(epoch + 1, options, "the weights");
+      }
       if (val != null) {
         double vl = val.lossAndAccuracy(net.rewards(val.rows(), val.numRows()))[0];
         if (vl < bestVal) {
@@ -95,8 +102,22 @@ public final class MlpTrainer {
     }
     double[] rowRewards = net.rewards(data.rows(), data.numRows());
     double[] tr = train.lossAndAccuracy(rowRewards);
+    if (!Double.isFinite(tr[0])) {
+      throw diverged(epochs, options, "the loss");
+    }
     double valAcc = val == null ? 0.0 : val.lossAndAccuracy(net.rewards(val.rows(), val.numRows()))[1];
     return new Result(net, new FitReport(tr[0], epochs, 0.0, true, tr[1], valAcc, 0L, nTrain));
+  }
+
+  /**
+   * A diverged run (non-finite loss or weights: too large a step for the data's scale) is the
+   * caller's to fix, and nothing of it may be stored.
+   */
+  private static ActiveRmException diverged(int epoch, MlpFitOptions options, String what) {
+    return ActiveRmException.failedPrecondition("Fit diverged at epoch " + epoch + ": " + what
+        + " became non-finite with mlp.learning_rate " + options.learningRate()
+        + "; lower mlp.learning_rate (the default is " + MlpFitOptions.DEFAULT_LEARNING_RATE
+        + "), or rescale the embeddings to O(1) values. Nothing was stored");
   }
 
   /**

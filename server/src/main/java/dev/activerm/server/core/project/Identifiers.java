@@ -1,5 +1,6 @@
 package dev.activerm.server.core.project;
 
+import dev.activerm.server.core.errors.Shown;
 import dev.activerm.server.core.errors.ActiveRmException;
 import dev.activerm.server.core.errors.FieldViolation;
 
@@ -55,6 +56,6 @@ public final class Identifiers {
     if (c == ' ') {
       return "' ' (space)";
     }
-    return "'" + c + "'";
+    return "'" + Shown.text(String.valueOf(c), 1) + "'";
   }
 }

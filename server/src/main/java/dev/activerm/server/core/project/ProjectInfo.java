@@ -7,4 +7,5 @@ public record ProjectInfo(
     long numComparisons,
     long numPrompts,
     long latestModelVersion,
-    long numPendingPairs) {}
+    long numPendingPairs,
+    long numRetiredResponses) {}

@@ -14,16 +14,22 @@ final class ProjectRecords {
   static ProjectRecord toRecord(ProjectSpec spec) {
     return new ProjectRecord(
         0, spec.id(), spec.embeddingDim(), spec.head().type().name(), spec.head().hiddenSizes(), spec.l2(),
-        spec.createTime().toEpochMilli());
+        spec.createTime().toEpochMilli(), spec.pendingTtlMillis());
   }
 
   static ProjectSpec spec(ProjectRecord r) {
     HeadSpec head = new HeadSpec(HeadType.valueOf(r.headType()), r.hiddenSizes());
-    return new ProjectSpec(r.id(), r.embeddingDim(), head, r.l2(), Instant.ofEpochMilli(r.createTimeMillis()));
+    return new ProjectSpec(r.id(), r.embeddingDim(), head, r.l2(), Instant.ofEpochMilli(r.createTimeMillis()),
+        r.pendingTtlMillis());
   }
 
-  /** Appends a stored comparison to the in-memory log. */
+  /** Appends a stored comparison to the in-memory log (a deleted one as a tombstone). */
   static void append(ComparisonLog log, ComparisonRecord c) {
-    log.append(c.aRow(), c.bRow(), Outcome.values()[c.outcome()], c.weight(), c.annotatorId(), c.createTimeMillis());
+    Outcome o = Outcome.values()[c.outcome()];
+    if (c.deleted()) {
+      log.appendDeleted(c.seq(), c.comparisonId(), c.aRow(), c.bRow(), o, c.weight(), c.annotatorId());
+    } else {
+      log.append(c.seq(), c.comparisonId(), c.aRow(), c.bRow(), o, c.weight(), c.annotatorId(), c.createTimeMillis());
+    }
   }
 }

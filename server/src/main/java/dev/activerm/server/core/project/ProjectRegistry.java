@@ -11,6 +11,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -78,8 +79,13 @@ public final class ProjectRegistry {
       }
       idNanos += t1 - t0;
       poolNanos += System.nanoTime() - t1;
+      for (int row : store.loadRetiredRows(r.key())) {
+        state.responses().retire(row);
+      }
       store.loadComparisons(r.key(), c -> ProjectRecords.append(state.comparisons(), c));
-      state.selections().load(store.loadSelections(r.key()), state.comparisons());
+      Map<Integer, List<Integer>> released = new HashMap<>();
+      store.loadReleasedPairs(r.key(), (seq, idx) -> released.computeIfAbsent(seq, k -> new ArrayList<>()).add(idx));
+      state.selections().load(store.loadSelections(r.key()), released, state.comparisons(), clock.millis());
       registry.projects.put(r.id(), state);
       rows += committed;
     }
@@ -142,8 +148,9 @@ public final class ProjectRegistry {
         + " pools/ yourself.");
   }
 
-  public ProjectInfo createProject(String id, int embeddingDim, HeadSpec head, double l2) {
-    ProjectSpec spec = ProjectSpec.create(id, embeddingDim, head, l2, Instant.ofEpochMilli(clock.millis()));
+  public ProjectInfo createProject(String id, int embeddingDim, HeadSpec head, double l2, long pendingTtlMillis) {
+    ProjectSpec spec = ProjectSpec.create(
+        id, embeddingDim, head, l2, pendingTtlMillis, Instant.ofEpochMilli(clock.millis()));
     synchronized (lifecycle) {
       if (projects.containsKey(id)) {
         throw ActiveRmException.alreadyExists(
@@ -165,6 +172,7 @@ public final class ProjectRegistry {
 
   public ProjectInfo getProject(String id) {
     ProjectState s = require(id);
+    expirePending(s);
     Lock l = s.readLock();
     try {
       return s.info();
@@ -193,6 +201,7 @@ public final class ProjectRegistry {
         more = true;
         break;
       }
+      expirePendingQuietly(s);
       Lock l = s.lock().readLock();
       l.lock();
       try {
@@ -246,6 +255,41 @@ public final class ProjectRegistry {
       throw ProjectState.notFound(id);
     }
     return s;
+  }
+
+  /** The server clock every lifecycle decision reads (pending TTLs, create and delete times). */
+  public Clock clock() {
+    return clock;
+  }
+
+  /**
+   * Releases the project's pending pairs whose TTL has passed, before a read of pending state:
+   * the TTL is evaluated lazily with the server clock, so no background thread is needed. Takes
+   * the write lock only when something is due. NOT_FOUND if the project was deleted.
+   */
+  public void expirePending(ProjectState s) {
+    long now = clock.millis();
+    if (!s.selections().expiryDue(now)) {
+      return;
+    }
+    s.lock().writeLock().lock();
+    try {
+      s.checkNotDeleted();
+      int n = s.selections().expire(now);
+      if (n > 0) {
+        log.info("project '{}': {} pending pairs expired (pending_ttl)", s.spec().id(), n);
+      }
+    } finally {
+      s.lock().writeLock().unlock();
+    }
+  }
+
+  private void expirePendingQuietly(ProjectState s) {
+    try {
+      expirePending(s);
+    } catch (ActiveRmException deletedMeanwhile) {
+      // ListProjects skips a project deleted while it pages.
+    }
   }
 
   /** Every live project, in id order (start-up loading by other services). */

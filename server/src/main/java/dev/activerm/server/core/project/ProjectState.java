@@ -1,11 +1,15 @@
 package dev.activerm.server.core.project;
 
+import dev.activerm.server.core.errors.Shown;
 import dev.activerm.server.core.errors.ActiveRmException;
 import dev.activerm.server.core.errors.FieldViolation;
 import dev.activerm.server.core.model.FittedModel;
 import dev.activerm.server.core.model.RewardModel;
-import java.util.concurrent.Semaphore;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
@@ -27,10 +31,10 @@ public final class ProjectState {
   private final SelectionLog selections = new SelectionLog();
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   /**
-   * One AddResponses call at a time appends to the pool file; it holds this permit from its
-   * first chunk to its commit, so chunks go to disk while later ones are still arriving.
+   * One AddResponses call at a time appends to the pool file; it holds this slot from its
+   * first chunk to its commit or abort, so chunks go to disk while later ones are still arriving.
    */
-  private final Semaphore ingest = new Semaphore(1);
+  private final IngestSlot ingest = new IngestSlot();
   /** Fits of one project run one at a time (they train outside the project lock). */
   private final Object fitLock = new Object();
   private boolean deleted;
@@ -118,19 +122,36 @@ public final class ProjectState {
   }
 
   /**
-   * Becomes the project's one writer of the pool file (AddResponses, DeleteProject): waits up
-   * to {@link #INGEST_WAIT_SECONDS} for the upload in progress, then ABORTED.
+   * Asks to become the project's one writer of the pool file without holding a thread while
+   * waiting: the future completes when the slot is the caller's, or fails with a
+   * TimeoutException after {@link #INGEST_WAIT_SECONDS}. See {@link IngestSlot#request()} for
+   * withdrawing; {@link IngestClaim} wraps both.
+   */
+  CompletableFuture<Void> requestIngest() {
+    return ingest.request().orTimeout(INGEST_WAIT_SECONDS, TimeUnit.SECONDS);
+  }
+
+  /**
+   * Becomes the project's one writer of the pool file, blocking (DeleteProject): waits up to
+   * {@link #INGEST_WAIT_SECONDS} for the upload in progress, then ABORTED.
    */
   void acquireIngest(String what) {
+    CompletableFuture<Void> slot = ingest.request();
     try {
-      if (!ingest.tryAcquire(INGEST_WAIT_SECONDS, TimeUnit.SECONDS)) {
-        throw ActiveRmException.aborted(
-            what + ": another AddResponses call to project '" + spec.id() + "' has been uploading for over "
-                + INGEST_WAIT_SECONDS + " s; uploads to one project run one at a time. Retry when it has finished.");
+      slot.get(INGEST_WAIT_SECONDS, TimeUnit.SECONDS);
+    } catch (TimeoutException e) {
+      if (slot.cancel(false)) {
+        throw ingestTimeout(what);
       }
+      // Handed over while the wait ended: the slot is ours after all.
     } catch (InterruptedException e) {
+      if (!slot.cancel(false)) {
+        ingest.release();
+      }
       Thread.currentThread().interrupt();
       throw ActiveRmException.aborted(what + " was interrupted while waiting for another upload; retry");
+    } catch (ExecutionException | CancellationException e) {
+      throw new IllegalStateException("the upload slot's future failed unexpectedly", e);
     }
   }
 
@@ -138,16 +159,27 @@ public final class ProjectState {
     ingest.release();
   }
 
+  /** Whether an upload (or a delete) holds the slot now; for tests. */
+  boolean ingestHeld() {
+    return ingest.isHeld();
+  }
+
+  ActiveRmException ingestTimeout(String what) {
+    return ActiveRmException.aborted(
+        what + ": another AddResponses call to project '" + spec.id() + "' has been uploading for over "
+            + INGEST_WAIT_SECONDS + " s; uploads to one project run one at a time. Retry when it has finished.");
+  }
+
   ProjectInfo info() {
     FittedModel model = latest;
     return new ProjectInfo(
         spec, pool.size(), comparisons.size(), responses.numPrompts(), model == null ? 0 : model.version(),
-        selections.pendingCount());
+        selections.pendingCount(), responses.numRetired());
   }
 
   static ActiveRmException notFound(String id) {
     return ActiveRmException.notFound(
-        "project '" + id + "' does not exist; create it with CreateProject (ListProjects shows the existing ones)",
-        new FieldViolation("project_id", "no project '" + id + "'"));
+        "project '" + Shown.id(id) + "' does not exist; create it with CreateProject (ListProjects shows the existing ones)",
+        new FieldViolation("project_id", "no project '" + Shown.id(id) + "'"));
   }
 }

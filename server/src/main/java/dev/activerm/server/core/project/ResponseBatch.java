@@ -1,5 +1,6 @@
 package dev.activerm.server.core.project;
 
+import dev.activerm.server.core.errors.Shown;
 import dev.activerm.server.core.errors.ActiveRmException;
 import dev.activerm.server.core.errors.Violations;
 import dev.activerm.server.store.PoolFiles;
@@ -8,10 +9,12 @@ import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * One AddResponses call in progress. Each chunk is checked as it arrives (shape, ids,
- * finite values, ids already stored), so a bad upload fails at its first bad chunk, and
+ * values finite and within {@link EmbeddingValues#MAX_ABS}, ids already stored), so a bad
+ * upload fails at its first bad chunk, and
  * is then written past the pool file's committed end while the next chunk is in flight.
  * Nothing becomes part of the project until {@link Responses#commit} commits
  * the whole call; {@link Responses#abort} drops it.
@@ -28,6 +31,7 @@ public final class ResponseBatch {
   private final long maxBytes;
   private long bytes;
   private int chunkIndex;
+  private final AtomicBoolean ended = new AtomicBoolean();
 
   ResponseBatch(ProjectState state, PoolFiles.Writer writer, String projectId, int dim, long maxBytes) {
     this.state = state;
@@ -90,12 +94,12 @@ public final class ResponseBatch {
       if (problem != null) {
         v.add("response_ids[" + i + "]", where + "row " + (firstRow + i) + " of the call: " + problem);
       } else if (state.responses().rowOf(id) >= 0) {
-        alreadyStored.add("response_ids[" + i + "]", where + "row " + (firstRow + i) + " of the call: '" + id
+        alreadyStored.add("response_ids[" + i + "]", where + "row " + (firstRow + i) + " of the call: '" + Shown.id(id)
             + "' is already in the project");
       } else if (!seen.add(id)) {
         v.add(
             "response_ids[" + i + "]",
-            where + "'" + id + "' appears twice in this call (row " + (firstRow + i)
+            where + "'" + Shown.id(id) + "' appears twice in this call (row " + (firstRow + i)
                 + "); response ids must be unique");
       }
       String promptProblem = Identifiers.problem(chunkPromptIds.get(i));
@@ -104,12 +108,12 @@ public final class ResponseBatch {
       }
     }
     for (int i = 0; i < values.length; i++) {
-      if (!Float.isFinite(values[i])) {
+      String problem = EmbeddingValues.problem(values[i]);
+      if (problem != null) {
         int row = i / dim;
         v.add(
             "embeddings.data",
-            where + "row " + row + " (response '" + chunkIds.get(row) + "'), column " + (i % dim)
-                + " is " + values[i] + "; embeddings must be finite");
+            where + "row " + row + " (response '" + Shown.id(chunkIds.get(row)) + "'), column " + (i % dim) + " " + problem);
       }
     }
     v.throwIfAny(ActiveRmException.Kind.INVALID_ARGUMENT, "Invalid AddResponses chunk " + chunk + ":");
@@ -122,6 +126,11 @@ public final class ResponseBatch {
     ids.addAll(chunkIds);
     promptIds.addAll(chunkPromptIds);
     chunks.add(values);
+  }
+
+  /** Marks the batch as ended (committed or aborted); true the first time only. */
+  boolean end() {
+    return ended.compareAndSet(false, true);
   }
 
   ProjectState state() {

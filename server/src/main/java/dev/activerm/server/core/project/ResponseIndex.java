@@ -16,6 +16,9 @@ public final class ResponseIndex {
   private final List<String> prompts = new ArrayList<>();
   private final Map<String, Integer> promptIndex = new HashMap<>();
   private int[] promptOfRow = new int[16];
+  /** Retired rows (RetireResponses): never candidates, still labeled and scored. */
+  private boolean[] retired = new boolean[16];
+  private int numRetired;
 
   public int size() {
     return ids.size();
@@ -54,6 +57,7 @@ public final class ResponseIndex {
     int needed = ids.size() + newIds.size();
     if (needed > promptOfRow.length) {
       promptOfRow = Arrays.copyOf(promptOfRow, Math.max(needed, promptOfRow.length * 2));
+      retired = Arrays.copyOf(retired, promptOfRow.length);
     }
     for (int i = 0; i < newIds.size(); i++) {
       int row = ids.size();
@@ -64,5 +68,23 @@ public final class ResponseIndex {
         return prompts.size() - 1;
       });
     }
+  }
+
+  public boolean isRetired(int row) {
+    return retired[row];
+  }
+
+  public int numRetired() {
+    return numRetired;
+  }
+
+  /** Marks a row retired; false if it already was. */
+  boolean retire(int row) {
+    if (retired[row]) {
+      return false;
+    }
+    retired[row] = true;
+    numRetired++;
+    return true;
   }
 }

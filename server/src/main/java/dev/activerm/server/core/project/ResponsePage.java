@@ -4,7 +4,7 @@ import java.util.List;
 
 /**
  * Responses read back. embeddings is null unless asked for, else rows x dim row-major.
- * nextOffset is -1 on the last page.
+ * retired: one flag per id. nextOffset is -1 on the last page.
  */
 public record ResponsePage(
-    List<String> ids, List<String> promptIds, float[] embeddings, int dim, long nextOffset) {}
+    List<String> ids, List<String> promptIds, float[] embeddings, int dim, long nextOffset, boolean[] retired) {}

@@ -33,18 +33,32 @@ public final class Responses {
   }
 
   /**
-   * Starts an AddResponses call: NOT_FOUND now if the project does not exist. The call
-   * becomes the project's one writer until it is committed or aborted; a second call waits
-   * up to 30 s for it, then gets ABORTED.
+   * Starts an AddResponses call: NOT_FOUND now if the project does not exist, else a place in
+   * the project's upload queue. The call becomes the project's one writer when the claim is
+   * granted (at once if no other upload is running) and stays it until committed or aborted;
+   * a claim not granted within 30 s fails with ABORTED.
    */
-  public ResponseBatch newBatch(String projectId) {
-    ProjectState s = registry.require(projectId);
-    s.acquireIngest("AddResponses");
+  public IngestClaim claim(String projectId) {
+    return new IngestClaim(registry.require(projectId), "AddResponses");
+  }
+
+  /**
+   * Opens the batch of a granted claim (the batch then owns the upload slot). NOT_FOUND if
+   * the project was deleted while the call waited; the slot is given back on any failure.
+   */
+  public ResponseBatch open(IngestClaim claim) {
+    if (!claim.granted().isDone() || claim.granted().isCompletedExceptionally()) {
+      throw new IllegalStateException("open() before the claim on project '" + claim.projectId() + "' was granted");
+    }
+    if (!claim.handOver()) {
+      throw new IllegalStateException("the claim on project '" + claim.projectId() + "' was withdrawn");
+    }
+    ProjectState s = claim.state();
     try {
       Lock l = s.readLock();
       try {
         PoolFiles.Writer writer = poolFiles.openWriter(s.key(), s.pool().size(), s.spec().embeddingDim());
-        return new ResponseBatch(s, writer, projectId, s.spec().embeddingDim(), limits.maxCallBytes());
+        return new ResponseBatch(s, writer, s.spec().id(), s.spec().embeddingDim(), limits.maxCallBytes());
       } finally {
         l.unlock();
       }
@@ -54,8 +68,14 @@ public final class Responses {
     }
   }
 
-  /** Drops an AddResponses call that failed or was cancelled: nothing of it is committed. */
+  /**
+   * Drops an AddResponses call that failed or was cancelled: nothing of it is committed and
+   * the upload slot is free again. Safe to call more than once (only the first call acts).
+   */
   public void abort(ResponseBatch batch) {
+    if (!batch.end()) {
+      return;
+    }
     try {
       batch.writer().close();
     } finally {
@@ -115,9 +135,10 @@ public final class Responses {
 
   /**
    * Reads responses back: exactly the given ids (in order), or a page from offset.
-   * Embeddings only when asked for.
+   * Embeddings only when asked for; excludeRetired leaves retired rows out of pages.
    */
-  public ResponsePage list(String projectId, List<String> ids, long offset, int pageSize, boolean withEmbeddings) {
+  public ResponsePage list(String projectId, List<String> ids, long offset, int pageSize, boolean withEmbeddings,
+      boolean excludeRetired) {
     ProjectState s = registry.require(projectId);
     Lock l = s.readLock();
     try {
@@ -134,10 +155,10 @@ public final class Responses {
         int size = Pages.size(pageSize);
         int total = s.pool().size();
         int from = (int) Math.min(offset, total);
-        int to = (int) Math.min((long) from + size, total);
-        rows = new int[to - from];
-        for (int i = 0; i < rows.length; i++) {
-          rows[i] = from + i;
+        rows = RetiredRows.page(s.responses(), from, total, size, excludeRetired);
+        int to = rows.length == 0 ? from : rows[rows.length - 1] + 1;
+        if (excludeRetired) {
+          to = RetiredRows.nextLive(s.responses(), to, total);
         }
         next = to < total ? to : -1;
       }
@@ -152,7 +173,11 @@ public final class Responses {
           s.pool().copyRow(rows[i], embeddings, i * dim);
         }
       }
-      return new ResponsePage(outIds, outPrompts, embeddings, dim, next);
+      boolean[] retired = new boolean[rows.length];
+      for (int i = 0; i < rows.length; i++) {
+        retired[i] = s.responses().isRetired(rows[i]);
+      }
+      return new ResponsePage(outIds, outPrompts, embeddings, dim, next, retired);
     } finally {
       l.unlock();
     }

@@ -1,5 +1,6 @@
 package dev.activerm.server.core.project;
 
+import dev.activerm.server.core.errors.Shown;
 import dev.activerm.server.core.errors.ActiveRmException;
 import dev.activerm.server.core.errors.Violations;
 import java.util.List;
@@ -24,7 +25,7 @@ public final class RowResolver {
   public static int row(ProjectState s, String id, String field, Violations missing) {
     int row = s.responses().rowOf(id);
     if (row < 0) {
-      missing.add(field, "'" + id + "' is not a response of project '" + s.spec().id() + "'");
+      missing.add(field, "'" + Shown.id(id) + "' is not a response of project '" + s.spec().id() + "'");
     }
     return row;
   }

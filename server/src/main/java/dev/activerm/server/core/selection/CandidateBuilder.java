@@ -1,5 +1,6 @@
 package dev.activerm.server.core.selection;
 
+import dev.activerm.server.core.errors.Shown;
 import dev.activerm.server.core.cache.DerivedStateCache;
 import dev.activerm.server.core.errors.ActiveRmException;
 import dev.activerm.server.core.errors.FieldViolation;
@@ -36,10 +37,10 @@ final class CandidateBuilder {
 
   Candidates candidates(ProjectState s, SelectRequest req, BooleanSupplier cancelled) {
     int poolRows = s.pool().size();
-    long nComp = s.comparisons().size();
+    int nComp = s.comparisons().size();
     long cap = req.maxCandidatesOrDefault();
     LongHashSet labeledKeys = req.includeLabeled() ? null : cache.get(
-        new DerivedStateCache.Key("labeled-keys", s.key(), -1, nComp, 0),
+        new DerivedStateCache.Key("labeled-keys", s.key(), -1, s.comparisons().version(), 0),
         () -> {
           LongHashSet set = new LongHashSet((int) nComp);
           for (int i = 0; i < nComp; i++) {
@@ -49,8 +50,10 @@ final class CandidateBuilder {
         },
         LongHashSet::bytes);
     boolean excludePending = !req.includePending();
+    boolean anyRetired = s.responses().numRetired() > 0;
     LongPredicate excluded = k -> (labeledKeys != null && labeledKeys.contains(k))
-        || (excludePending && s.selections().isPending(k));
+        || (excludePending && s.selections().isPending(k))
+        || (anyRetired && (s.responses().isRetired(PairKeys.lo(k)) || s.responses().isRetired(PairKeys.hi(k))));
     long numExcluded = (labeledKeys == null ? 0 : labeledKeys.size())
         + (excludePending ? s.selections().pendingCount() : 0);
 
@@ -68,12 +71,12 @@ final class CandidateBuilder {
         int[] promptOf = new int[poolRows];
         for (int r = 0; r < poolRows; r++) {
           int p = s.responses().promptIndex(r);
-          promptOf[r] = allowedPrompt == null || allowedPrompt[p] ? p : -1;
+          promptOf[r] = (allowedPrompt == null || allowedPrompt[p]) && !s.responses().isRetired(r) ? p : -1;
         }
         yield CandidateGenerator.withinPrompt(
             poolRows, promptOf, s.responses().numPrompts(), cap, excluded, numExcluded, req.seed(), cancelled);
       }
-      case CROSS_PROMPT -> allowedPrompt == null
+      case CROSS_PROMPT -> allowedPrompt == null && !anyRetired
           ? CandidateGenerator.crossPrompt(poolRows, cap, excluded, numExcluded, req.seed(), cancelled)
           : CandidateGenerator.crossPrompt(
               allowedRows(s, poolRows, allowedPrompt), cap, excluded, numExcluded, req.seed(), cancelled);
@@ -84,6 +87,7 @@ final class CandidateBuilder {
               + req.source() + (allowedPrompt == null ? "" : " of " + numPrompts + " prompts")
               + (req.includeLabeled() ? "" : ", labeled pairs excluded")
               + (req.includePending() ? "" : ", pending pairs excluded")
+              + (anyRetired ? ", retired responses excluded" : "")
               + "); ask for at most " + pairs.size() + " pairs, add responses, or widen the candidates",
           new FieldViolation("batch_size", req.batchSize() + " > " + pairs.size() + " candidates"));
     }
@@ -125,7 +129,7 @@ final class CandidateBuilder {
       int p = s.responses().promptIndexOf(ids.get(i));
       if (p < 0) {
         missing.add(req.promptIdsField() + "[" + i + "]",
-            "'" + ids.get(i) + "' is the prompt of no response in project '" + s.spec().id() + "'");
+            "'" + Shown.id(ids.get(i)) + "' is the prompt of no response in project '" + s.spec().id() + "'");
       } else {
         allowed[p] = true;
       }
@@ -137,20 +141,16 @@ final class CandidateBuilder {
     return allowed;
   }
 
-  /** Pool rows (ascending) whose prompt is allowed. */
+  /** Pool rows (ascending) that are not retired and whose prompt is allowed (allowedPrompt null: any). */
   private static int[] allowedRows(ProjectState s, int poolRows, boolean[] allowedPrompt) {
+    int[] rows = new int[poolRows];
     int n = 0;
     for (int r = 0; r < poolRows; r++) {
-      n += allowedPrompt[s.responses().promptIndex(r)] ? 1 : 0;
-    }
-    int[] rows = new int[n];
-    n = 0;
-    for (int r = 0; r < poolRows; r++) {
-      if (allowedPrompt[s.responses().promptIndex(r)]) {
+      if ((allowedPrompt == null || allowedPrompt[s.responses().promptIndex(r)]) && !s.responses().isRetired(r)) {
         rows[n++] = r;
       }
     }
-    return rows;
+    return Arrays.copyOf(rows, n);
   }
 
   private static PairList explicit(ProjectState s, SelectRequest req, LongPredicate excluded, long cap) {

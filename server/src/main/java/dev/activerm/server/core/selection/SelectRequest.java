@@ -1,7 +1,9 @@
 package dev.activerm.server.core.selection;
 
+import dev.activerm.server.core.errors.Shown;
 import dev.activerm.server.core.errors.ActiveRmException;
 import dev.activerm.server.core.errors.Violations;
+import dev.activerm.server.core.project.ProjectSpec;
 import dev.activerm.server.core.strategy.Strategy;
 import dev.activerm.server.core.strategy.StrategyParams;
 import java.util.List;
@@ -14,6 +16,7 @@ import java.util.List;
  *     these prompts (duplicates allowed); empty: every prompt
  * @param maxCandidates 0: {@link #DEFAULT_MAX_CANDIDATES}
  * @param modelVersion 0: the latest
+ * @param pendingTtlMillis 0: the project's pending TTL; -1: malformed (rejected by {@link #check})
  */
 public record SelectRequest(
     String projectId,
@@ -28,7 +31,8 @@ public record SelectRequest(
     boolean includeLabeled,
     boolean includePending,
     long modelVersion,
-    StrategyParams params) {
+    StrategyParams params,
+    long pendingTtlMillis) {
   public static final int MAX_BATCH = 100_000;
   public static final long DEFAULT_MAX_CANDIDATES = 1_000_000;
   public static final long MAX_CANDIDATES = 100_000_000;
@@ -68,6 +72,10 @@ public record SelectRequest(
     if (modelVersion < 0) {
       v.add("model_version", "is " + modelVersion + "; use 0 (latest) or a version >= 1");
     }
+    String ttl = ProjectSpec.pendingTtlProblem(pendingTtlMillis);
+    if (ttl != null) {
+      v.add("pending_ttl", ttl);
+    }
     if (promptIds.size() > MAX_PROMPT_IDS) {
       v.add(promptIdsField(), "has " + promptIds.size() + " prompt ids; send 0.." + MAX_PROMPT_IDS
           + " (empty means every prompt of the project)");
@@ -80,7 +88,7 @@ public record SelectRequest(
       for (int i = 0; i < n; i++) {
         if (explicitA.get(i).equals(explicitB.get(i))) {
           v.add("candidates.explicit_pairs.pairs[" + i + "].b_id",
-              "equals a_id ('" + explicitA.get(i) + "'); a response cannot be compared with itself");
+              "equals a_id ('" + Shown.id(explicitA.get(i)) + "'); a response cannot be compared with itself");
         }
       }
     }

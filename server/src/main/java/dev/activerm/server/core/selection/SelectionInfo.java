@@ -5,11 +5,15 @@ import dev.activerm.server.core.strategy.StrategyParams;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import dev.activerm.server.core.project.SelectionLog;
 
 /**
  * A stored selection as the API reports it: chosen pairs (ids) in the order chosen, with scores.
  *
  * @param numPrompts distinct prompts the candidates were restricted to; 0: not restricted
+ * @param pendingTtl zero: no expiry; expireTime null then
+ * @param states each pair's lifecycle state at read time (empty when pairs are left out)
+ * @param computedOn empty for SelectBatch; what computed a registered batch (RegisterSelection), e.g. "spark"
  */
 public record SelectionInfo(
     String selectionId,
@@ -28,4 +32,11 @@ public record SelectionInfo(
     long maxCandidates,
     boolean includeLabeled,
     boolean includePending,
-    StrategyParams params) {}
+    StrategyParams params,
+    Duration pendingTtl,
+    Instant expireTime,
+    List<SelectionLog.PairState> states,
+    long numLabeled,
+    long numPending,
+    long numReleased,
+    String computedOn) {}

@@ -1,5 +1,6 @@
 package dev.activerm.server.core.selection;
 
+import dev.activerm.server.core.project.SelectionLog;
 import dev.activerm.server.core.project.ProjectState;
 import dev.activerm.server.core.strategy.Strategy;
 import dev.activerm.server.core.strategy.StrategyParams;
@@ -41,6 +42,23 @@ final class SelectionRecords {
     return sb.toString();
   }
 
+  /**
+   * A registered batch (RegisterSelection): the knobs the job reported plus "computed_on",
+   * which SelectBatch's own records never carry.
+   */
+  static String encodeRegistered(RegisterRequest req) {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("candidates", req.source().name());
+    m.put("max_candidates", Long.toString(req.maxCandidates()));
+    m.put("include_labeled", "false");
+    m.put("include_pending", "false");
+    m.put("ridge", Double.toString(req.params().ridge()));
+    m.put("computed_on", req.computedOn());
+    StringBuilder sb = new StringBuilder();
+    m.forEach((k, v) -> sb.append(sb.length() == 0 ? "" : ";").append(k).append('=').append(v));
+    return sb.toString();
+  }
+
   private static Map<String, String> decodeParameters(String s) {
     Map<String, String> m = new LinkedHashMap<>();
     for (String part : s.split(";")) {
@@ -52,13 +70,26 @@ final class SelectionRecords {
     return m;
   }
 
-  /** A stored selection as the API shows it, ids resolved against the project. Caller holds its read lock. */
-  static SelectionInfo info(ProjectState s, SelectionRecord r) {
-    List<String> a = new ArrayList<>(r.aRows().length);
-    List<String> b = new ArrayList<>(r.aRows().length);
-    for (int i = 0; i < r.aRows().length; i++) {
-      a.add(s.responses().id(r.aRows()[i]));
-      b.add(s.responses().id(r.bRows()[i]));
+  /**
+   * A stored selection as the API shows it, ids resolved against the project, with its pairs'
+   * states (liveLastLabel from {@link SelectionLog#liveLastLabel}); pairs and scores left out
+   * unless withPairs. Caller holds its read lock.
+   */
+  static SelectionInfo info(ProjectState s, SelectionLog.Entry e, Map<Long, Long> liveLastLabel, boolean withPairs) {
+    SelectionRecord r = e.record();
+    int n = r.aRows().length;
+    List<String> a = new ArrayList<>(withPairs ? n : 0);
+    List<String> b = new ArrayList<>(withPairs ? n : 0);
+    List<SelectionLog.PairState> states = new ArrayList<>(withPairs ? n : 0);
+    long[] counts = new long[SelectionLog.PairState.values().length];
+    for (int i = 0; i < n; i++) {
+      SelectionLog.PairState st = SelectionLog.state(e, i, liveLastLabel);
+      counts[st.ordinal()]++;
+      if (withPairs) {
+        a.add(s.responses().id(r.aRows()[i]));
+        b.add(s.responses().id(r.bRows()[i]));
+        states.add(st);
+      }
     }
     Map<String, String> m = decodeParameters(r.parameters());
     StrategyParams params = new StrategyParams(
@@ -70,12 +101,20 @@ final class SelectionRecords {
         Integer.parseInt(m.getOrDefault("batchbald_configurations", "0")));
     return new SelectionInfo(
         r.selectionId(), r.modelVersion(), Strategy.valueOf(r.strategy()), r.seed(), r.batchSize(), r.numCandidates(),
-        a, b, r.scores().clone(), Instant.ofEpochMilli(r.createTimeMillis()), Duration.ofNanos(r.wallTimeNanos()),
+        a, b, withPairs ? r.scores().clone() : new double[0], Instant.ofEpochMilli(r.createTimeMillis()),
+        Duration.ofNanos(r.wallTimeNanos()),
         CandidateSource.valueOf(m.getOrDefault("candidates", "CROSS_PROMPT")),
         Long.parseLong(m.getOrDefault("num_prompts", "0")),
         Long.parseLong(m.getOrDefault("max_candidates", "0")),
         Boolean.parseBoolean(m.getOrDefault("include_labeled", "false")),
         Boolean.parseBoolean(m.getOrDefault("include_pending", "false")),
-        params);
+        params,
+        Duration.ofMillis(r.pendingTtlMillis()),
+        r.pendingTtlMillis() == 0 ? null : Instant.ofEpochMilli(r.expireAtMillis()),
+        states,
+        counts[SelectionLog.PairState.LABELED.ordinal()],
+        counts[SelectionLog.PairState.PENDING.ordinal()],
+        counts[SelectionLog.PairState.RELEASED.ordinal()],
+        m.getOrDefault("computed_on", ""));
   }
 }

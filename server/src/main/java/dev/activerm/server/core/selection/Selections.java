@@ -11,6 +11,7 @@ import dev.activerm.server.core.project.Identifiers;
 import dev.activerm.server.core.project.ProjectRegistry;
 import dev.activerm.server.core.project.ProjectState;
 import dev.activerm.server.core.strategy.LabeledInformation;
+import dev.activerm.server.core.strategy.SelectionMemory;
 import dev.activerm.server.core.strategy.SelectionStrategy;
 import dev.activerm.server.core.strategy.Strategy;
 import dev.activerm.server.core.strategy.StrategyInput;
@@ -18,6 +19,13 @@ import dev.activerm.server.core.strategy.StrategyResult;
 import dev.activerm.server.store.SelectionRecord;
 import dev.activerm.server.store.SqliteStore;
 import java.time.Clock;
+import dev.activerm.server.core.errors.Violations;
+import dev.activerm.server.core.pairs.PairKeys;
+import dev.activerm.server.core.project.SelectionLog;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.locks.Lock;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
@@ -52,8 +60,8 @@ public final class Selections {
   }
 
   /** What a computation saw (to detect a change before commit) and what it chose. */
-  private record Computed(long modelVersion, long numComparisons, long pendingVersion, long numCandidates,
-      int numPrompts, int[] a, int[] b, double[] scores) {}
+  private record Computed(long modelVersion, long labelsVersion, long pendingVersion, int numRetired,
+      long numCandidates, int numPrompts, int[] a, int[] b, double[] scores) {}
 
   public SelectionInfo select(SelectRequest req, BooleanSupplier cancelled) {
     long started = System.nanoTime();
@@ -64,6 +72,7 @@ public final class Selections {
         req.promptIds().isEmpty() ? "" : " of " + req.promptIds().size() + " listed prompt ids");
     try {
       Computed c;
+      registry.expirePending(s);
       Lock read = s.readLock();
       try {
         c = compute(s, req, cancelled);
@@ -73,6 +82,7 @@ public final class Selections {
       s.lock().writeLock().lock();
       try {
         s.checkNotDeleted();
+        s.selections().expire(clock.millis());
         if (!unchanged(s, c)) {
           log.debug("state of project '{}' changed during SelectBatch; recomputing under the write lock", req.projectId());
           c = compute(s, req, cancelled);
@@ -91,33 +101,137 @@ public final class Selections {
   public SelectionInfo get(String projectId, String selectionId) {
     ProjectState s = registry.require(projectId);
     Identifiers.require("selection_id", selectionId);
+    registry.expirePending(s);
     Lock l = s.readLock();
     try {
-      SelectionRecord r = s.selections().get(selectionId);
-      if (r == null) {
-        throw ActiveRmException.notFound(
-            "selection '" + selectionId + "' does not exist in project '" + projectId
-                + "'; use the selection_id returned by SelectBatch",
-            new FieldViolation("selection_id", "no selection '" + selectionId + "'"));
-      }
-      return SelectionRecords.info(s, r);
+      SelectionLog.Entry e = require(s, selectionId);
+      List<SelectionLog.Entry> one = List.of(e);
+      return SelectionRecords.info(s, e, SelectionLog.liveLastLabel(s.comparisons(), SelectionLog.keysOf(one)), true);
     } finally {
       l.unlock();
     }
   }
 
+  /** A page of selections, newest first, and the seq to continue below (-1: last page). */
+  public record SelectionPage(List<SelectionInfo> selections, long nextBelowSeq) {}
+
+  public static final int MAX_LIST_PAGE = 1000;
+
+  /** ListSelections: newest first from below seq belowSeq (0: from the newest), with counts. */
+  public SelectionPage list(String projectId, long belowSeq, int pageSize, boolean withPairs) {
+    ProjectState s = registry.require(projectId);
+    int size = pageSize == 0 ? 100 : pageSize;
+    if (size < 1 || size > MAX_LIST_PAGE) {
+      throw ActiveRmException.invalid("page_size is " + pageSize + "; use 1.." + MAX_LIST_PAGE + " (0 means 100)",
+          new FieldViolation("page_size", "must be 0.." + MAX_LIST_PAGE));
+    }
+    registry.expirePending(s);
+    Lock l = s.readLock();
+    try {
+      int below = belowSeq <= 0 || belowSeq > Integer.MAX_VALUE ? Integer.MAX_VALUE : (int) belowSeq;
+      List<SelectionLog.Entry> entries = s.selections().newestFirst(below, size);
+      Map<Long, Long> last = SelectionLog.liveLastLabel(s.comparisons(), SelectionLog.keysOf(entries));
+      List<SelectionInfo> out = new ArrayList<>(entries.size());
+      for (SelectionLog.Entry e : entries) {
+        out.add(SelectionRecords.info(s, e, last, withPairs));
+      }
+      int oldest = entries.isEmpty() ? 0 : entries.get(entries.size() - 1).record().seq();
+      boolean more = entries.size() == size && s.selections().anyBelow(oldest);
+      return new SelectionPage(out, more ? oldest : -1);
+    } finally {
+      l.unlock();
+    }
+  }
+
+  /** Result of ReleasePairs. */
+  public record ReleaseResult(long released, long notPending, long pendingPairs) {}
+
+  /**
+   * ReleasePairs: the listed pairs of a selection (either orientation; empty: all of them) stop
+   * being pending, durably, all or none (NOT_FOUND naming every pair not in the selection).
+   */
+  public ReleaseResult release(String projectId, String selectionId, List<String> aIds, List<String> bIds) {
+    ProjectState s = registry.require(projectId);
+    Identifiers.require("selection_id", selectionId);
+    Violations invalid = new Violations();
+    for (int i = 0; i < aIds.size(); i++) {
+      String pa = Identifiers.problem(aIds.get(i));
+      if (pa != null) {
+        invalid.add("pairs[" + i + "].a_id", pa);
+      }
+      String pb = Identifiers.problem(bIds.get(i));
+      if (pb != null) {
+        invalid.add("pairs[" + i + "].b_id", pb);
+      }
+    }
+    invalid.throwIfAny(ActiveRmException.Kind.INVALID_ARGUMENT, "Invalid ReleasePairs request; nothing was released:");
+    s.lock().writeLock().lock();
+    try {
+      s.checkNotDeleted();
+      s.selections().expire(clock.millis());
+      SelectionLog.Entry e = require(s, selectionId);
+      SelectionRecord r = e.record();
+      List<Integer> asked = new ArrayList<>();
+      if (aIds.isEmpty()) {
+        for (int i = 0; i < r.aRows().length; i++) {
+          asked.add(i);
+        }
+      } else {
+        Map<Long, Integer> index = new HashMap<>();
+        for (int i = 0; i < r.aRows().length; i++) {
+          index.put(PairKeys.key(r.aRows()[i], r.bRows()[i]), i);
+        }
+        Violations missing = new Violations();
+        for (int i = 0; i < aIds.size(); i++) {
+          int a = s.responses().rowOf(aIds.get(i));
+          int b = s.responses().rowOf(bIds.get(i));
+          Integer idx = a < 0 || b < 0 || a == b ? null : index.get(PairKeys.key(a, b));
+          if (idx == null) {
+            missing.add("pairs[" + i + "]", "('" + aIds.get(i) + "', '" + bIds.get(i) + "') is not a pair of selection '"
+                + selectionId + "'");
+          } else if (!asked.contains(idx)) {
+            asked.add(idx);
+          }
+        }
+        missing.throwIfAny(ActiveRmException.Kind.NOT_FOUND,
+            "ReleasePairs names pairs that selection '" + selectionId + "' of project '" + projectId
+                + "' did not choose (GetSelection lists them). Nothing was released:");
+      }
+      int[] pendingIdx = asked.stream().mapToInt(Integer::intValue).filter(e::isPending).toArray();
+      if (pendingIdx.length > 0) {
+        store.releasePairs(s.key(), r.seq(), pendingIdx, clock.millis());
+        s.selections().release(e, pendingIdx);
+        log.info("project '{}' {}: released {} pending pairs", projectId, selectionId, pendingIdx.length);
+      }
+      return new ReleaseResult(pendingIdx.length, asked.size() - pendingIdx.length, s.selections().pendingCount());
+    } finally {
+      s.lock().writeLock().unlock();
+    }
+  }
+
+  private static SelectionLog.Entry require(ProjectState s, String selectionId) {
+    SelectionLog.Entry e = s.selections().entry(selectionId);
+    if (e == null) {
+      throw ActiveRmException.notFound(
+          "selection '" + selectionId + "' does not exist in project '" + s.spec().id()
+              + "'; use the selection_id returned by SelectBatch (ListSelections shows them)",
+          new FieldViolation("selection_id", "no selection '" + selectionId + "'"));
+    }
+    return e;
+  }
+
   private static boolean unchanged(ProjectState s, Computed c) {
     RewardModel m = s.latestModel();
     long mv = m == null ? 0 : m.version();
-    return s.comparisons().size() == c.numComparisons && s.selections().version() == c.pendingVersion
-        && mv == c.modelVersion;
+    return s.comparisons().version() == c.labelsVersion && s.selections().version() == c.pendingVersion
+        && s.responses().numRetired() == c.numRetired && mv == c.modelVersion;
   }
 
   private Computed compute(ProjectState s, SelectRequest req, BooleanSupplier cancelled) {
     Strategy strategy = req.strategy();
     RewardModel model = s.latestModel();
     checkModel(s, req, model);
-    long nComp = s.comparisons().size();
+    long labelsVersion = s.comparisons().version();
     long pendingVersion = s.selections().version();
     CandidateBuilder.Candidates cand = candidates.candidates(s, req, cancelled);
 
@@ -127,10 +241,12 @@ public final class Selections {
     RewardModel used = strategy == Strategy.RANDOM ? null : model;
     StrategyInput input = new StrategyInput(s.pool(), used, cand.pairs(), labeled.pairs(), labeled.weights(),
         s.spec().l2(), strategy, req.params().resolve(), req.seed(), req.batchSize(), cancelled, null);
+    // Before lambda I + F(labeled) (h x h) is built below: refuse what cannot fit up front.
+    SelectionMemory.check(input);
     if (strategy.usesLabeled()) {
       StrategyInput base = input;
       input = input.withLabeledInfo(cache.get(
-          new DerivedStateCache.Key("labeled-information", s.key(), model.version(), nComp, pendingVersion),
+          new DerivedStateCache.Key("labeled-information", s.key(), model.version(), labelsVersion, pendingVersion),
           () -> LabeledInformation.compute(base),
           LabeledInformation::bytes));
     }
@@ -141,8 +257,8 @@ public final class Selections {
       a[i] = cand.pairs().a()[result.index()[i]];
       b[i] = cand.pairs().b()[result.index()[i]];
     }
-    return new Computed(model == null ? 0 : model.version(), nComp, pendingVersion, cand.pairs().size(),
-        cand.numPrompts(), a, b, result.score());
+    return new Computed(model == null ? 0 : model.version(), labelsVersion, pendingVersion,
+        s.responses().numRetired(), cand.pairs().size(), cand.numPrompts(), a, b, result.score());
   }
 
   /** SelectBatch uses the latest model only, and model-based strategies need one. */
@@ -173,15 +289,18 @@ public final class Selections {
     int seq = s.selections().nextSeq();
     String id = "sel-" + seq;
     long wall = System.nanoTime() - started;
+    long ttl = req.pendingTtlMillis() != 0 ? req.pendingTtlMillis() : s.spec().pendingTtlMillis();
+    // The boundary is the next comparison seq: any comparison stored from now on labels these pairs.
     SelectionRecord record = new SelectionRecord(
         seq, id, c.modelVersion, req.strategy().name(), SelectionRecords.encodeParameters(req, c.numPrompts),
-        req.seed(), req.batchSize(), c.numCandidates, (int) c.numComparisons, clock.millis(), wall, c.a, c.b,
-        c.scores);
+        req.seed(), req.batchSize(), c.numCandidates, Math.toIntExact(s.comparisons().nextSeq()), clock.millis(),
+        wall, c.a, c.b, c.scores, ttl);
     store.insertSelection(s.key(), record);
-    s.selections().add(record, s.comparisons());
+    s.selections().add(record);
     log.info("SelectBatch project '{}' {}: {} {} of {} candidates in {} ms (model v{})",
         s.spec().id(), id, req.strategy(), req.batchSize(), c.numCandidates, wall / 1_000_000, c.modelVersion);
     cache.logStats("SelectBatch " + id);
-    return SelectionRecords.info(s, record);
+    SelectionLog.Entry entry = s.selections().entry(id);
+    return SelectionRecords.info(s, entry, Map.of(), true);
   }
 }

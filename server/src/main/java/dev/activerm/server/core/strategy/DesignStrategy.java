@@ -60,14 +60,28 @@ public final class DesignStrategy implements SelectionStrategy {
       DenseMatrices.addDiagonal(f, h, -in.lambda());
     }
     double eps = in.params().ridge() > 0 ? in.params().ridge() : defaultRidge(f, h);
+    if (kind == Kind.PAST_AWARE && in.params().ridge() == 0) {
+      // Adding lambda into F(labeled) and taking it out again leaves up to ulp(lambda) / 2 of
+      // rounding on the diagonal; on tiny features that is more than 1e-6 * trace / h.
+      eps = Math.max(eps, 2 * Math.ulp(in.lambda()));
+    }
     DenseMatrices.addDiagonal(f, h, eps);
-    double[] l = Features.cholesky(f, h);
+    double[] l = Features.cholesky(f, h, "the design matrix eps I + F with eps = " + eps,
+        "set params.ridge to at least " + suggestedRidge(f, h, eps)
+        + " (0 means 1e-6 * trace / h), or rescale the embeddings to O(1) values");
     Whitening.whiten(phi, t.size(), h, l);
     double[] q = Features.pairDistances(phi, h, ia, ib, in.cancelled());
     for (int k = 0; k < q.length; k++) {
       q[k] *= v[k];
     }
     return q;
+  }
+
+  /** A ridge a thousand times the one that failed, and at least 1e-3 * trace / h. */
+  private static double suggestedRidge(double[] f, int h, double eps) {
+    double tr = DenseMatrices.trace(f, h) - h * eps;
+    double s = Math.max(1000 * eps, tr > 0 ? 1e-3 * tr / h : 1e-3);
+    return Double.parseDouble(String.format(java.util.Locale.ROOT, "%.1e", s));
   }
 
   /** eps = 1e-6 * trace / h (1e-6 when the matrix is zero). */

@@ -1,5 +1,6 @@
 package dev.activerm.server.core.strategy;
 
+import dev.activerm.server.core.errors.ActiveRmException;
 import dev.activerm.server.core.errors.CancelledException;
 import dev.activerm.server.core.linalg.DenseMatrices;
 import dev.activerm.server.core.linalg.PairKernels;
@@ -81,12 +82,26 @@ final class Features {
     return PairKernels.squaredDistances(psi, h, ia, ib);
   }
 
-  /** The lower Cholesky factor of an information matrix; ArithmeticException when it is not positive definite. */
-  static double[] cholesky(double[] m, int h) {
+  /**
+   * The lower Cholesky factor of an information matrix, or FAILED_PRECONDITION saying what to
+   * change (fix) when it is not positive definite in double precision: with F accumulated in
+   * double only a ridge far below F's rounding, or features too large for it, gets here.
+   */
+  static double[] cholesky(double[] m, int h, String what, String fix) {
     double[] l = DenseMatrices.choleskyLower(m, h);
     if (l == null) {
-      throw new ArithmeticException("information matrix is not positive definite (h = " + h + ")");
+      throw ActiveRmException.failedPrecondition("SelectBatch: " + what + " (h = " + h
+          + ", largest diagonal entry " + maxDiagonal(m, h) + ") is not positive definite to double precision; "
+          + fix + ". Nothing was stored");
     }
     return l;
+  }
+
+  private static double maxDiagonal(double[] m, int h) {
+    double max = 0;
+    for (int i = 0; i < h; i++) {
+      max = Math.max(max, m[i * h + i]);
+    }
+    return max;
   }
 }

@@ -34,6 +34,10 @@ public record LabeledInformation(int h, double[] matrix, double[] factor) {
       LaplacianGram.accumulate(phi, t.size(), h, t.localA[0], t.localB[0], v, f, in.cancelled());
     }
     DenseMatrices.addDiagonal(f, h, in.lambda());
-    return new LabeledInformation(h, f, Features.cholesky(f, h));
+    // lambda > 0 keeps lambda I + F positive definite unless the features are so large that
+    // F's double rounding exceeds lambda (embeddings stored before AddResponses bounded them).
+    return new LabeledInformation(h, f, Features.cholesky(f, h, "lambda I + F(labeled) with lambda = " + in.lambda(),
+        "the features of the labeled responses are too large for the prior precision: rescale the embeddings"
+        + " to O(1) values (or create the project with a larger l2)"));
   }
 }

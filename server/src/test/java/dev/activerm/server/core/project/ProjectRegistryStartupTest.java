@@ -21,7 +21,7 @@ class ProjectRegistryStartupTest {
     try (SqliteStore store = SqliteStore.open(dir)) {
       PoolFiles pools = new PoolFiles(dir);
       ProjectRegistry registry = ProjectRegistry.load(store, pools, Clock.systemUTC(), Limits.DEFAULT);
-      registry.createProject("p", 4, HeadSpec.of(HeadType.LINEAR, new int[0]), 1.0);
+      registry.createProject("p", 4, HeadSpec.of(HeadType.LINEAR, new int[0]), 1.0, 0);
       key = registry.require("p").key();
       try (PoolFiles.Writer w = pools.openWriter(key, 0, 4)) {
         w.write(new float[] {1, 2, 3, 4});

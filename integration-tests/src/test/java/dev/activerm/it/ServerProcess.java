@@ -40,13 +40,67 @@ public final class ServerProcess implements AutoCloseable {
     return jar;
   }
 
-  /** Starts the jar on the data dir and waits (bounded) until it listens. */
-  public static ServerProcess start(Path dataDir, String... extraFlags) throws IOException, InterruptedException {
+  private static List<String> command(Path dataDir, String... extraFlags) {
     List<String> command = new ArrayList<>(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-Xmx4g", "-jar", jar().toString(), "--port", "0", "--data-dir", dataDir.toString()));
     command.addAll(List.of(extraFlags));
-    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+    return command;
+  }
+
+  /** How a server run that was expected to stop by itself ended. */
+  public record Exit(int code, String output) {}
+
+  /**
+   * Runs the jar on the data dir expecting it to refuse to start, and returns its exit code
+   * and output. A server that starts listening instead (or is still running after the
+   * bound) is killed and reported as an IllegalStateException with its output.
+   */
+  public static Exit runExpectingExit(Path dataDir, Duration within, String... extraFlags)
+      throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(command(dataDir, extraFlags)).redirectErrorStream(true).start();
+    List<String> lines = Collections.synchronizedList(new ArrayList<>());
+    CompletableFuture<Boolean> listening = new CompletableFuture<>();
+    Thread reader = new Thread(() -> {
+      try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+        String line;
+        while ((line = r.readLine()) != null) {
+          lines.add(line);
+          if (LISTENING.matcher(line).find()) {
+            listening.complete(true);
+          }
+        }
+      } catch (IOException ignored) {
+        // The process ended.
+      }
+      listening.complete(false);
+    }, "server-log");
+    reader.setDaemon(true);
+    reader.start();
+    boolean served;
+    try {
+      served = listening.get(within.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      served = true;
+    }
+    if (served) {
+      p.destroyForcibly();
+      p.waitFor(30, TimeUnit.SECONDS);
+      throw new IllegalStateException("the server started (or kept running) instead of refusing:\n"
+          + String.join("\n", lines));
+    }
+    // The output ended: the process is exiting.
+    if (!p.waitFor(30, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new IllegalStateException("the server closed its output but did not exit:\n" + String.join("\n", lines));
+    }
+    reader.join(10_000);
+    return new Exit(p.exitValue(), String.join("\n", lines));
+  }
+
+  /** Starts the jar on the data dir and waits (bounded) until it listens. */
+  public static ServerProcess start(Path dataDir, String... extraFlags) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(command(dataDir, extraFlags)).redirectErrorStream(true).start();
     CompletableFuture<Integer> port = new CompletableFuture<>();
     List<String> lines = Collections.synchronizedList(new ArrayList<>());
     // The reader keeps filling this list for the life of the process; log() reads it.
@@ -77,6 +131,10 @@ public final class ServerProcess implements AutoCloseable {
 
   public int port() {
     return port;
+  }
+
+  public long pid() {
+    return process.pid();
   }
 
   /** The server's output so far (stdout and stderr), one entry per line; kept up to date while it runs. */

@@ -12,6 +12,7 @@ import dev.activerm.server.core.linalg.Blas;
 import dev.activerm.server.core.linalg.OjAlgoSetup;
 import dev.activerm.server.core.linalg.Parallel;
 import dev.activerm.server.core.project.ProjectRegistry;
+import dev.activerm.server.store.DataDirLock;
 import dev.activerm.server.store.PoolFiles;
 import dev.activerm.server.store.SqliteStore;
 import io.grpc.Server;
@@ -42,6 +43,7 @@ public final class ActiveRmServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ActiveRmServer.class);
 
   private final ServerConfig config;
+  private final DataDirLock dataDirLock;
   private final SqliteStore store;
   private final HealthStatusManager health = new HealthStatusManager();
   private final ExecutorService executor;
@@ -61,13 +63,20 @@ public final class ActiveRmServer implements AutoCloseable {
     Blas.setThreads(config.computeThreads());
     Parallel.setThreads(config.computeThreads());
     OjAlgoSetup.setThreads(config.computeThreads());
-    this.store = SqliteStore.open(config.dataDir());
+    // Before anything reads or writes the data dir: a second server on it must not start.
+    this.dataDirLock = DataDirLock.acquire(config.dataDir());
     ActiveRmCore core;
+    try {
+      this.store = SqliteStore.open(config.dataDir());
+    } catch (RuntimeException e) {
+      dataDirLock.close();
+      throw e;
+    }
     try {
       core = ActiveRmCore.open(
           store, new PoolFiles(config.dataDir()), clock, config.limits(), config.cacheBytes());
     } catch (RuntimeException e) {
-      store.close();
+      closeStorage();
       throw e;
     }
     DomainMetrics domainMetrics = new DomainMetrics(metrics.registry());
@@ -81,7 +90,7 @@ public final class ActiveRmServer implements AutoCloseable {
           new RequestContextInterceptor());
     } catch (IOException | RuntimeException e) {
       executor.shutdownNow();
-      store.close();
+      closeStorage();
       throw new IllegalArgumentException("cannot read --api-keys-file: " + e.getMessage(), e);
     }
     registerGauges(core, domainMetrics);
@@ -169,8 +178,17 @@ public final class ActiveRmServer implements AutoCloseable {
     }
     executor.shutdownNow();
     metrics.close();
-    store.close();
+    closeStorage();
     log.info("activerm stopped");
+  }
+
+  /** The database, then the data dir lock: the next server may start only once nothing here writes. */
+  private void closeStorage() {
+    try {
+      store.close();
+    } finally {
+      dataDirLock.close();
+    }
   }
 
   private static ThreadFactory namedThreads(String prefix) {

@@ -1,6 +1,7 @@
 package dev.activerm.server;
 
 import dev.activerm.server.core.project.Limits;
+import dev.activerm.server.store.StoreException;
 import io.grpc.TlsServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.net.InetSocketAddress;
@@ -12,6 +13,8 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** {@code java -jar activerm-server.jar [flags]}; every flag can also come from an ACTIVERM_* variable. */
 @Command(
@@ -21,6 +24,7 @@ import picocli.CommandLine;
     version = "activerm 0.1.0",
     description = "Serves activerm: which response pairs should human annotators compare next.")
 public final class Main implements Callable<Integer> {
+  private static final Logger log = LoggerFactory.getLogger(Main.class);
 
   @Option(names = "--bind", defaultValue = "${env:ACTIVERM_BIND:-127.0.0.1}",
       description = "Address to listen on; 0.0.0.0 for all interfaces (env ACTIVERM_BIND, default ${DEFAULT-VALUE}).")
@@ -116,7 +120,15 @@ public final class Main implements Callable<Integer> {
         ? NettyServerBuilder.forAddress(address,
             TlsServerCredentials.create(config.security().tlsCert().toFile(), config.security().tlsKey().toFile()))
         : NettyServerBuilder.forAddress(address);
-    ActiveRmServer server = new ActiveRmServer(builder, config).start();
+    ActiveRmServer server;
+    try {
+      server = new ActiveRmServer(builder, config).start();
+    } catch (StoreException e) {
+      // The data dir cannot be served as it is (locked by another server, inconsistent, damaged):
+      // the message says what is wrong and what to do; a stack trace would only bury it.
+      log.error("activerm cannot start: {}", e.getMessage());
+      return 1;
+    }
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "activerm-shutdown"));
     server.awaitTermination();
     return 0;

@@ -6,6 +6,7 @@ import com.google.rpc.Code;
 import dev.activerm.server.core.errors.ActiveRmException;
 import dev.activerm.server.core.errors.CancelledException;
 import dev.activerm.server.core.errors.FieldViolation;
+import dev.activerm.server.store.StoreException;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.Status;
@@ -72,6 +73,11 @@ public final class ErrorMapper {
       return (expired ? Status.DEADLINE_EXCEEDED : Status.CANCELLED)
           .withDescription(e.getMessage() + "; nothing was stored")
           .asRuntimeException();
+    }
+    if (t instanceof StoreException e && e.diskFull()) {
+      // The operator's problem, not a bug: one line, no stack trace; the call can be retried.
+      log.warn("{} refused: {}", method, e.getMessage());
+      return Status.RESOURCE_EXHAUSTED.withDescription(StoreException.DISK_FULL).asRuntimeException();
     }
     if (t instanceof IllegalArgumentException) {
       log.debug("{} failed: {}", method, t.getMessage());

@@ -9,25 +9,29 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Embeddings of each project as one flat file of little-endian float32 rows
- * ({@code pools/<key>.f32}). A write lands past the committed rows and is fsynced; it
- * becomes part of the pool only when {@link SqliteStore#appendResponses} commits the
- * matching rows. Bytes past the committed rows (from a crash mid-call) are cut off at load.
+ * ({@code pools/<key>.f32}) with its block checksums beside it ({@code pools/<key>.crc},
+ * {@link PoolChecksums}). A write lands past the committed rows and is fsynced with its
+ * checksums; it becomes part of the pool only when {@link SqliteStore#appendResponses}
+ * commits the matching rows. Bytes past the committed rows (from a crash mid-call) are
+ * ignored at load and written over by the next upload.
  *
  * <p>Why not BLOBs in SQLite: WAL mode writes every byte twice (log, then checkpoint),
  * and restart would decode one BLOB per row; a flat file writes once at disk speed and
  * loads with one sequential read.
  */
 public final class PoolFiles {
+  private static final Logger log = LoggerFactory.getLogger(PoolFiles.class);
   private static final int IO_BUFFER_BYTES = 8 << 20;
 
   private final Path dir;
@@ -45,28 +49,40 @@ public final class PoolFiles {
     return dir.resolve(key + ".f32");
   }
 
+  Path checksumPath(long key) {
+    return dir.resolve(key + ".crc");
+  }
+
   /**
-   * Reads the first rows of a pool file in pieces of at most maxRowsPerPiece rows and
-   * cuts off anything past them (an uncommitted tail). Fails if the file is shorter than
-   * the committed rows: the data dir was damaged outside activerm.
+   * Reads the committed rows of a pool file in pieces of at most maxRowsPerPiece rows,
+   * checking every byte against the file's block checksums ({@link PoolChecksums}). Fails,
+   * naming the file and the byte range, if a block does not match or the file is shorter
+   * than the committed rows: the data dir was damaged or changed outside activerm. A pool
+   * file without checksums (a data dir from before them) gets them now. Bytes past the
+   * committed rows (an upload cut off by a crash) are left alone: the next upload writes over
+   * them, and they are the only copy should the database have lost commits.
    */
   public void read(long key, int rows, int dim, int maxRowsPerPiece, Consumer<FloatBuffer> sink) {
     Path file = path(key);
     long expected = (long) rows * dim * Float.BYTES;
-    if (rows == 0 && !Files.exists(file)) {
+    if (rows == 0) {
       return;
     }
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+    if (!Files.exists(file)) {
+      throw new StoreException(file + " is missing, but the database has " + rows + " committed rows of dim " + dim
+          + " for it; the data dir was changed outside activerm. Restore it from a backup (docs/operations.md,"
+          + " 'Backup and restore')");
+    }
+    PoolChecksums stored = PoolChecksums.read(checksumPath(key));
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
       long size = ch.size();
       if (size < expected) {
         throw new StoreException(
             file + " holds " + size + " bytes but the database has " + rows + " committed rows of dim " + dim
-                + " (" + expected + " bytes); the data dir was changed outside activerm. Restore it from a backup.");
+                + " (" + expected + " bytes); the data dir was changed outside activerm. Restore it from a backup"
+                + " (docs/operations.md, 'Backup and restore')");
       }
-      if (size > expected) {
-        ch.truncate(expected);
-        ch.force(false);
-      }
+      BlockCrc crc = new BlockCrc(PoolChecksums.BLOCK_BYTES, new int[0]);
       int pieceRows = Math.max(1, Math.min(maxRowsPerPiece, IO_BUFFER_BYTES / (dim * Float.BYTES)));
       ByteBuffer buffer = ByteBuffer.allocateDirect(pieceRows * dim * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
       long position = 0;
@@ -81,13 +97,104 @@ public final class PoolFiles {
           position += read;
         }
         buffer.flip();
+        crc.update(buffer);
         // A view of the read buffer, valid until the next piece: the sink copies it straight
         // into its own storage, so start-up copies each byte once.
         sink.accept(buffer.asFloatBuffer());
         done += n;
       }
+      int[] actual = crc.checksums();
+      long unchecked = verify(file, ch, stored, actual, expected);
+      PoolChecksums now = new PoolChecksums(expected, actual);
+      if (stored == null) {
+        log.info("{} had no checksums (a data dir from before them, or a full disk kept them from being written):"
+            + " checksummed its {} committed rows into {}",
+            file, rows, checksumPath(key).getFileName());
+        writeChecksums(key, now);
+      } else if (stored.covered() != expected || unchecked > 0) {
+        if (stored.covered() > expected) {
+          // Normal after a crash between an upload's sync and its commit; also what a lost WAL
+          // looks like, so say where the bytes are while they still exist.
+          log.info("{}: bytes {}..{} were synced by an upload the database has not committed (a crash or failed"
+              + " commit between the two, or lost database commits); kept until the next upload to this project"
+              + " writes over them", file, expected, stored.covered() - 1);
+        }
+        if (unchecked > 0) {
+          log.warn("{}: {} committed bytes had no checksum yet (left by an upload that failed or crashed); checksummed"
+              + " them as they are", file, unchecked);
+        }
+        writeChecksums(key, now);
+      }
     } catch (IOException e) {
       throw new StoreException("reading " + file + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Compares the stored checksums with the ones just computed over the committed bytes; for
+   * a block the stored list covers to a different length (a failed upload's sync), reads that
+   * length again. Returns how many committed bytes the stored list does not cover.
+   */
+  private static long verify(Path file, FileChannel ch, PoolChecksums stored, int[] actual, long committed)
+      throws IOException {
+    if (stored == null) {
+      return committed;
+    }
+    long unchecked = 0;
+    long size = ch.size();
+    for (int i = 0; i < actual.length; i++) {
+      long from = (long) i * PoolChecksums.BLOCK_BYTES;
+      long end = Math.min(from + PoolChecksums.BLOCK_BYTES, committed);
+      if (i >= stored.crcs().length || from >= stored.covered()) {
+        unchecked += end - from;
+        continue;
+      }
+      long storedEnd = Math.min(from + PoolChecksums.BLOCK_BYTES, stored.covered());
+      int crc;
+      if (storedEnd == end) {
+        crc = actual[i];
+      } else if (storedEnd <= size) {
+        crc = crcOf(ch, from, storedEnd);
+      } else {
+        unchecked += end - from;
+        continue;
+      }
+      if (crc != stored.crcs()[i]) {
+        throw new StoreException(String.format(
+            "%s: bytes %d..%d (rows of block %d) do not match their CRC32C checksum (stored %08x, computed %08x):"
+                + " the file was damaged or changed outside activerm. Restore the data dir from a backup"
+                + " (docs/operations.md, 'Backup and restore'); only if you know these bytes are right, delete %s"
+                + " and start again to checksum the file as it is",
+            file, from, storedEnd - 1, i, stored.crcs()[i], crc, file.getFileName().toString().replace(".f32", ".crc")));
+      }
+    }
+    return unchecked;
+  }
+
+  private static int crcOf(FileChannel ch, long from, long to) throws IOException {
+    ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(to - from));
+    while (b.hasRemaining()) {
+      if (ch.read(b, from + b.position()) < 0) {
+        throw new IOException("ended early at byte " + (from + b.position()));
+      }
+    }
+    java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+    crc.update(b.flip());
+    return (int) crc.getValue();
+  }
+
+  /** Best effort at start-up: without it (a full disk) the checksums are computed again at the next start. */
+  private void writeChecksums(long key, PoolChecksums checksums) {
+    try {
+      checksums.write(checksumPath(key));
+    } catch (IOException e) {
+      log.warn("could not write {}: {}; the pool file was checked, its checksums are written at the next start",
+          checksumPath(key), e.getMessage());
+      try {
+        Files.deleteIfExists(checksumPath(key));
+      } catch (IOException ignored) {
+        // A stale list is still checked block by block against what it covers.
+      }
     }
   }
 
@@ -97,12 +204,60 @@ public final class PoolFiles {
    * database commits them.
    */
   public Writer openWriter(long key, long firstRow, int dim) {
+    Path file = path(key);
+    long start = firstRow * dim * Float.BYTES;
+    FileChannel channel = null;
     try {
-      return new Writer(FileChannel.open(path(key), StandardOpenOption.CREATE, StandardOpenOption.WRITE),
-          firstRow * dim * Float.BYTES, path(key));
-    } catch (IOException e) {
-      throw new StoreException("opening " + path(key) + " failed: " + e.getMessage(), e);
+      channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+      BlockCrc crc = continuedChecksums(key, channel, start);
+      return new Writer(channel, start, file, checksumPath(key), crc);
+    } catch (IOException | RuntimeException e) {
+      if (channel != null) {
+        try {
+          channel.close();
+        } catch (IOException suppressed) {
+          e.addSuppressed(suppressed);
+        }
+      }
+      if (e instanceof StoreException se) {
+        throw se;
+      }
+      throw e instanceof IOException io ? failure("opening " + file, io, dir) : (RuntimeException) e;
     }
+  }
+
+  /**
+   * The running block checksums at byte start: the stored checksums of the whole blocks below
+   * it, and the bytes of the block start falls in, read back. Null when the stored list does
+   * not reach start (it could not be written at start-up): then the stale list is removed and
+   * the next start checksums the file.
+   */
+  private BlockCrc continuedChecksums(long key, FileChannel channel, long start) throws IOException {
+    long blockStart = start - start % PoolChecksums.BLOCK_BYTES;
+    PoolChecksums stored = PoolChecksums.read(checksumPath(key));
+    if (start > 0 && (stored == null || stored.covered() < blockStart
+        || stored.crcs().length < blockStart / PoolChecksums.BLOCK_BYTES)) {
+      Files.deleteIfExists(checksumPath(key));
+      return null;
+    }
+    BlockCrc crc = new BlockCrc(PoolChecksums.BLOCK_BYTES, start == 0 ? new int[0] : stored.wholeBlocksBelow(blockStart));
+    if (start > blockStart) {
+      ByteBuffer partial = ByteBuffer.allocate(Math.toIntExact(start - blockStart));
+      while (partial.hasRemaining()) {
+        if (channel.read(partial, blockStart + partial.position()) < 0) {
+          throw new StoreException(path(key) + " ended at byte " + (blockStart + partial.position())
+              + ", before its committed rows end at byte " + start);
+        }
+      }
+      crc.update(partial.flip());
+    }
+    if (stored != null && stored.covered() != start) {
+      // A list that still covers an earlier upload which never committed: cut it back before
+      // this writer changes those bytes, or a crash before sync() would leave it describing
+      // bytes that are no longer there.
+      new PoolChecksums(start, crc.checksums()).write(checksumPath(key));
+    }
+    return crc;
   }
 
   /**
@@ -122,14 +277,26 @@ public final class PoolFiles {
     private final FileChannel channel;
     private final Path file;
     private final ByteBuffer buffer = ByteBuffer.allocateDirect(IO_BUFFER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    private final long start;
+    private final Path checksumFile;
+    /** Block checksums of the file up to position; null when the file's checksums are left to the next start. */
+    private final BlockCrc crc;
+    /** The checksum list as it was at start, put back if this writer's rows are dropped. */
+    private final PoolChecksums initial;
+    private boolean checksumsWritten;
     private long position;
     private long unflushed;
+    private boolean kept;
     private Future<?> flushing = CompletableFuture.completedFuture(null);
 
-    private Writer(FileChannel channel, long position, Path file) {
+    private Writer(FileChannel channel, long position, Path file, Path checksumFile, BlockCrc crc) {
       this.channel = channel;
+      this.start = position;
       this.position = position;
       this.file = file;
+      this.checksumFile = checksumFile;
+      this.crc = crc;
+      this.initial = crc == null ? null : new PoolChecksums(crc.length(), crc.checksums());
     }
 
     public void write(float[] values) {
@@ -141,13 +308,16 @@ public final class PoolFiles {
           floats.clear();
           floats.put(values, offset, n);
           buffer.clear().limit(n * Float.BYTES);
+          if (crc != null) {
+            crc.update(buffer);
+          }
           while (buffer.hasRemaining()) {
             position += channel.write(buffer, position);
           }
           offset += n;
         }
       } catch (IOException e) {
-        throw new StoreException("writing embeddings to " + file + " failed: " + e.getMessage(), e);
+        throw failure("writing embeddings to " + file, e, file.getParent());
       }
       unflushed += (long) values.length * Float.BYTES;
       if (unflushed >= FLUSH_EVERY_BYTES && flushing.isDone()) {
@@ -160,13 +330,20 @@ public final class PoolFiles {
       }
     }
 
-    /** fdatasync: what was written is on disk when this returns. */
+    /**
+     * fdatasync: what was written is on disk when this returns, and so are its block
+     * checksums (before the database commits the rows, so committed rows always have them).
+     */
     public void sync() {
       try {
         awaitFlush();
         channel.force(false);
+        if (crc != null) {
+          checksumsWritten = true;
+          new PoolChecksums(crc.length(), crc.checksums()).write(checksumFile);
+        }
       } catch (IOException e) {
-        throw new StoreException("syncing " + file + " failed: " + e.getMessage(), e);
+        throw failure("syncing " + file, e, file.getParent());
       }
     }
 
@@ -181,37 +358,64 @@ public final class PoolFiles {
       }
     }
 
+    /** The database committed what this writer wrote: {@link #close()} must leave it in place. */
+    public void keep() {
+      kept = true;
+    }
+
+    /**
+     * Closes the file; unless {@link #keep()} was called, first cuts off what this writer
+     * wrote, so a failed upload gives its space back at once (on a disk that filled up under
+     * it, that space is what every other write is waiting for).
+     */
     @Override
     public void close() {
       try {
         awaitFlush();
-        channel.close();
+        if (!kept && channel.size() > start) {
+          channel.truncate(start);
+        }
+        if (!kept && checksumsWritten) {
+          initial.write(checksumFile);
+        }
       } catch (IOException e) {
-        throw new StoreException("closing " + file + " failed: " + e.getMessage(), e);
+        // Only space is lost (the next upload writes over these bytes); a checksum list that
+        // still covers them is checked only as far as the committed rows, and rewritten at the next start.
+      } finally {
+        try {
+          channel.close();
+        } catch (IOException e) {
+          throw new StoreException("closing " + file + " failed: " + e.getMessage(), e);
+        }
       }
     }
+  }
+
+  /** A failed pool file operation as a StoreException, marked as disk-full when that was the cause. */
+  private static StoreException failure(String what, IOException e, Path dir) {
+    if (DiskFull.causedBy(e, dir)) {
+      return StoreException.diskFull(what + ": " + e.getMessage(), e);
+    }
+    return new StoreException(what + " failed: " + e.getMessage(), e);
   }
 
   public void delete(long key) {
     try {
       Files.deleteIfExists(path(key));
+      Files.deleteIfExists(checksumPath(key));
     } catch (IOException e) {
       throw new StoreException("deleting " + path(key) + " failed: " + e.getMessage(), e);
     }
   }
 
-  /** Deletes pool files of projects the database does not know (left by a crash during a delete). */
-  public int deleteOrphans(Set<Long> liveKeys) {
-    int deleted = 0;
+  /** The project keys that have a pool file, in key order. */
+  public java.util.SortedSet<Long> keysOnDisk() {
+    java.util.SortedSet<Long> keys = new java.util.TreeSet<>();
     try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*.f32")) {
       for (Path f : files) {
         String name = f.getFileName().toString();
         try {
-          long key = Long.parseLong(name.substring(0, name.length() - 4));
-          if (!liveKeys.contains(key)) {
-            Files.deleteIfExists(f);
-            deleted++;
-          }
+          keys.add(Long.parseLong(name.substring(0, name.length() - 4)));
         } catch (NumberFormatException ignored) {
           // Not ours: leave it alone.
         }
@@ -219,6 +423,11 @@ public final class PoolFiles {
     } catch (IOException e) {
       throw new StoreException("listing " + dir + " failed: " + e.getMessage(), e);
     }
-    return deleted;
+    return keys;
+  }
+
+  /** The pools directory, for messages. */
+  public Path dir() {
+    return dir;
   }
 }

@@ -13,6 +13,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Metadata of every project in one SQLite file (WAL, synchronous=FULL): projects,
@@ -24,81 +26,138 @@ import java.util.stream.Collectors;
  * start-up (the server answers reads from memory).
  */
 public final class SqliteStore implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(SqliteStore.class);
   /** 2: the labeling lifecycle (comparison ids and tombstones, retired responses, released pairs, TTLs). */
   static final int SCHEMA_VERSION = 2;
 
   private final Connection connection;
+  private final Path dataDir;
 
-  private SqliteStore(Connection connection) {
+  private SqliteStore(Connection connection, Path dataDir) {
     this.connection = connection;
+    this.dataDir = dataDir;
   }
 
-  /** Opens (creating if needed) activerm.db in dataDir. */
+  /**
+   * Opens (creating if needed) activerm.db in dataDir. Normally with SQLite's shared locking,
+   * so an operator can take an online backup (docs/operations.md); on a full disk, where the
+   * -shm file of the WAL index cannot be created, in exclusive locking mode instead, so the
+   * server still starts and serves reads.
+   */
   public static SqliteStore open(Path dataDir) {
     try {
+      return open(dataDir, false);
+    } catch (StoreException e) {
+      if (!e.diskFull()) {
+        throw e;
+      }
+      log.warn("the disk holding {} is full: opening the database in exclusive locking mode (its WAL index in"
+          + " memory, no -shm file). Writes are refused until space is freed; online backups with sqlite3 need"
+          + " a restart after that", dataDir.toAbsolutePath());
+      return open(dataDir, true);
+    }
+  }
+
+  private static SqliteStore open(Path dataDir, boolean exclusive) {
+    Connection c = null;
+    try {
       Files.createDirectories(dataDir);
-      Connection c = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve("activerm.db"));
+      c = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve("activerm.db"));
+      SqliteStore store = new SqliteStore(c, dataDir);
       try (Statement s = c.createStatement()) {
+        if (exclusive) {
+          // Before the first access: with the lock held for good SQLite keeps the WAL index in
+          // heap memory. Safe, as the data dir belongs to this one process (DataDirLock).
+          s.execute("PRAGMA locking_mode=EXCLUSIVE");
+        }
         s.execute("PRAGMA journal_mode=WAL");
         // FULL: a commit in WAL mode is fsynced before it returns, so acknowledged means durable.
         s.execute("PRAGMA synchronous=FULL");
         s.execute("PRAGMA busy_timeout=10000");
-        int version;
-        try (ResultSet rs = s.executeQuery("PRAGMA user_version")) {
-          version = rs.getInt(1);
-        }
-        if (version > SCHEMA_VERSION) {
-          throw new StoreException(
-              "the data dir " + dataDir + " was written by a newer activerm (schema " + version
-                  + ", this server knows " + SCHEMA_VERSION + "); upgrade the server");
-        }
-        c.setAutoCommit(false);
-        s.execute(
-            "CREATE TABLE IF NOT EXISTS projects ("
-                + " project_key INTEGER PRIMARY KEY AUTOINCREMENT,"
-                + " project_id TEXT NOT NULL UNIQUE,"
-                + " embedding_dim INTEGER NOT NULL,"
-                + " head_type TEXT NOT NULL,"
-                + " hidden_sizes TEXT NOT NULL,"
-                + " l2 REAL NOT NULL,"
-                + " create_time_ms INTEGER NOT NULL)");
-        createModelsTable(s);
-        s.execute(
-            "CREATE TABLE IF NOT EXISTS responses ("
-                + " project_key INTEGER NOT NULL,"
-                + " row_index INTEGER NOT NULL,"
-                + " response_id TEXT NOT NULL,"
-                + " prompt_id TEXT NOT NULL,"
-                + " PRIMARY KEY (project_key, row_index)) WITHOUT ROWID");
-        s.execute(
-            "CREATE UNIQUE INDEX IF NOT EXISTS responses_by_id ON responses (project_key, response_id)");
-        s.execute(
-            "CREATE TABLE IF NOT EXISTS comparisons ("
-                + " project_key INTEGER NOT NULL,"
-                + " seq INTEGER NOT NULL,"
-                + " a_row INTEGER NOT NULL,"
-                + " b_row INTEGER NOT NULL,"
-                + " outcome INTEGER NOT NULL,"
-                + " weight REAL NOT NULL,"
-                + " annotator_id TEXT NOT NULL,"
-                + " create_time_ms INTEGER NOT NULL,"
-                + " PRIMARY KEY (project_key, seq)) WITHOUT ROWID");
-        createSelectionTables(s);
-        if (version < 2) {
-          migrateToLifecycle(s);
-        }
-        s.execute("PRAGMA user_version=" + SCHEMA_VERSION);
-        c.commit();
       }
-      return new SqliteStore(c);
-    } catch (SQLException | java.io.IOException e) {
+      store.inTransaction("opening the database", () -> {
+        try (Statement s = store.connection.createStatement()) {
+          int version;
+          try (ResultSet rs = s.executeQuery("PRAGMA user_version")) {
+            version = rs.getInt(1);
+          }
+          if (version > SCHEMA_VERSION) {
+            throw new StoreException(
+                "the data dir " + dataDir + " was written by a newer activerm (schema " + version
+                    + ", this server knows " + SCHEMA_VERSION + "); upgrade the server");
+          }
+          // IF NOT EXISTS: on a current database nothing here writes, so a server can start
+          // (and serve reads) on a full disk.
+          createTables(s);
+          if (version < 2) {
+            migrateToLifecycle(s);
+          }
+          if (version != SCHEMA_VERSION) {
+            s.execute("PRAGMA user_version=" + SCHEMA_VERSION);
+          }
+        }
+        return null;
+      });
+      return store;
+    } catch (SQLException | java.io.IOException | RuntimeException e) {
+      if (c != null) {
+        try {
+          c.close();
+        } catch (SQLException suppressed) {
+          e.addSuppressed(suppressed);
+        }
+      }
+      if (e instanceof StoreException se) {
+        throw se;
+      }
+      if (DiskFull.causedBy(e, dataDir)) {
+        throw StoreException.diskFull("opening the database in " + dataDir + ": " + e.getMessage(), e);
+      }
       throw new StoreException("cannot open the database in " + dataDir + ": " + e.getMessage(), e);
     }
   }
 
+  private static void createTables(Statement s) throws SQLException {
+    s.execute(
+        "CREATE TABLE IF NOT EXISTS projects ("
+            + " project_key INTEGER PRIMARY KEY AUTOINCREMENT,"
+            + " project_id TEXT NOT NULL UNIQUE,"
+            + " embedding_dim INTEGER NOT NULL,"
+            + " head_type TEXT NOT NULL,"
+            + " hidden_sizes TEXT NOT NULL,"
+            + " l2 REAL NOT NULL,"
+            + " create_time_ms INTEGER NOT NULL)");
+    createModelsTable(s);
+    s.execute(
+        "CREATE TABLE IF NOT EXISTS responses ("
+            + " project_key INTEGER NOT NULL,"
+            + " row_index INTEGER NOT NULL,"
+            + " response_id TEXT NOT NULL,"
+            + " prompt_id TEXT NOT NULL,"
+            + " PRIMARY KEY (project_key, row_index)) WITHOUT ROWID");
+    s.execute(
+        "CREATE UNIQUE INDEX IF NOT EXISTS responses_by_id ON responses (project_key, response_id)");
+    s.execute(
+        "CREATE TABLE IF NOT EXISTS comparisons ("
+            + " project_key INTEGER NOT NULL,"
+            + " seq INTEGER NOT NULL,"
+            + " a_row INTEGER NOT NULL,"
+            + " b_row INTEGER NOT NULL,"
+            + " outcome INTEGER NOT NULL,"
+            + " weight REAL NOT NULL,"
+            + " annotator_id TEXT NOT NULL,"
+            + " create_time_ms INTEGER NOT NULL,"
+            + " PRIMARY KEY (project_key, seq)) WITHOUT ROWID");
+    createSelectionTables(s);
+    // Pool files to remove: written in the same transaction as a DeleteProject, removed by the
+    // delete right after it commits (or at the next start if the server stopped in between), so
+    // no pool file is ever deleted on the strength of a missing database row.
+    s.execute("CREATE TABLE IF NOT EXISTS pending_file_deletions (project_key INTEGER PRIMARY KEY)");
+  }
+
   /** Inserts a project and returns its key (never reused, even after a delete). */
   public synchronized long insertProject(ProjectRecord p) {
-    return inTransaction(() -> {
+    return inTransaction("storing a new project", () -> {
       try (PreparedStatement ps = connection.prepareStatement(
           "INSERT INTO projects (project_id, embedding_dim, head_type, hidden_sizes, l2, create_time_ms,"
               + " pending_ttl_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -140,14 +199,47 @@ public final class SqliteStore implements AutoCloseable {
     });
   }
 
-  /** Deletes a project and all its rows in one transaction. */
+  /**
+   * Deletes a project and all its rows in one transaction, and records that its pool file is
+   * to be removed ({@link #pendingFileDeletions}).
+   */
   public synchronized void deleteProject(long key) {
-    inTransaction(() -> {
-      for (String table : List.of("responses", "comparisons", "selections", "selection_pairs", "projects")) {
+    inTransaction("deleting a project", () -> {
+      for (String table : List.of("responses", "comparisons", "selections", "selection_pairs", "models", "projects")) {
         try (PreparedStatement ps = connection.prepareStatement("DELETE FROM " + table + " WHERE project_key = ?")) {
           ps.setLong(1, key);
           ps.executeUpdate();
         }
+      }
+      try (PreparedStatement ps = connection.prepareStatement(
+          "INSERT OR IGNORE INTO pending_file_deletions (project_key) VALUES (?)")) {
+        ps.setLong(1, key);
+        ps.executeUpdate();
+      }
+      return null;
+    });
+  }
+
+  /** Keys of deleted projects whose pool files may still exist, in key order. */
+  public synchronized List<Long> pendingFileDeletions() {
+    return inTransaction(() -> {
+      List<Long> out = new ArrayList<>();
+      try (Statement s = connection.createStatement();
+          ResultSet rs = s.executeQuery("SELECT project_key FROM pending_file_deletions ORDER BY project_key")) {
+        while (rs.next()) {
+          out.add(rs.getLong(1));
+        }
+      }
+      return out;
+    });
+  }
+
+  /** The pool files of a deleted project are gone: forget the pending deletion. */
+  public synchronized void fileDeletionDone(long key) {
+    inTransaction("recording a finished file deletion", () -> {
+      try (PreparedStatement ps = connection.prepareStatement("DELETE FROM pending_file_deletions WHERE project_key = ?")) {
+        ps.setLong(1, key);
+        ps.executeUpdate();
       }
       return null;
     });
@@ -155,7 +247,7 @@ public final class SqliteStore implements AutoCloseable {
 
   /** Commits response rows firstRow.. of a project: the commit point of their embeddings. */
   public synchronized void appendResponses(long key, int firstRow, List<String> ids, List<String> promptIds) {
-    inTransaction(() -> {
+    inTransaction("storing response ids", () -> {
       try (PreparedStatement ps = connection.prepareStatement(
           "INSERT INTO responses (project_key, row_index, response_id, prompt_id) VALUES (?, ?, ?, ?)")) {
         for (int i = 0; i < ids.size(); i++) {
@@ -198,7 +290,7 @@ public final class SqliteStore implements AutoCloseable {
 
   /** Appends live comparisons, each at its own seq with its id. */
   public synchronized void appendComparisons(long key, List<ComparisonRecord> rows) {
-    inTransaction(() -> {
+    inTransaction("storing comparisons", () -> {
       try (PreparedStatement ps = connection.prepareStatement(
           "INSERT INTO comparisons (project_key, seq, a_row, b_row, outcome, weight, annotator_id, create_time_ms,"
               + " comparison_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
@@ -264,21 +356,50 @@ public final class SqliteStore implements AutoCloseable {
     T run() throws SQLException;
   }
 
-  private <T> T inTransaction(Work<T> work) {
+  /**
+   * Runs work as one transaction. Transactions are explicit statements on an auto-commit
+   * connection rather than the driver's setAutoCommit(false): when SQLite rolls a transaction
+   * back by itself (it does on SQLITE_FULL and some I/O errors), the driver's own ROLLBACK fails
+   * and it stops opening new transactions, so later calls would each commit statement by
+   * statement, a failed call's rows would stay, and every COMMIT would fail ("no transaction is
+   * active"). Here each call begins afresh, and a failure always ends in ROLLBACK.
+   */
+  private <T> T inTransaction(String what, Work<T> work) {
     try {
+      execute("BEGIN");
       T result = work.run();
-      connection.commit();
+      execute("COMMIT");
       return result;
     } catch (SQLException | RuntimeException e) {
-      try {
-        connection.rollback();
-      } catch (SQLException rollbackFailure) {
-        e.addSuppressed(rollbackFailure);
-      }
+      rollback(e);
       if (e instanceof StoreException se) {
         throw se;
       }
-      throw new StoreException("database operation failed: " + e.getMessage(), e);
+      if (DiskFull.causedBy(e, dataDir)) {
+        throw StoreException.diskFull(what + ": " + e.getMessage(), e);
+      }
+      throw new StoreException(what + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  private <T> T inTransaction(Work<T> work) {
+    return inTransaction("database operation", work);
+  }
+
+  private void rollback(Exception failure) {
+    try {
+      execute("ROLLBACK");
+    } catch (SQLException e) {
+      // SQLite may already have rolled back by itself (SQLITE_FULL does): then there is nothing to undo.
+      if (e.getMessage() == null || !e.getMessage().contains("no transaction is active")) {
+        failure.addSuppressed(e);
+      }
+    }
+  }
+
+  private void execute(String sql) throws SQLException {
+    try (Statement s = connection.createStatement()) {
+      s.execute(sql);
     }
   }
 
@@ -307,7 +428,7 @@ public final class SqliteStore implements AutoCloseable {
 
   /** Stores one model version; durable when this returns. */
   public synchronized void insertModel(ModelRecord m) {
-    inTransaction(() -> {
+    inTransaction("storing a model", () -> {
       try (PreparedStatement ps = connection.prepareStatement(
           "INSERT INTO models (project_key, version, head_type, layer_sizes, params, loss, iterations, gradient_norm,"
               + " converged, train_accuracy, validation_accuracy, wall_time_ns, num_comparisons, comparisons_seen,"
@@ -362,7 +483,7 @@ public final class SqliteStore implements AutoCloseable {
 
   /** Stores one selection with its pairs in one transaction; durable when this returns. */
   public synchronized void insertSelection(long key, SelectionRecord r) {
-    inTransaction(() -> {
+    inTransaction("storing a selection", () -> {
       try (PreparedStatement ps = connection.prepareStatement(
           "INSERT INTO selections (project_key, seq, selection_id, model_version, strategy, parameters, seed,"
               + " batch_size, num_candidates, num_comparisons, create_time_ms, wall_time_ns, pending_ttl_ms)"
@@ -424,15 +545,6 @@ public final class SqliteStore implements AutoCloseable {
               rs.getDouble(8), rs.getInt(9) != 0, rs.getDouble(10), rs.getDouble(11), rs.getLong(12), rs.getLong(13),
               rs.getLong(14), rs.getLong(15));
         }
-      }
-    });
-  }
-
-  /** Removes models of deleted projects (project keys are never reused); returns how many. */
-  public synchronized int deleteOrphanModels() {
-    return inTransaction(() -> {
-      try (Statement s = connection.createStatement()) {
-        return s.executeUpdate("DELETE FROM models WHERE project_key NOT IN (SELECT project_key FROM projects)");
       }
     });
   }
@@ -500,7 +612,7 @@ public final class SqliteStore implements AutoCloseable {
 
   /** Marks comparisons (by seq) deleted, all or none; durable when this returns. */
   public synchronized void deleteComparisons(long key, long[] seqs, long deletedTimeMillis) {
-    inTransaction(() -> {
+    inTransaction("deleting comparisons", () -> {
       try (PreparedStatement ps = connection.prepareStatement(
           "UPDATE comparisons SET deleted_time_ms = ? WHERE project_key = ? AND seq = ? AND deleted_time_ms = 0")) {
         int changed = 0;
@@ -524,7 +636,7 @@ public final class SqliteStore implements AutoCloseable {
 
   /** Marks response rows retired (rows already retired keep their time); durable when this returns. */
   public synchronized void retireResponses(long key, int[] rows, long retiredTimeMillis) {
-    inTransaction(() -> {
+    inTransaction("retiring responses", () -> {
       try (PreparedStatement ps = connection.prepareStatement(
           "UPDATE responses SET retired_time_ms = ? WHERE project_key = ? AND row_index = ? AND retired_time_ms = 0")) {
         for (int row : rows) {
@@ -558,7 +670,7 @@ public final class SqliteStore implements AutoCloseable {
 
   /** Marks pairs (by index in their selection) released; durable when this returns. */
   public synchronized void releasePairs(long key, int selectionSeq, int[] indices, long releasedTimeMillis) {
-    inTransaction(() -> {
+    inTransaction("releasing pairs", () -> {
       try (PreparedStatement ps = connection.prepareStatement(
           "UPDATE selection_pairs SET released_time_ms = ? WHERE project_key = ? AND seq = ? AND idx = ?")) {
         for (int idx : indices) {

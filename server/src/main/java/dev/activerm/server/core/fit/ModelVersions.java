@@ -29,9 +29,11 @@ public final class ModelVersions {
     this.cache = cache;
   }
 
-  /** Publishes the latest stored model of every project (and drops models of deleted projects). */
+  /**
+   * Publishes the latest stored model of every project. Models of deleted projects are deleted
+   * with the project; nothing is deleted here on the strength of a missing project row.
+   */
   public static ModelVersions load(ProjectRegistry registry, SqliteStore store, DerivedStateCache cache) {
-    int orphans = store.deleteOrphanModels();
     int loaded = 0;
     for (ProjectState s : registry.states()) {
       ModelRecord r = store.loadModel(s.key(), 0);
@@ -40,8 +42,7 @@ public final class ModelVersions {
         loaded++;
       }
     }
-    log.info("loaded the latest model of {} projects{}", loaded,
-        orphans > 0 ? " (removed " + orphans + " models of deleted projects)" : "");
+    log.info("loaded the latest model of {} projects", loaded);
     return new ModelVersions(store, cache);
   }
 

@@ -6,6 +6,7 @@ import dev.activerm.server.core.model.HeadSpec;
 import dev.activerm.server.store.PoolFiles;
 import dev.activerm.server.store.ProjectRecord;
 import dev.activerm.server.store.SqliteStore;
+import dev.activerm.server.store.StoreException;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -51,11 +52,15 @@ public final class ProjectRegistry {
   public static ProjectRegistry load(SqliteStore store, PoolFiles poolFiles, Clock clock, Limits limits) {
     long start = System.nanoTime();
     ProjectRegistry registry = new ProjectRegistry(store, poolFiles, clock, limits);
+    List<ProjectRecord> records = store.loadProjects();
     Set<Long> keys = new HashSet<>();
+    records.forEach(r -> keys.add(r.key()));
+    Set<Long> deleted = registry.finishPendingDeletions(keys);
+    checkNoUnknownPoolFiles(poolFiles, keys, deleted, records.isEmpty());
     long rows = 0;
     long idNanos = 0;
     long poolNanos = 0;
-    for (ProjectRecord r : store.loadProjects()) {
+    for (ProjectRecord r : records) {
       ProjectState state = new ProjectState(r.key(), ProjectRecords.spec(r));
       List<String> ids = new ArrayList<>();
       List<String> promptIds = new ArrayList<>();
@@ -67,7 +72,11 @@ public final class ProjectRegistry {
       state.responses().append(ids, promptIds);
       long t1 = System.nanoTime();
       state.pool().reserve(committed);
-      poolFiles.read(r.key(), committed, r.embeddingDim(), state.pool().shardRows(), state.pool()::append);
+      try {
+        poolFiles.read(r.key(), committed, r.embeddingDim(), state.pool().shardRows(), state.pool()::append);
+      } catch (StoreException e) {
+        throw new StoreException("project '" + r.id() + "': " + e.getMessage(), e);
+      }
       idNanos += t1 - t0;
       poolNanos += System.nanoTime() - t1;
       for (int row : store.loadRetiredRows(r.key())) {
@@ -78,16 +87,65 @@ public final class ProjectRegistry {
       store.loadReleasedPairs(r.key(), (seq, idx) -> released.computeIfAbsent(seq, k -> new ArrayList<>()).add(idx));
       state.selections().load(store.loadSelections(r.key()), released, state.comparisons(), clock.millis());
       registry.projects.put(r.id(), state);
-      keys.add(r.key());
       rows += committed;
     }
-    int orphans = poolFiles.deleteOrphans(keys);
     log.info(
-        "loaded {} projects, {} responses in {} ms (ids {} ms, pool files {} ms){}",
+        "loaded {} projects, {} responses in {} ms (ids {} ms, pool files and their checksums {} ms)",
         registry.projects.size(), rows, (System.nanoTime() - start) / 1_000_000, idNanos / 1_000_000,
-        poolNanos / 1_000_000,
-        orphans > 0 ? " (removed " + orphans + " pool files of deleted projects)" : "");
+        poolNanos / 1_000_000);
     return registry;
+  }
+
+  /**
+   * Removes the pool files of deletes that committed but stopped before their files were gone.
+   * Only what a DeleteProject recorded is removed: a pool file is never deleted because the
+   * database merely lacks its project.
+   */
+  private Set<Long> finishPendingDeletions(Set<Long> liveKeys) {
+    Set<Long> pending = new HashSet<>(store.pendingFileDeletions());
+    for (long key : pending) {
+      if (!liveKeys.contains(key)) {
+        removePoolFiles(key);
+      }
+    }
+    return pending;
+  }
+
+  /** Deletes a deleted project's files, then forgets the pending deletion; what fails is retried at the next start. */
+  private void removePoolFiles(long key) {
+    try {
+      poolFiles.delete(key);
+      store.fileDeletionDone(key);
+    } catch (StoreException e) {
+      log.warn("could not finish removing the pool files of deleted project key {} ({}); retried at the next start",
+          key, e.getMessage());
+    }
+  }
+
+  /**
+   * Refuses a data dir whose pool files belong to projects the database does not have: the
+   * database is missing, empty or older than the pool files (a wrong restore, a lost or
+   * damaged WAL). Those files are the only copy of their embeddings, so the operator decides.
+   */
+  private static void checkNoUnknownPoolFiles(
+      PoolFiles poolFiles, Set<Long> liveKeys, Set<Long> deleted, boolean databaseEmpty) {
+    java.util.SortedSet<Long> unknown = poolFiles.keysOnDisk();
+    unknown.removeAll(liveKeys);
+    unknown.removeAll(deleted);
+    if (unknown.isEmpty()) {
+      return;
+    }
+    String files = unknown.size() + " pool files (" + poolFiles.dir() + "/" + unknown.first() + ".f32"
+        + (unknown.size() > 1 ? " and " + (unknown.size() - 1) + " more" : "") + ")";
+    String what = databaseEmpty
+        ? "activerm.db holds no projects (it is missing, empty or was replaced), but there are " + files
+        : "there are " + files + " of projects that activerm.db does not have, and it records no DeleteProject of"
+            + " them (activerm.db is older than pools/: restored from another backup, or its -wal file was lost"
+            + " or damaged)";
+    throw new StoreException(what + ". Nothing was deleted and the server does not start: restore activerm.db"
+        + " together with its activerm.db-wal from the backup that matches pools/ (docs/operations.md, 'Backup"
+        + " and restore'); if those projects are really gone, move their pools/<key>.f32 and .crc files out of"
+        + " pools/ yourself.");
   }
 
   public ProjectInfo createProject(String id, int embeddingDim, HeadSpec head, double l2, long pendingTtlMillis) {
@@ -182,8 +240,9 @@ public final class ProjectRegistry {
         s.lock().writeLock().unlock();
         s.releaseIngest();
       }
-      // After the commit: a crash before this line leaves an orphan file, removed at next start.
-      poolFiles.delete(s.key());
+      // After the commit, which recorded the pending deletion: a crash before this line leaves
+      // the file to the next start (finishPendingDeletions).
+      removePoolFiles(s.key());
       log.info("deleted project '{}'", id);
     }
   }

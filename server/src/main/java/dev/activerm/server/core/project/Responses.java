@@ -113,6 +113,7 @@ public final class Responses {
       batch.writer().sync();
       long t1 = System.nanoTime();
       store.appendResponses(s.key(), firstRow, batch.ids(), batch.promptIds());
+      batch.writer().keep();
       long t2 = System.nanoTime();
       s.lock().writeLock().lock();
       try {

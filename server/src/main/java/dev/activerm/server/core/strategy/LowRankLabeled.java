@@ -41,10 +41,13 @@ public final class LowRankLabeled {
   }
 
   /**
-   * Whether GREEDY_DOPT and BALD use this form for the input: n labeled + pending entries at
-   * most h / 4 and h at least {@link #MIN_WIDTH}. The crossover is measured in
-   * docs/benchmarks.md (dense wins from about n = h / 2 on); it depends on n and h only, never
-   * on what a cache holds, so a selection does not depend on cache state.
+   * Whether GREEDY_DOPT and BALD use this form for the input: h at least {@link #MIN_WIDTH}
+   * and n labeled + pending entries at most h / 4, or at most h / 2 from h = 2 048 on (where
+   * the dense form's h^3 / 3 Cholesky dominates). Measured crossover (docs/benchmarks.md,
+   * T = 10^4 touched rows, GREEDY_DOPT B = 100): at h = 512 and 1 024 the forms tie at n = h / 4
+   * and the dense one wins at n = h / 2; at h = 2 048 and 4 096 Woodbury still wins at n = h / 2.
+   * It depends on n and h only, never on what a cache holds, so a selection does not depend on
+   * cache state.
    */
   public static boolean applies(StrategyInput in) {
     if (in.model() == null || (in.strategy() != Strategy.GREEDY_DOPT && in.strategy() != Strategy.BALD)) {
@@ -54,7 +57,7 @@ public final class LowRankLabeled {
   }
 
   static boolean applies(int n, int h) {
-    return h >= MIN_WIDTH && 4L * n <= h;
+    return h >= MIN_WIDTH && (4L * n <= h || (h >= 2048 && 2L * n <= h));
   }
 
   static LowRankLabeled compute(StrategyInput in) {

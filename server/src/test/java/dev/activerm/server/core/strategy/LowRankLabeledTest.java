@@ -121,7 +121,10 @@ class LowRankLabeledTest {
   void theSelectorUsesWoodburyOnlyForFewLabeledPairsOnWideFeatures() {
     assertThat(LowRankLabeled.applies(LABELED, DIM)).isTrue();
     assertThat(LowRankLabeled.applies(1000, 4096)).isTrue();
-    assertThat(LowRankLabeled.applies(1000, 2048)).isFalse();
+    assertThat(LowRankLabeled.applies(1000, 2048)).isTrue();
+    assertThat(LowRankLabeled.applies(1025, 2048)).isFalse();
+    assertThat(LowRankLabeled.applies(256, 1024)).isTrue();
+    assertThat(LowRankLabeled.applies(257, 1024)).isFalse();
     assertThat(LowRankLabeled.applies(0, 16)).isFalse();
     // The golden fixture: D = 16, 120 comparisons and more pending: the whitened form.
     assertThat(LowRankLabeled.applies(120, 16)).isFalse();

@@ -117,3 +117,38 @@ def paper(X, r, a, b, B, past=None):
     Minv = np.linalg.inv(_ridge(F)).astype(np.float32)
     grad = np.einsum("ij,pij->p", Minv, T)
     return topb(grad.astype(np.float64), B)
+
+
+def greedy_woodbury(X, r, a, b, B, la, lb, lw, lam):
+    """GREEDY_DOPT as activerm runs it when few pairs are labeled: M0 = lam I + Y^T Y by
+    Woodbury (Y rows sqrt(w v) z_j, n x h), no h x h matrix; Sherman-Morrison steps in raw
+    coordinates, one GEMV each. Same math as greedy(X, r, a, b, B, lam I + F(labeled))."""
+    _, phl, ila, ilb = prep(X, la, lb)
+    Y = (phl[ila] - phl[ilb]).astype(np.float64) * np.sqrt(lw * bt_var(r, la, lb))[:, None]
+    n = Y.shape[0]
+    C = np.linalg.cholesky(lam * np.eye(n) + Y @ Y.T)
+    Q = sla.solve_triangular(C, Y, lower=True, check_finite=False)  # n x h
+    _, phi, ia, ib = prep(X, a, b)
+    v = bt_var(r, a, b)
+    W = phi.astype(np.float64) @ Q.T
+    quad = np.maximum(0, pair_quad(phi, ia, ib) - pair_quad(W, ia, ib)) / lam
+    gain = v * quad
+    chosen, gs, cs = [], [], []
+    for step in range(B):
+        k = int(np.argmax(gain))
+        chosen.append(k)
+        if step == B - 1:
+            break
+        z = (phi[ia[k]] - phi[ib[k]]).astype(np.float64)
+        g = (z - Q.T @ (Q @ z)) / lam
+        for gi, ci in zip(gs, cs):
+            g -= ci * (gi @ z) * gi
+        cc = v[k] / (1 + v[k] * (z @ g))
+        gs.append(g)
+        cs.append(cc)
+        t = phi @ g.astype(np.float32)
+        dd = t[ia] - t[ib]
+        quad = np.maximum(0, quad - cc * dd * dd)
+        gain = v * quad
+        gain[chosen] = -np.inf
+    return np.array(chosen)

@@ -11,6 +11,7 @@ import dev.activerm.server.core.project.Identifiers;
 import dev.activerm.server.core.project.ProjectRegistry;
 import dev.activerm.server.core.project.ProjectState;
 import dev.activerm.server.core.strategy.LabeledInformation;
+import dev.activerm.server.core.strategy.LowRankLabeled;
 import dev.activerm.server.core.strategy.SelectionMemory;
 import dev.activerm.server.core.strategy.SelectionStrategy;
 import dev.activerm.server.core.strategy.Strategy;
@@ -243,7 +244,8 @@ public final class Selections {
         s.spec().l2(), strategy, req.params().resolve(), req.seed(), req.batchSize(), cancelled, null);
     // Before lambda I + F(labeled) (h x h) is built below: refuse what cannot fit up front.
     SelectionMemory.check(input);
-    if (strategy.usesLabeled()) {
+    // The Woodbury form (few labeled pairs, wide features) never builds the h x h matrix.
+    if (strategy.usesLabeled() && !LowRankLabeled.applies(input)) {
       StrategyInput base = input;
       input = input.withLabeledInfo(cache.get(
           new DerivedStateCache.Key("labeled-information", s.key(), model.version(), labelsVersion, pendingVersion),

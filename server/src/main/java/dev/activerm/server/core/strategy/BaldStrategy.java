@@ -15,15 +15,27 @@ final class BaldStrategy implements SelectionStrategy {
 
   @Override
   public StrategyResult select(StrategyInput in, int b) {
-    Whitened w = Whitened.of(in);
-    return StrategyResult.top(scores(w), b);
+    return select(in, b, LowRankLabeled.applies(in));
+  }
+
+  /** With the posterior variances' form forced (Woodbury or whitening): tests and benchmarks compare the two. */
+  static StrategyResult select(StrategyInput in, int b, boolean lowRank) {
+    if (lowRank) {
+      LowRankCandidates c = LowRankCandidates.of(in);
+      return StrategyResult.top(scores(c.rewardDiff(), c.quad()), b);
+    }
+    return StrategyResult.top(scores(Whitened.of(in)), b);
   }
 
   static double[] scores(Whitened w) {
-    double[] score = new double[w.quad().length];
+    return scores(w.rewardDiff(), w.quad());
+  }
+
+  private static double[] scores(double[] rewardDiff, double[] quad) {
+    double[] score = new double[quad.length];
     Parallel.forRange(score.length, (from, to) -> {
       for (int k = from; k < to; k++) {
-        score[k] = mutualInformation(w.rewardDiff()[k], Math.sqrt(w.quad()[k]));
+        score[k] = mutualInformation(rewardDiff[k], Math.sqrt(quad[k]));
       }
     });
     return score;

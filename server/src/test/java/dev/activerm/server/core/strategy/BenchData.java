@@ -13,13 +13,18 @@ import java.util.SplittableRandom;
 /**
  * The synthetic data of the in-process selection benchmarks (SelectBench, BaldBench): R
  * standard-normal float32 embeddings, a LINEAR model w ~ N(0, 1/D), P CROSS_PROMPT candidates
- * and 1 000 labeled pairs of weight 1, all from fixed seeds.
+ * and 1 000 (or the given number of) labeled pairs of weight 1, all from fixed seeds.
  */
 record BenchData(int rows, int dim, float[] x, double[] w, PairList cand, PairList lab, double[] labW,
     double candidateMillis) {
 
   /** Also caps OpenBLAS and the selection pool at the given threads. */
   static BenchData linear(int r, int p, int d, int threads) {
+    return linear(r, p, d, threads, 1000);
+  }
+
+  /** With the given number of labeled pairs. */
+  static BenchData linear(int r, int p, int d, int threads, int labeled) {
     Blas.setThreads(threads);
     Parallel.setThreads(threads);
     SplittableRandom rnd = new SplittableRandom(1);
@@ -34,7 +39,7 @@ record BenchData(int rows, int dim, float[] x, double[] w, PairList cand, PairLi
     long t0 = System.nanoTime();
     PairList cand = CandidateGenerator.crossPrompt(r, p, k -> false, 0, 7, CancelledException.NEVER);
     double candMs = (System.nanoTime() - t0) / 1e6;
-    PairList lab = CandidateGenerator.crossPrompt(r, 1000, k -> false, 0, 99, CancelledException.NEVER);
+    PairList lab = CandidateGenerator.crossPrompt(r, labeled, k -> false, 0, 99, CancelledException.NEVER);
     double[] labW = new double[lab.size()];
     Arrays.fill(labW, 1.0);
     return new BenchData(r, d, x, w, cand, lab, labW, candMs);

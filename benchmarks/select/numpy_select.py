@@ -82,7 +82,12 @@ def greedy(X, r, a, b, B, M0):
     _, phi, ia, ib = prep(X, a, b)
     v = bt_var(r, a, b)
     psi = whiten(phi, M0)
-    quad = pair_quad(psi, ia, ib)
+    return _greedy_picks(psi, ia, ib, v, pair_quad(psi, ia, ib), B, lambda z: z.copy())
+
+
+def _greedy_picks(rows, ia, ib, v, quad, B, m0_inv):
+    """The Sherman-Morrison picks both greedy forms share: rows are the candidates' endpoint
+    features (psi whitened, or raw phi), quad z^T M0^-1 z per candidate, m0_inv z -> M0^-1 z."""
     gain = v * quad
     chosen, gs, cs = [], [], []
     for step in range(B):
@@ -90,14 +95,14 @@ def greedy(X, r, a, b, B, M0):
         chosen.append(k)
         if step == B - 1:
             break
-        u = (psi[ia[k]] - psi[ib[k]]).astype(np.float64)
-        g = u.copy()
+        z = (rows[ia[k]] - rows[ib[k]]).astype(np.float64)
+        g = m0_inv(z)
         for gi, ci in zip(gs, cs):
-            g -= ci * (gi @ u) * gi
-        cc = v[k] / (1 + v[k] * (u @ g))
+            g -= ci * (gi @ z) * gi
+        cc = v[k] / (1 + v[k] * (z @ g))
         gs.append(g)
         cs.append(cc)
-        t = psi @ g.astype(np.float32)
+        t = rows @ g.astype(np.float32)
         dd = t[ia] - t[ib]
         quad = np.maximum(0, quad - cc * dd * dd)
         gain = v * quad
@@ -132,23 +137,4 @@ def greedy_woodbury(X, r, a, b, B, la, lb, lw, lam):
     v = bt_var(r, a, b)
     W = phi.astype(np.float64) @ Q.T
     quad = np.maximum(0, pair_quad(phi, ia, ib) - pair_quad(W, ia, ib)) / lam
-    gain = v * quad
-    chosen, gs, cs = [], [], []
-    for step in range(B):
-        k = int(np.argmax(gain))
-        chosen.append(k)
-        if step == B - 1:
-            break
-        z = (phi[ia[k]] - phi[ib[k]]).astype(np.float64)
-        g = (z - Q.T @ (Q @ z)) / lam
-        for gi, ci in zip(gs, cs):
-            g -= ci * (gi @ z) * gi
-        cc = v[k] / (1 + v[k] * (z @ g))
-        gs.append(g)
-        cs.append(cc)
-        t = phi @ g.astype(np.float32)
-        dd = t[ia] - t[ib]
-        quad = np.maximum(0, quad - cc * dd * dd)
-        gain = v * quad
-        gain[chosen] = -np.inf
-    return np.array(chosen)
+    return _greedy_picks(phi, ia, ib, v, quad, B, lambda z: (z - Q.T @ (Q @ z)) / lam)

@@ -1,12 +1,11 @@
 package dev.activerm.server.api;
 
-import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import dev.activerm.proto.v1.ActiveRewardModelingServiceGrpc.ActiveRewardModelingServiceBlockingStub;
 import dev.activerm.proto.v1.CreateProjectRequest;
 import dev.activerm.proto.v1.GetProjectRequest;
 import dev.activerm.proto.v1.ListResponsesRequest;
+import dev.activerm.server.LogCapture;
 import dev.activerm.server.ServerConfig;
 import dev.activerm.server.TestServer;
 import dev.activerm.server.api.auth.ApiKeys;
@@ -23,7 +22,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import org.slf4j.LoggerFactory;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
@@ -37,26 +35,20 @@ class EchoSafetyRpcTest {
   static final String TEAM_KEY = "team-a-key-0123456789abcdef";
 
   @TempDir Path dir;
-  ListAppender<ILoggingEvent> logs;
-  Logger root;
+  LogCapture logs;
 
   @BeforeEach
   void captureLogs() {
-    root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-    logs = new ListAppender<>();
-    logs.start();
-    root.addAppender(logs);
+    logs = new LogCapture();
   }
 
   @AfterEach
   void releaseLogs() {
-    root.detachAppender(logs);
+    logs.close();
   }
 
   List<ILoggingEvent> events() {
-    synchronized (logs) {
-      return List.copyOf(logs.list);
-    }
+    return logs.events();
   }
 
   static void assertSafeLines(List<ILoggingEvent> events) {

@@ -1,9 +1,8 @@
 package dev.activerm.server.api;
 
-import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import dev.activerm.proto.v1.ListProjectsRequest;
+import dev.activerm.server.LogCapture;
 import dev.activerm.server.RawCalls;
 import dev.activerm.server.ServerConfig;
 import dev.activerm.server.TestServer;
@@ -20,7 +19,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import org.slf4j.LoggerFactory;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -33,26 +31,20 @@ class MalformedRequestRpcTest {
   static final byte[] GARBAGE = {(byte) 0xff};
 
   @TempDir Path dir;
-  ListAppender<ILoggingEvent> logs;
-  Logger root;
+  LogCapture logs;
 
   @BeforeEach
   void captureLogs() {
-    root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-    logs = new ListAppender<>();
-    logs.start();
-    root.addAppender(logs);
+    logs = new LogCapture();
   }
 
   @AfterEach
   void releaseLogs() {
-    root.detachAppender(logs);
+    logs.close();
   }
 
   List<ILoggingEvent> events() {
-    synchronized (logs) {
-      return List.copyOf(logs.list);
-    }
+    return logs.events();
   }
 
   @Test

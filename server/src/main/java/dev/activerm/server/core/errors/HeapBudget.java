@@ -17,6 +17,20 @@ public final class HeapBudget {
 
   private HeapBudget() {}
 
+  /** a * b for sizes >= 0, saturating at Long.MAX_VALUE (an estimate must not wrap around). */
+  public static long mul(long a, long b) {
+    if (a == 0 || b == 0) {
+      return 0;
+    }
+    return a > Long.MAX_VALUE / b ? Long.MAX_VALUE : a * b;
+  }
+
+  /** a + b for sizes >= 0, saturating at Long.MAX_VALUE. */
+  public static long sat(long a, long b) {
+    long r = a + b;
+    return r < 0 ? Long.MAX_VALUE : r;
+  }
+
   /** Heap bytes a new computation may use now. */
   public static long available() {
     Runtime rt = Runtime.getRuntime();

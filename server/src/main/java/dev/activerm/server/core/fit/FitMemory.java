@@ -23,23 +23,23 @@ final class FitMemory {
     long activations = 0;
     long rows = 2L * Math.min(options.batchSize(), Math.max(1, numComparisons));
     for (int width : hidden) {
-      params = sat(params, mul(in + 1, width));
-      activations = sat(activations, mul(rows, mul(width, Float.BYTES * 2 + Double.BYTES)));
+      params = HeapBudget.sat(params, HeapBudget.mul(in + 1, width));
+      activations = HeapBudget.sat(activations, HeapBudget.mul(rows, HeapBudget.mul(width, Float.BYTES * 2 + Double.BYTES)));
       widest = Math.max(widest, width);
       in = width;
     }
-    params = sat(params, in);
+    params = HeapBudget.sat(params, in);
     long h = in;
-    long paramBytes = mul(params, 7L * Float.BYTES);
-    long buffers = sat(mul(rows, mul(widest, 2L * Float.BYTES)), mul(rows, mul(dim, Float.BYTES)));
+    long paramBytes = HeapBudget.mul(params, 7L * Float.BYTES);
+    long buffers = HeapBudget.sat(HeapBudget.mul(rows, HeapBudget.mul(widest, 2L * Float.BYTES)), HeapBudget.mul(rows, HeapBudget.mul(dim, Float.BYTES)));
     // Rewards of all rows, computed through phi in blocks of at most 1024 rows.
-    long rewards = sat(mul(numRows, Double.BYTES), mul(Math.min(numRows, 1024), mul(h, 2L * Float.BYTES)));
-    return sat(sat(paramBytes, activations), sat(buffers, rewards));
+    long rewards = HeapBudget.sat(HeapBudget.mul(numRows, Double.BYTES), HeapBudget.mul(Math.min(numRows, 1024), HeapBudget.mul(h, 2L * Float.BYTES)));
+    return HeapBudget.sat(HeapBudget.sat(paramBytes, activations), HeapBudget.sat(buffers, rewards));
   }
 
   /** Bytes a LINEAR fit adds. */
   static long linear(int dim, int numRows, int numComparisons) {
-    return sat(mul(mul(numRows, dim), Float.BYTES), mul(8L * Double.BYTES, (long) numRows + numComparisons + dim));
+    return HeapBudget.sat(HeapBudget.mul(HeapBudget.mul(numRows, dim), Float.BYTES), HeapBudget.mul(8L * Double.BYTES, (long) numRows + numComparisons + dim));
   }
 
   static void checkMlp(String projectId, int dim, int[] hidden, int numRows, int numComparisons,
@@ -54,17 +54,5 @@ final class FitMemory {
     HeapBudget.require(linear(dim, numRows, numComparisons),
         "Fit of project '" + projectId + "' (LINEAR, " + numRows + " rows of dimension " + dim + ")",
         "use a project with a smaller embedding_dim");
-  }
-
-  static long mul(long a, long b) {
-    if (a == 0 || b == 0) {
-      return 0;
-    }
-    return a > Long.MAX_VALUE / b ? Long.MAX_VALUE : a * b;
-  }
-
-  static long sat(long a, long b) {
-    long r = a + b;
-    return r < 0 ? Long.MAX_VALUE : r;
   }
 }

@@ -37,19 +37,24 @@ public final class PairKernels {
     return q;
   }
 
-  /** ||psi_a - psi_b||^2 for every pair of float64 rows (h wide). */
+  /**
+   * ||psi_a - psi_b||^2 for every pair of float64 rows (h wide), in parallel (each pair is its
+   * own serial sum, so the bits do not depend on the split).
+   */
   public static double[] squaredDistances(double[] psi, int h, int[] a, int[] b) {
     double[] q = new double[a.length];
-    for (int k = 0; k < a.length; k++) {
-      int oa = a[k] * h;
-      int ob = b[k] * h;
-      double ss = 0;
-      for (int j = 0; j < h; j++) {
-        double d = psi[oa + j] - psi[ob + j];
-        ss += d * d;
+    Parallel.forRange(a.length, (from, to) -> {
+      for (int k = from; k < to; k++) {
+        int oa = a[k] * h;
+        int ob = b[k] * h;
+        double ss = 0;
+        for (int j = 0; j < h; j++) {
+          double d = psi[oa + j] - psi[ob + j];
+          ss += d * d;
+        }
+        q[k] = ss;
       }
-      q[k] = ss;
-    }
+    });
     return q;
   }
 }

@@ -3,6 +3,7 @@ package dev.activerm.server.core.strategy;
 import dev.activerm.server.core.errors.CancelledException;
 import dev.activerm.server.core.linalg.Blas;
 import dev.activerm.server.core.linalg.DenseMatrices;
+import dev.activerm.server.core.linalg.PairKernels;
 import dev.activerm.server.core.linalg.Parallel;
 import dev.activerm.server.core.model.BradleyTerry;
 import dev.activerm.server.core.model.RewardModel;
@@ -139,20 +140,11 @@ public final class LowRankLabeled {
   /** z_k^T M^-1 z_k for every pair (local endpoints into phi and w = project(phi)). */
   double[] quad(float[] phi, double[] w, int[] ia, int[] ib, java.util.function.BooleanSupplier cancelled) {
     double[] zz = Features.pairDistances(phi, h, ia, ib, cancelled);
-    int nn = n;
-    Parallel.forRange(ia.length, (from, to) -> {
-      for (int k = from; k < to; k++) {
-        int oa = ia[k] * nn;
-        int ob = ib[k] * nn;
-        double s = 0;
-        for (int j = 0; j < nn; j++) {
-          double d = w[oa + j] - w[ob + j];
-          s += d * d;
-        }
-        // ||Q z|| <= ||z|| exactly; rounding may cross it when z lies in the labeled span.
-        zz[k] = Math.max(0, zz[k] - s) / lambda;
-      }
-    });
+    double[] ww = PairKernels.squaredDistances(w, n, ia, ib);
+    for (int k = 0; k < zz.length; k++) {
+      // ||Q z|| <= ||z|| exactly; rounding may cross it when z lies in the labeled span.
+      zz[k] = Math.max(0, zz[k] - ww[k]) / lambda;
+    }
     return zz;
   }
 

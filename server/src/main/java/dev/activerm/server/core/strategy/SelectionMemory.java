@@ -30,11 +30,11 @@ public final class SelectionMemory {
 
   record Estimate(long features, long square, long pairs, long coreset, long batchBald) {
     long total() {
-      return sat(sat(sat(features, square), sat(pairs, coreset)), batchBald);
+      return HeapBudget.sat(HeapBudget.sat(HeapBudget.sat(features, square), HeapBudget.sat(pairs, coreset)), batchBald);
     }
 
     Part dominant() {
-      long f = sat(features, pairs);
+      long f = HeapBudget.sat(features, pairs);
       Part p = Part.FEATURES;
       long best = f;
       if (square > best) {
@@ -61,24 +61,24 @@ public final class SelectionMemory {
   static Estimate estimate(Strategy s, StrategyParams params, int poolRows, int h, long candidates, long labeled,
       int batch) {
     if (s == Strategy.RANDOM) {
-      return new Estimate(0, 0, mul(candidates, PER_PAIR), 0, 0);
+      return new Estimate(0, 0, HeapBudget.mul(candidates, PER_PAIR), 0, 0);
     }
-    long endpoints = sat(mul(2, candidates), s.usesLabeled() ? mul(2, labeled) : 0);
+    long endpoints = HeapBudget.sat(HeapBudget.mul(2, candidates), s.usesLabeled() ? HeapBudget.mul(2, labeled) : 0);
     long t = Math.min(poolRows, endpoints);
     // phi (float32; whitening overwrites it with psi in place) plus the per-pool-row index of Touched.
-    long features = sat(mul(mul(t, h), Float.BYTES), mul(poolRows, Integer.BYTES));
-    long pairs = mul(candidates, PER_PAIR);
+    long features = HeapBudget.sat(HeapBudget.mul(HeapBudget.mul(t, h), Float.BYTES), HeapBudget.mul(poolRows, Integer.BYTES));
+    long pairs = HeapBudget.mul(candidates, PER_PAIR);
     boolean square = s != Strategy.MAX_ENTROPY && s != Strategy.MAX_DIFFERENCE && s != Strategy.CORESET;
-    long sq = square ? mul(mul(h, h), SQUARE_DOUBLES * Double.BYTES) : 0;
+    long sq = square ? HeapBudget.mul(HeapBudget.mul(h, h), SQUARE_DOUBLES * Double.BYTES) : 0;
     if (square) {
       // LaplacianGram's row blocks: Phi and L Phi in double, on the heap and off it.
-      features = sat(features, mul(Math.min(mul(t, h), GRAM_BLOCK_DOUBLES), 4 * Double.BYTES));
+      features = HeapBudget.sat(features, HeapBudget.mul(Math.min(HeapBudget.mul(t, h), GRAM_BLOCK_DOUBLES), 4 * Double.BYTES));
     }
     long coreset = 0;
     if (s == Strategy.CORESET) {
       // p x k distances (double), their float32 Gram per touched row, k centers.
       long k = Math.min(params.coresetClusters(), Math.max(1, candidates));
-      coreset = sat(sat(mul(mul(candidates, k), 2 * Double.BYTES), mul(mul(t, k), Float.BYTES)), mul(mul(k, h), 4));
+      coreset = HeapBudget.sat(HeapBudget.sat(HeapBudget.mul(HeapBudget.mul(candidates, k), 2 * Double.BYTES), HeapBudget.mul(HeapBudget.mul(t, k), Float.BYTES)), HeapBudget.mul(HeapBudget.mul(k, h), 4));
     }
     long bb = 0;
     if (s == Strategy.BATCHBALD) {
@@ -86,9 +86,9 @@ public final class SelectionMemory {
       n = Math.max(Math.min(batch, candidates), Math.min(candidates, n));
       long samples = params.posteriorSamples();
       long configs = 2L * params.batchBaldConfigurations(); // a step branches every configuration in two
-      bb = sat(sat(mul(mul(samples, h), Float.BYTES), mul(mul(2 * n, h), Float.BYTES)),
-          sat(mul(mul(2 * n, samples), Float.BYTES + 2 * Double.BYTES),
-              sat(mul(mul(configs, n), Double.BYTES), mul(mul(configs, samples), 2 * Double.BYTES))));
+      bb = HeapBudget.sat(HeapBudget.sat(HeapBudget.mul(HeapBudget.mul(samples, h), Float.BYTES), HeapBudget.mul(HeapBudget.mul(2 * n, h), Float.BYTES)),
+          HeapBudget.sat(HeapBudget.mul(HeapBudget.mul(2 * n, samples), Float.BYTES + 2 * Double.BYTES),
+              HeapBudget.sat(HeapBudget.mul(HeapBudget.mul(configs, n), Double.BYTES), HeapBudget.mul(HeapBudget.mul(configs, samples), 2 * Double.BYTES))));
     }
     return new Estimate(features, sq, pairs, coreset, bb);
   }
@@ -111,17 +111,5 @@ public final class SelectionMemory {
       case CORESET -> "lower params.coreset_clusters or max_candidates";
       case BATCHBALD -> "lower params.batchbald_configurations, params.posterior_samples or params.batchbald_pool";
     };
-  }
-
-  static long mul(long a, long b) {
-    if (a == 0 || b == 0) {
-      return 0;
-    }
-    return a > Long.MAX_VALUE / b ? Long.MAX_VALUE : a * b;
-  }
-
-  static long sat(long a, long b) {
-    long r = a + b;
-    return r < 0 ? Long.MAX_VALUE : r;
   }
 }

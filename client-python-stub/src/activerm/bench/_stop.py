@@ -49,8 +49,9 @@ def stop_round(run: list[dict], x: float = STOP_X, y: float = STOP_Y, k: int = S
 def _mean_curve(rows: list[dict], key: str) -> list[tuple[float, float]]:
     acc = defaultdict(list)
     for r in rows:
-        acc[int(r["labels"])].append(float(r[key]))
-    return [(lab, float(np.nanmean(v))) for lab, v in sorted(acc.items())]
+        if math.isfinite(float(r[key])):  # round 0 has no relative gain
+            acc[int(r["labels"])].append(float(r[key]))
+    return [(lab, float(np.mean(v))) for lab, v in sorted(acc.items())]
 
 
 def _at(curve: list[tuple[float, float]], labels: float) -> float:
@@ -68,7 +69,10 @@ def flat_labels(curve: list[tuple[float, float]], level: float = FLAT_LEVEL) -> 
     return float(l0)
 
 
-def analyse(rows: list[dict], cfg: Config) -> list[dict]:
+SENSITIVITY = ((0.35, 0.10), (0.35, 0.25), (0.5, 0.15), (0.25, 0.15))  # (x, y) besides the default
+
+
+def analyse(rows: list[dict], cfg: Config, x: float = STOP_X, y: float = STOP_Y) -> list[dict]:
     """One line per (scenario, mode, strategy): where the rule stops and where the curve flattens."""
     runs = defaultdict(list)
     for r in rows:
@@ -85,7 +89,7 @@ def analyse(rows: list[dict], cfg: Config) -> list[dict]:
                 stops = []
                 for seed in sorted({int(r["seed"]) for r in group}):
                     run = runs[(sc.name, mode, strat, seed)]
-                    q = stop_round(run)
+                    q = stop_round(run, x, y)
                     stops.append(math.nan if q is None else float(sc.labels_after(q - 1)))
                 stopped = [s for s in stops if math.isfinite(s)]
                 med = float(np.median(stopped)) if stopped else math.nan
@@ -97,7 +101,7 @@ def analyse(rows: list[dict], cfg: Config) -> list[dict]:
     return out
 
 
-def markdown(result: list[dict], images: dict) -> str:
+def markdown(result: list[dict], images: dict, others: dict | None = None) -> str:
     lines = ["## Stop rule",
              "",
              f"Rule: stop before labeling a batch when, for {STOP_K} consecutive rounds, the batch's relative gain per "
@@ -113,6 +117,16 @@ def markdown(result: list[dict], images: dict) -> str:
         at = "—" if math.isnan(r["spearman_at_stop"]) else f"{r['spearman_at_stop']:.3f}"
         lines.append(f"| {r['scenario']} | {r['candidates']} | {r['strategy']} | {r['stopped']}/{r['seeds']} | {stop} "
                      f"| {r['flat_labels']:.0f} | {r['final_labels']:.0f} | {at} | {r['spearman_final']:.3f} |")
+    if others:
+        head = " | ".join(f"x={x}, y={y:.0%}" for x, y in others)
+        lines += ["", "The same rule with other thresholds (median stop labels; seeds stopped):", "",
+                  f"| scenario | mode | strategy | {head} |", "| --- | --- | --- |" + " --- |" * len(others)]
+        for i, r in enumerate(result):
+            cells = []
+            for res in others.values():
+                o = res[i]
+                cells.append("—" if math.isnan(o["stop_labels"]) else f"{o['stop_labels']:.0f} ({o['stopped']}/{o['seeds']})")
+            lines.append(f"| {r['scenario']} | {r['candidates']} | {r['strategy']} | " + " | ".join(cells) + " |")
     for (scn, mode), name in sorted(images.items()):
         lines += ["", f"![stop rule {scn} {mode}]({name})"]
     return "\n".join(lines)
@@ -145,11 +159,16 @@ def plot(rows: list[dict], result: list[dict], cfg: Config, out: pathlib.Path) -
                 axes[0].plot(res["flat_labels"], _at(curve, res["flat_labels"]), "o", color=color, mfc="none", ms=9)
                 if not math.isnan(res["stop_labels"]):
                     axes[0].plot(res["stop_labels"], _at(curve, res["stop_labels"]), "v", color=color, ms=9)
-                gain = [(lab, v) for lab, v in _mean_curve(group, "relative_gain") if math.isfinite(v)]
+                gain = _mean_curve(group, "relative_gain")
                 if gain:
                     axes[1].semilogy(*zip(*gain), color=color, lw=1.4)
                 axes[2].semilogy(*zip(*_mean_curve(group, "pool_mean_variance")), color=color, lw=1.4)
             axes[1].axhline(STOP_X, color="k", ls=":", lw=1)
+            # What the gain would be from the label count alone (h log(1 + B/n) per batch):
+            # n_ref / n, n the labels before the batch (the reference batch was chosen after the warm-up).
+            xs = np.array([sc.labels_after(r) for r in range(1, sc.rounds + 1)], dtype=float)
+            axes[1].semilogy(xs, sc.warmup / (xs - sc.batch_size), color="grey", ls="--", lw=1, label="n_ref / n")
+            axes[1].legend(fontsize=7, loc="upper right")
             axes[0].set_title("mean Spearman (v: rule stops, o: 95% of rise)", fontsize=10)
             axes[1].set_title("relative gain per label of the batch", fontsize=10)
             axes[2].set_title("pool mean posterior variance of r_a - r_b", fontsize=10)
@@ -173,5 +192,6 @@ def write(out: pathlib.Path, rows: list[dict], cfg: Config) -> pathlib.Path | No
     result = analyse(rows, cfg)
     images = plot(rows, result, cfg, out)
     path = out / "stop.md"
-    path.write_text(markdown(result, images) + "\n")
+    others = {xy: analyse(rows, cfg, *xy) for xy in SENSITIVITY}
+    path.write_text(markdown(result, images, others) + "\n")
     return path

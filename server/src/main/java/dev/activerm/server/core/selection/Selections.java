@@ -269,11 +269,20 @@ public final class Selections {
    * The chosen batch's log det gain over lambda I + F(labeled and pending) under the latest
    * model, whichever strategy chose it (RANDOM and the reward-gap strategies too); the dense
    * lambda I + F(labeled) comes from the same cache entry the Fisher strategies use. NaN (not
-   * measured, the selection still stands) when the measurement fails or does not fit in memory.
+   * measured, the selection still stands) when the measurement fails, does not fit in memory,
+   * or would cost a strategy that never needed lambda I + F(labeled) more than
+   * BatchInformation.MAX_OWN_FLOPS.
    */
   private double logDetGain(ProjectState s, StrategyInput used, RewardModel model, CandidateBuilder.Labeled labeled,
       int[] a, int[] b) {
     CandidateBuilder.Labeled lab = used.strategy().usesLabeled() ? labeled : CandidateBuilder.labeled(s);
+    if (!used.strategy().usesLabeled()
+        && BatchInformation.ownFlops(lab.pairs().size(), model.featureDim(), a.length) > BatchInformation.MAX_OWN_FLOPS) {
+      log.debug("project '{}': the information of the {} batch is not measured ({} labeled pairs at h = {}: more than"
+          + " BatchInformation.MAX_OWN_FLOPS of its own)", s.spec().id(), used.strategy(), lab.pairs().size(),
+          model.featureDim());
+      return Double.NaN;
+    }
     StrategyInput in = new StrategyInput(s.pool(), model, used.candidates(), lab.pairs(), lab.weights(),
         used.lambda(), used.strategy(), used.params(), used.seed(), used.batchSize(), used.cancelled(),
         used.model() == model ? used.labeledInfo() : null);

@@ -30,6 +30,28 @@ public final class BatchInformation {
   }
 
   /**
+   * Above this many flops of its own (building lambda I + F(labeled) or its Woodbury form), the
+   * gain of a batch whose strategy did not need that matrix anyway (RANDOM, MAX_ENTROPY,
+   * MAX_DIFFERENCE, OLS_DOPT, DOPT, CORESET) is left unmeasured: about 0.1 to 1 s at
+   * BLAS speed on two cores, so a millisecond RANDOM selection never turns into a multi-second one
+   * (h = 4 096 with 10 000 labels would cost ~170 GFLOP). The Fisher strategies that build it
+   * (PAST_AWARE_DOPT, GREEDY_DOPT, BALD, BATCHBALD) are always measured.
+   */
+  public static final double MAX_OWN_FLOPS = 4e9;
+
+  /**
+   * Flops {@link #logDetGain} spends on the labeled pairs alone (n of them, features of width h,
+   * a batch of b) when nothing is shared with the strategy: n h^2 + h^3 / 3 for the dense form,
+   * n^2 h + n^3 / 3 for the Woodbury one. Depends on n, h and b only, never on a cache, so whether
+   * a selection is measured does not depend on cache state.
+   */
+  public static double ownFlops(int numLabeled, int h, int batch) {
+    double n = numLabeled;
+    double w = h;
+    return needsLabeledInformation(numLabeled, h, batch) ? n * w * w + w * w * w / 3 : n * n * w + n * n * n / 3;
+  }
+
+  /**
    * The gain in nats (>= 0) of the batch (pool rows a[k], b[k]) under in.model(), which must
    * not be null; in.labeledInformation() is used when {@link #needsLabeledInformation} says so.
    */

@@ -117,4 +117,14 @@ class BatchInformationTest {
     assertThat(BatchInformation.logDetGain(withDense(w.input(Strategy.RANDOM)), new int[0], new int[0]))
         .isZero();
   }
+
+  @Test
+  void theOwnCostBoundLeavesOnlyLargeDenseCasesUnmeasured() {
+    // The 512-wide MLP default with 10 000 labels: 2.6 GFLOP + 0.04, measured for RANDOM too.
+    assertThat(BatchInformation.ownFlops(10_000, 512, 64)).isLessThan(BatchInformation.MAX_OWN_FLOPS);
+    // D = 4 096 LINEAR with 10 000 labels: ~190 GFLOP, not measured unless the strategy built M anyway.
+    assertThat(BatchInformation.ownFlops(10_000, 4096, 64)).isGreaterThan(BatchInformation.MAX_OWN_FLOPS);
+    // Few labels on wide features: the Woodbury form, n^2 h.
+    assertThat(BatchInformation.ownFlops(1000, 4096, 64)).isCloseTo(1e6 * 4096 + 1e9 / 3, within(1.0));
+  }
 }

@@ -55,6 +55,10 @@ def test_rounds_csv_has_every_run_round_and_finite_numbers(tiny_run):
     by_name = {sc.name: sc for sc in cfg.scenarios}
     for r in rows:
         for c in numeric:
+            if c in ("log_det_gain", "relative_gain") and int(r["round"]) == 0:
+                # Round 0's batch is chosen before the first model: no information measured.
+                assert math.isnan(float(r[c])), (c, r)
+                continue
             assert math.isfinite(float(r[c])), (c, r)
         sc = by_name[r["scenario"]]
         assert int(r["labels"]) == sc.labels_after(int(r["round"]))  # every selected pair was labeled
@@ -226,3 +230,24 @@ def test_linear_golden_is_linear_and_teacher_is_not():
         return np.var(w.pool_gold - x @ coef)
     assert residual("linear") < 1e-10
     assert residual("teacher") > 0.01  # about 5% of the variance at D = 8
+
+
+def test_stop_rule_on_hand_made_rounds():
+    """_stop.stop_round against the rule written out (docs/operations.md): relative gain below
+    0.35 and the pool variance falling by < 15% over the fit before, two rounds running."""
+    from activerm.bench._stop import flat_labels, stop_round
+
+    def run(gains, variances):
+        return [{"round": r, "relative_gain": g, "pool_mean_variance": v} for r, (g, v) in
+                enumerate(zip(gains, variances))]
+
+    nan = float("nan")
+    # Before round q's batch the latest fit is q-1: round 3 sees gain 0.3 but the variance of
+    # fit 1 -> 2 fell 29%; round 4: 0.2 and 0.50 -> 0.45 (-10%); round 5: 0.1 and 0.45 -> 0.42: stop at 5.
+    assert stop_round(run([nan, 1.0, 0.5, 0.3, 0.2, 0.1], [1.0, 0.7, 0.5, 0.45, 0.42, 0.41])) == 5
+    # The gain is low but the variance still falls fast: no stop.
+    assert stop_round(run([nan, 1.0, 0.3, 0.2, 0.1], [1.0, 0.5, 0.25, 0.12, 0.06])) is None
+    # One quiet round is not enough (k = 2); the streak restarts after a loud one.
+    assert stop_round(run([nan, 1.0, 0.3, 0.9, 0.3, 0.3], [1.0, 0.95, 0.94, 0.93, 0.92, 0.91])) == 5
+    # Flattening: 0 -> 1 over labels 0..40 rising 0, 0.5, 0.9, 0.97, 1.0: 95% of the rise is between 20 and 30.
+    assert flat_labels([(0, 0.0), (10, 0.5), (20, 0.9), (30, 0.97), (40, 1.0)]) == pytest.approx(20 + 10 * 0.05 / 0.07)

@@ -18,11 +18,12 @@ from typing import Any, Callable, ContextManager, Generator, Generic, Iterator, 
 import numpy as np
 
 from . import _parse, _requests
-from ._checks import MAX_IDS_PER_READ, check_id, check_ids, check_optional_int, check_upload, read_page_size
+from ._checks import (MAX_IDS_PER_READ, check_id, check_ids, check_model_version, check_optional_int, check_seed,
+                      check_upload, read_page_size)
 from ._errors import invalid
 from ._framing import Upload, add_responses_chunks
 from ._types import (AddComparisonsResult, AddResponsesResult, Comparisons, DeleteComparisonsResult, FitReport,
-                     PairScores, ProjectInfo, ReleasePairsResult, Responses, RetireResponsesResult, Selection)
+                     PairScores, PoolUncertainty, ProjectInfo, ReleasePairsResult, Responses, RetireResponsesResult, Selection)
 from .integrations.arrow import columns as table_columns
 from .integrations.arrow import is_table
 from .v1 import activerm_pb2 as pb
@@ -176,6 +177,13 @@ def score(project_id: str, dim: int, ids, embeddings, model_version) -> Op[np.nd
 def score_pairs(project_id: str, pairs, model_version) -> Op[PairScores]:
     req = _requests.score_pairs(project_id, pairs, model_version)
     return _parse.pair_scores((yield Call("Score", req)))
+
+
+def pool_uncertainty(project_id: str, num_pairs, seed, model_version) -> Op[PoolUncertainty]:
+    req = pb.GetPoolUncertaintyRequest(
+        project_id=project_id, model_version=check_model_version(model_version),
+        num_pairs=check_optional_int("num_pairs", num_pairs, 1, 100_000), seed=check_seed(seed))
+    return _parse.pool_uncertainty((yield Call("GetPoolUncertainty", req)))
 
 
 def select_batch(project_id: str, size, params, knobs: dict[str, Any], **request) -> Op[Selection]:

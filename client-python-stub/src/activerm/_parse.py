@@ -14,9 +14,9 @@ import numpy as np
 from ._enums import CANDIDATE_SOURCE_NAMES, HEAD_NAMES, OUTCOME_NAMES, PAIR_STATE_NAMES, STRATEGY_NAMES, name_of
 from ._errors import ActiveRmError, InvalidInputError
 from ._options import StrategyParams
-from ._types import (AddComparisonsResult, AddResponsesResult, Comparisons, DeleteComparisonsResult, FitReport,
-                     PairScores, ProjectInfo, ReleasePairsResult, Responses, RetireResponsesResult, ScoredPair,
-                     Selection)
+from ._types import (AddComparisonsResult, AddResponsesResult, BatchInformation, Comparisons,
+                     DeleteComparisonsResult, FitReport, PairScores, PoolUncertainty, ProjectInfo, ReleasePairsResult,
+                     Responses, RetireResponsesResult, ScoredPair, Selection)
 from .v1 import activerm_pb2 as pb
 
 _DATA_LOSS = grpc.StatusCode.DATA_LOSS
@@ -192,7 +192,18 @@ def selection(s: pb.Selection, method: str) -> Selection:
         num_labeled=s.num_labeled,
         num_pending=s.num_pending,
         num_released=s.num_released,
+        information=BatchInformation(
+            log_det_gain=s.information.log_det_gain, gain_per_label=s.information.gain_per_label,
+            relative_gain_per_label=s.information.relative_gain_per_label,
+            reference_selection_id=s.information.reference_selection_id) if s.HasField("information") else None,
     )
+
+
+def pool_uncertainty(r: pb.GetPoolUncertaintyResponse) -> PoolUncertainty:
+    return PoolUncertainty(
+        model_version=r.model_version, num_pairs=r.num_pairs, mean_variance=r.mean_variance,
+        median_variance=r.median_variance, p90_variance=r.p90_variance, max_variance=r.max_variance,
+        mean_bernoulli_variance=r.mean_bernoulli_variance)
 
 
 def strategy_params(p: pb.StrategyParams, method: str) -> StrategyParams:

@@ -26,7 +26,7 @@ from ._framing import DEFAULT_CHUNK_BYTES
 from ._options import FitOptions, StrategyParams
 from ._service import ADD_RESPONSES_PATH
 from ._types import (AddComparisonsResult, AddResponsesResult, Comparisons, DeleteComparisonsResult, FitReport,
-                     PairScores, ProjectInfo, ReleasePairsResult, Responses, RetireResponsesResult, Selection)
+                     PairScores, PoolUncertainty, ProjectInfo, ReleasePairsResult, Responses, RetireResponsesResult, Selection)
 from .v1 import activerm_pb2 as pb
 from .v1 import activerm_pb2_grpc as pb_grpc
 
@@ -327,6 +327,19 @@ class ProjectSurface:
     ) -> PairScores:
         """P(a preferred over b) and the Laplace stddev of r_a - r_b for pairs of stored responses."""
         return self._run(_ops.score_pairs(self.id, pairs, model_version), timeout)
+
+    def pool_uncertainty(
+        self,
+        *,
+        num_pairs: int | None = None,
+        seed: int = 0,
+        model_version: int | None = None,
+        timeout: float | None = None,
+    ) -> PoolUncertainty:
+        """How uncertain the model still is over the pool (a stopping signal): the Laplace
+        variance of r_a - r_b over num_pairs (default 4096) pool pairs drawn with seed; keep the
+        seed fixed across rounds so rounds differ only by the model and its labels."""
+        return self._run(_ops.pool_uncertainty(self.id, num_pairs, seed, model_version), timeout)
 
     def select_batch(
         self,

@@ -125,6 +125,34 @@ class PairScores:
 
 
 @dataclass(frozen=True)
+class BatchInformation:
+    """What a selection's batch adds to what the model already knows (a stopping signal),
+    under the model it was selected with: log det(lambda I + F(labeled, pending and batch)) -
+    log det(lambda I + F(labeled and pending)) in nats, per chosen pair, and per pair
+    relative to the reference (the project's first measured selection)."""
+
+    log_det_gain: float
+    gain_per_label: float
+    relative_gain_per_label: float
+    reference_selection_id: str
+
+
+@dataclass(frozen=True)
+class PoolUncertainty:
+    """How uncertain the model still is over the pool: the Laplace posterior variance of
+    r_a - r_b over num_pairs seeded pool pairs (PairScores.reward_diff_stddevs squared),
+    and the mean p (1 - p) of those pairs (0.25: all undecided)."""
+
+    model_version: int
+    num_pairs: int
+    mean_variance: float
+    median_variance: float
+    p90_variance: float
+    max_variance: float
+    mean_bernoulli_variance: float
+
+
+@dataclass(frozen=True)
 class ScoredPair:
     a_id: str
     b_id: str
@@ -156,6 +184,7 @@ class Selection:
     num_labeled: int = 0  # of its pairs, when read: labeled,
     num_pending: int = 0  # pending,
     num_released: int = 0  # released (ReleasePairs, expired, or label deleted)
+    information: BatchInformation | None = None  # None: not measured (no model yet, registered, older server)
 
     @property
     def a_ids(self) -> list[str]:

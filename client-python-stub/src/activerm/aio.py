@@ -56,6 +56,7 @@ class Project(ProjectSurface):
     fit = _awaitable(ProjectSurface.fit)
     score = _awaitable(ProjectSurface.score)
     score_pairs = _awaitable(ProjectSurface.score_pairs)
+    pool_uncertainty = _awaitable(ProjectSurface.pool_uncertainty)
     select_batch = _awaitable(ProjectSurface.select_batch)
     get_selection = _awaitable(ProjectSurface.get_selection)
     list_selections = _awaitable(ProjectSurface.list_selections)

@@ -8,6 +8,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from . import _stop
 from ._config import Config
 from ._runner import ERROR_COLUMNS, ROUND_COLUMNS
 
@@ -270,7 +271,9 @@ def read_rows(path: pathlib.Path, columns) -> list[dict]:
     ints = {"seed", "round", "labels", "num_candidates"}
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
-    return [{c: (r[c] if c in text else int(r[c]) if c in ints else float(r[c])) for c in columns} for r in rows]
+    # Columns added later (the stop signals) read as NaN from an older rounds.csv.
+    return [{c: (r[c] if c in text else int(r[c]) if c in ints else float(r.get(c, "nan"))) for c in columns}
+            for r in rows]
 
 
 def write_all(out: pathlib.Path, rows, errors, cfg: Config, command: str, wall_s: float) -> dict[str, pathlib.Path]:
@@ -286,4 +289,7 @@ def write_all(out: pathlib.Path, rows, errors, cfg: Config, command: str, wall_s
     paths["markdown"].write_text(markdown(rows, summary, errors, cfg, command, rel, wall_s) + "\n")
     for k, v in images.items():
         paths[f"png:{k[0]}:{k[1]}"] = v
+    stop = _stop.write(out, rows, cfg)
+    if stop is not None:
+        paths["stop"] = stop
     return paths

@@ -20,7 +20,10 @@ ROUND_COLUMNS = (
     "scenario", "head", "candidates", "strategy", "seed", "round", "labels",
     "spearman", "pair_accuracy", "best_of_5", "best_of_10", "best_of_50", "best_of_100",
     "train_accuracy", "num_candidates", "select_s", "fit_s", "select_rpc_s", "fit_rpc_s",
+    # The stop signals (_stop.py): the batch's information, and the pool's uncertainty after the fit.
+    "log_det_gain", "relative_gain", "pool_mean_variance", "pool_p90_variance", "pool_mean_bernoulli",
 )
+STOP_PAIRS = 2048  # pool pairs per round for pool_uncertainty (the same seeded sample every round)
 ERROR_COLUMNS = ("scenario", "candidates", "strategy", "seed", "round", "code", "message")
 
 
@@ -62,6 +65,14 @@ def evaluate(pred: np.ndarray, world: World, subsets: dict) -> dict[str, float]:
     for n in mx.BEST_OF:
         out[f"best_of_{n}"] = bon.get(n, float("nan"))
     return out
+
+
+def _stop_signals(sel: activerm.Selection, unc: activerm.PoolUncertainty) -> dict[str, float]:
+    info = sel.information  # None in round 0: chosen before the first model
+    return {"log_det_gain": info.log_det_gain if info else float("nan"),
+            "relative_gain": info.relative_gain_per_label if info else float("nan"),
+            "pool_mean_variance": unc.mean_variance, "pool_p90_variance": unc.p90_variance,
+            "pool_mean_bernoulli": unc.mean_bernoulli_variance}
 
 
 def run_one(client: activerm.Client, job: _Job, worlds: _Worlds) -> tuple[list[dict], list[dict]]:
@@ -109,6 +120,7 @@ def run_one(client: activerm.Client, job: _Job, worlds: _Worlds) -> tuple[list[d
             row.update(train_accuracy=report.train_accuracy, num_candidates=sel.num_candidates,
                        select_s=sel.wall_time_s, fit_s=report.wall_time_s, select_rpc_s=select_rpc,
                        fit_rpc_s=fit_rpc)
+            row.update(_stop_signals(sel, project.pool_uncertainty(num_pairs=STOP_PAIRS, seed=seed)))
             rows.append(row)
     except activerm.ActiveRmError as e:
         errors.append({"scenario": sc.name, "candidates": job.mode, "strategy": job.strategy, "seed": seed,

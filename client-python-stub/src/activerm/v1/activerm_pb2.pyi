@@ -1353,6 +1353,91 @@ class ScoreResponse(_message.Message):
 Global___ScoreResponse: _TypeAlias = ScoreResponse  # noqa: Y015
 
 @_typing.final
+class GetPoolUncertaintyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    MODEL_VERSION_FIELD_NUMBER: _builtins.int
+    NUM_PAIRS_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
+    project_id: _builtins.str
+    """Required."""
+    model_version: _builtins.int
+    """Model version to use; 0: the latest."""
+    num_pairs: _builtins.int
+    """Pool pairs to sample, 0..100000. 0: 4096. Pairs of two different live (not retired)
+    responses, any prompts, drawn uniformly with replacement.
+    """
+    seed: _builtins.int
+    """Seed of the pair sample. Keep it fixed across rounds: the same pool gives the same
+    pairs, so rounds differ only by the model and its labels.
+    """
+    def __init__(
+        self,
+        *,
+        project_id: _builtins.str = ...,
+        model_version: _builtins.int = ...,
+        num_pairs: _builtins.int = ...,
+        seed: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["model_version", b"model_version", "num_pairs", b"num_pairs", "project_id", b"project_id", "seed", b"seed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetPoolUncertaintyRequest: _TypeAlias = GetPoolUncertaintyRequest  # noqa: Y015
+
+@_typing.final
+class GetPoolUncertaintyResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MODEL_VERSION_FIELD_NUMBER: _builtins.int
+    NUM_PAIRS_FIELD_NUMBER: _builtins.int
+    MEAN_VARIANCE_FIELD_NUMBER: _builtins.int
+    MEDIAN_VARIANCE_FIELD_NUMBER: _builtins.int
+    P90_VARIANCE_FIELD_NUMBER: _builtins.int
+    MAX_VARIANCE_FIELD_NUMBER: _builtins.int
+    MEAN_BERNOULLI_VARIANCE_FIELD_NUMBER: _builtins.int
+    model_version: _builtins.int
+    """The model version that produced these numbers."""
+    num_pairs: _builtins.int
+    """Pairs sampled (0 when the pool has fewer than two live responses; then every
+    statistic below is 0).
+    """
+    mean_variance: _builtins.float
+    """Over the sampled pairs, of the Laplace posterior variance of r_a - r_b,
+    z^T (lambda I + F(labeled))^-1 z with z = phi(x_a) - phi(x_b) (as PairScore's
+    reward_diff_stddev squared; units: squared reward): the mean, the median, the 90th
+    percentile and the maximum.
+    """
+    median_variance: _builtins.float
+    p90_variance: _builtins.float
+    max_variance: _builtins.float
+    mean_bernoulli_variance: _builtins.float
+    """Over the sampled pairs, the mean of p (1 - p) with p = sigmoid(r_a - r_b): how close
+    to a coin flip the model finds a random pool pair (0.25: every pair undecided).
+    """
+    def __init__(
+        self,
+        *,
+        model_version: _builtins.int = ...,
+        num_pairs: _builtins.int = ...,
+        mean_variance: _builtins.float = ...,
+        median_variance: _builtins.float = ...,
+        p90_variance: _builtins.float = ...,
+        max_variance: _builtins.float = ...,
+        mean_bernoulli_variance: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["max_variance", b"max_variance", "mean_bernoulli_variance", b"mean_bernoulli_variance", "mean_variance", b"mean_variance", "median_variance", b"median_variance", "model_version", b"model_version", "num_pairs", b"num_pairs", "p90_variance", b"p90_variance"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetPoolUncertaintyResponse: _TypeAlias = GetPoolUncertaintyResponse  # noqa: Y015
+
+@_typing.final
 class Candidates(_message.Message):
     """Which pairs SelectBatch may choose from."""
 
@@ -1648,6 +1733,7 @@ class Selection(_message.Message):
     NUM_PENDING_FIELD_NUMBER: _builtins.int
     NUM_RELEASED_FIELD_NUMBER: _builtins.int
     COMPUTED_ON_FIELD_NUMBER: _builtins.int
+    INFORMATION_FIELD_NUMBER: _builtins.int
     selection_id: _builtins.str
     """Server-assigned, unique in the project."""
     model_version: _builtins.int
@@ -1701,6 +1787,14 @@ class Selection(_message.Message):
     def expire_time(self) -> _timestamp_pb2.Timestamp:
         """create_time + pending_ttl; unset when there is no expiry."""
 
+    @_builtins.property
+    def information(self) -> Global___BatchInformation:
+        """What the batch adds to what the model already knows (a stopping signal). Unset when
+        it was not measured: no fitted model existed at selection time (no features to
+        measure in), the selection was registered (RegisterSelection) or stored before the
+        server measured it, or the measurement did not fit in memory.
+        """
+
     def __init__(
         self,
         *,
@@ -1725,14 +1819,59 @@ class Selection(_message.Message):
         num_pending: _builtins.int = ...,
         num_released: _builtins.int = ...,
         computed_on: _builtins.str = ...,
+        information: Global___BatchInformation | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "expire_time", b"expire_time", "params", b"params", "pending_ttl", b"pending_ttl", "wall_time", b"wall_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "expire_time", b"expire_time", "information", b"information", "params", b"params", "pending_ttl", b"pending_ttl", "wall_time", b"wall_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_size", b"batch_size", "candidate_source", b"candidate_source", "computed_on", b"computed_on", "create_time", b"create_time", "expire_time", b"expire_time", "include_labeled", b"include_labeled", "include_pending", b"include_pending", "max_candidates", b"max_candidates", "model_version", b"model_version", "num_candidates", b"num_candidates", "num_labeled", b"num_labeled", "num_pending", b"num_pending", "num_prompts", b"num_prompts", "num_released", b"num_released", "pairs", b"pairs", "params", b"params", "pending_ttl", b"pending_ttl", "seed", b"seed", "selection_id", b"selection_id", "strategy", b"strategy", "wall_time", b"wall_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_size", b"batch_size", "candidate_source", b"candidate_source", "computed_on", b"computed_on", "create_time", b"create_time", "expire_time", b"expire_time", "include_labeled", b"include_labeled", "include_pending", b"include_pending", "information", b"information", "max_candidates", b"max_candidates", "model_version", b"model_version", "num_candidates", b"num_candidates", "num_labeled", b"num_labeled", "num_pending", b"num_pending", "num_prompts", b"num_prompts", "num_released", b"num_released", "pairs", b"pairs", "params", b"params", "pending_ttl", b"pending_ttl", "seed", b"seed", "selection_id", b"selection_id", "strategy", b"strategy", "wall_time", b"wall_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Selection: _TypeAlias = Selection  # noqa: Y015
+
+@_typing.final
+class BatchInformation(_message.Message):
+    """The information a selection's batch adds, under the model it was selected with
+    (last-layer features phi, v = p (1 - p) from that model, for every strategy, RANDOM too).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOG_DET_GAIN_FIELD_NUMBER: _builtins.int
+    GAIN_PER_LABEL_FIELD_NUMBER: _builtins.int
+    RELATIVE_GAIN_PER_LABEL_FIELD_NUMBER: _builtins.int
+    REFERENCE_SELECTION_ID_FIELD_NUMBER: _builtins.int
+    log_det_gain: _builtins.float
+    """log det(lambda I + F(labeled, pending and batch)) - log det(lambda I + F(labeled and
+    pending)), where labeled and pending are the pairs at selection time (this batch
+    excluded); nats, >= 0.
+    """
+    gain_per_label: _builtins.float
+    """log_det_gain divided by the number of pairs chosen."""
+    relative_gain_per_label: _builtins.float
+    """gain_per_label divided by the reference selection's gain_per_label: 1 for the
+    reference itself, falling as labels accumulate.
+    """
+    reference_selection_id: _builtins.str
+    """The reference: the project's first selection whose information was measured (with a
+    gain per label > 0). Fixed once chosen and stored with each selection, so it does not
+    change across restarts.
+    """
+    def __init__(
+        self,
+        *,
+        log_det_gain: _builtins.float = ...,
+        gain_per_label: _builtins.float = ...,
+        relative_gain_per_label: _builtins.float = ...,
+        reference_selection_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["gain_per_label", b"gain_per_label", "log_det_gain", b"log_det_gain", "reference_selection_id", b"reference_selection_id", "relative_gain_per_label", b"relative_gain_per_label"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchInformation: _TypeAlias = BatchInformation  # noqa: Y015
 
 @_typing.final
 class SelectBatchResponse(_message.Message):

@@ -95,6 +95,11 @@ class ActiveRewardModelingServiceStub:
                 request_serializer=activerm_dot_v1_dot_activerm__pb2.ScoreRequest.SerializeToString,
                 response_deserializer=activerm_dot_v1_dot_activerm__pb2.ScoreResponse.FromString,
                 _registered_method=True)
+        self.GetPoolUncertainty = channel.unary_unary(
+                '/activerm.v1.ActiveRewardModelingService/GetPoolUncertainty',
+                request_serializer=activerm_dot_v1_dot_activerm__pb2.GetPoolUncertaintyRequest.SerializeToString,
+                response_deserializer=activerm_dot_v1_dot_activerm__pb2.GetPoolUncertaintyResponse.FromString,
+                _registered_method=True)
         self.SelectBatch = channel.unary_unary(
                 '/activerm.v1.ActiveRewardModelingService/SelectBatch',
                 request_serializer=activerm_dot_v1_dot_activerm__pb2.SelectBatchRequest.SerializeToString,
@@ -225,6 +230,15 @@ class ActiveRewardModelingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetPoolUncertainty(self, request, context):
+        """How uncertain the model still is over the pool: the Laplace posterior variance of
+        r_a - r_b over a seeded uniform sample of pool pairs (a stopping signal, with
+        Selection.information). FAILED_PRECONDITION when the project has no fitted model.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SelectBatch(self, request, context):
         """Chooses the next batch of pairs to label. The chosen pairs become pending.
         """
@@ -337,6 +351,11 @@ def add_ActiveRewardModelingServiceServicer_to_server(servicer, server):
                     servicer.Score,
                     request_deserializer=activerm_dot_v1_dot_activerm__pb2.ScoreRequest.FromString,
                     response_serializer=activerm_dot_v1_dot_activerm__pb2.ScoreResponse.SerializeToString,
+            ),
+            'GetPoolUncertainty': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPoolUncertainty,
+                    request_deserializer=activerm_dot_v1_dot_activerm__pb2.GetPoolUncertaintyRequest.FromString,
+                    response_serializer=activerm_dot_v1_dot_activerm__pb2.GetPoolUncertaintyResponse.SerializeToString,
             ),
             'SelectBatch': grpc.unary_unary_rpc_method_handler(
                     servicer.SelectBatch,
@@ -694,6 +713,33 @@ class ActiveRewardModelingService:
             '/activerm.v1.ActiveRewardModelingService/Score',
             activerm_dot_v1_dot_activerm__pb2.ScoreRequest.SerializeToString,
             activerm_dot_v1_dot_activerm__pb2.ScoreResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPoolUncertainty(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/activerm.v1.ActiveRewardModelingService/GetPoolUncertainty',
+            activerm_dot_v1_dot_activerm__pb2.GetPoolUncertaintyRequest.SerializeToString,
+            activerm_dot_v1_dot_activerm__pb2.GetPoolUncertaintyResponse.FromString,
             options,
             channel_credentials,
             insecure,

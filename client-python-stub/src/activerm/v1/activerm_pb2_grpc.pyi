@@ -86,6 +86,11 @@ class ActiveRewardModelingServiceStub:
     """
     Score: _grpc.UnaryUnaryMultiCallable[_activerm_pb2.ScoreRequest, _activerm_pb2.ScoreResponse]
     """Rewards for responses (stored or sent), and preference probabilities for pairs."""
+    GetPoolUncertainty: _grpc.UnaryUnaryMultiCallable[_activerm_pb2.GetPoolUncertaintyRequest, _activerm_pb2.GetPoolUncertaintyResponse]
+    """How uncertain the model still is over the pool: the Laplace posterior variance of
+    r_a - r_b over a seeded uniform sample of pool pairs (a stopping signal, with
+    Selection.information). FAILED_PRECONDITION when the project has no fitted model.
+    """
     SelectBatch: _grpc.UnaryUnaryMultiCallable[_activerm_pb2.SelectBatchRequest, _activerm_pb2.SelectBatchResponse]
     """Chooses the next batch of pairs to label. The chosen pairs become pending."""
     GetSelection: _grpc.UnaryUnaryMultiCallable[_activerm_pb2.GetSelectionRequest, _activerm_pb2.GetSelectionResponse]
@@ -155,6 +160,11 @@ class ActiveRewardModelingServiceAsyncStub(ActiveRewardModelingServiceStub):
     """
     Score: _aio.UnaryUnaryMultiCallable[_activerm_pb2.ScoreRequest, _activerm_pb2.ScoreResponse]  # type: ignore[assignment]
     """Rewards for responses (stored or sent), and preference probabilities for pairs."""
+    GetPoolUncertainty: _aio.UnaryUnaryMultiCallable[_activerm_pb2.GetPoolUncertaintyRequest, _activerm_pb2.GetPoolUncertaintyResponse]  # type: ignore[assignment]
+    """How uncertain the model still is over the pool: the Laplace posterior variance of
+    r_a - r_b over a seeded uniform sample of pool pairs (a stopping signal, with
+    Selection.information). FAILED_PRECONDITION when the project has no fitted model.
+    """
     SelectBatch: _aio.UnaryUnaryMultiCallable[_activerm_pb2.SelectBatchRequest, _activerm_pb2.SelectBatchResponse]  # type: ignore[assignment]
     """Chooses the next batch of pairs to label. The chosen pairs become pending."""
     GetSelection: _aio.UnaryUnaryMultiCallable[_activerm_pb2.GetSelectionRequest, _activerm_pb2.GetSelectionResponse]  # type: ignore[assignment]
@@ -293,6 +303,17 @@ class ActiveRewardModelingServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_activerm_pb2.ScoreResponse, _abc.Awaitable[_activerm_pb2.ScoreResponse]]:
         """Rewards for responses (stored or sent), and preference probabilities for pairs."""
+
+    @_abc_1.abstractmethod
+    def GetPoolUncertainty(
+        self,
+        request: _activerm_pb2.GetPoolUncertaintyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_activerm_pb2.GetPoolUncertaintyResponse, _abc.Awaitable[_activerm_pb2.GetPoolUncertaintyResponse]]:
+        """How uncertain the model still is over the pool: the Laplace posterior variance of
+        r_a - r_b over a seeded uniform sample of pool pairs (a stopping signal, with
+        Selection.information). FAILED_PRECONDITION when the project has no fitted model.
+        """
 
     @_abc_1.abstractmethod
     def SelectBatch(

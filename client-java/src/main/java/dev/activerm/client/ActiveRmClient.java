@@ -412,6 +412,18 @@ public final class ActiveRmClient implements AutoCloseable {
         .setProjectId(projectId).setModelVersion(modelVersion).setEmbeddings(m).build());
   }
 
+  /**
+   * GetPoolUncertainty: the Laplace variance of r_a - r_b over numPairs (0: 4096) pool pairs
+   * sampled with seed (keep it fixed across rounds), under modelVersion (0: latest).
+   */
+  public Types.PoolUncertainty poolUncertainty(String projectId, long modelVersion, int numPairs, long seed) {
+    dev.activerm.proto.v1.GetPoolUncertaintyResponse r = call(() -> stub().getPoolUncertainty(
+        dev.activerm.proto.v1.GetPoolUncertaintyRequest.newBuilder().setProjectId(projectId)
+            .setModelVersion(modelVersion).setNumPairs(numPairs).setSeed(seed).build()));
+    return new Types.PoolUncertainty(r.getModelVersion(), r.getNumPairs(), r.getMeanVariance(),
+        r.getMedianVariance(), r.getP90Variance(), r.getMaxVariance(), r.getMeanBernoulliVariance());
+  }
+
   private Scores scores(ScoreRequest request) {
     ScoreResponse r = call(() -> stub().score(request));
     double[] rewards = r.getRewardsList().stream().mapToDouble(Double::doubleValue).toArray();

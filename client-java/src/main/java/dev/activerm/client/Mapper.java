@@ -113,7 +113,10 @@ final class Mapper {
     return new Selection(
         s.getSelectionId(), s.getModelVersion(), strategy(s.getStrategy()), s.getSeed(), s.getBatchSize(),
         s.getNumCandidates(), pairs, instant(s.getCreateTime()), duration(s.getWallTime()), s.getNumLabeled(),
-        s.getNumPending(), s.getNumReleased(), duration(s.getPendingTtl()), s.getComputedOn());
+        s.getNumPending(), s.getNumReleased(), duration(s.getPendingTtl()), s.getComputedOn(),
+        s.hasInformation() ? new Types.BatchInformation(s.getInformation().getLogDetGain(),
+            s.getInformation().getGainPerLabel(), s.getInformation().getRelativeGainPerLabel(),
+            s.getInformation().getReferenceSelectionId()) : null);
   }
 
   static Types.SelectionState selectionState(dev.activerm.proto.v1.ExportSelectionStateResponse r) {

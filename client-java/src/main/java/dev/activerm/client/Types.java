@@ -127,7 +127,33 @@ public final class Types {
       long numPending,
       long numReleased,
       Duration pendingTtl,
-      String computedOn) {}
+      String computedOn,
+      BatchInformation information) {
+
+    /** Without information (as before it was measured). */
+    public Selection(String selectionId, long modelVersion, Strategy strategy, long seed, int batchSize,
+        long numCandidates, List<ScoredPair> pairs, Instant createTime, Duration wallTime, long numLabeled,
+        long numPending, long numReleased, Duration pendingTtl, String computedOn) {
+      this(selectionId, modelVersion, strategy, seed, batchSize, numCandidates, pairs, createTime, wallTime,
+          numLabeled, numPending, numReleased, pendingTtl, computedOn, null);
+    }
+  }
+
+  /**
+   * What a selection's batch adds (a stopping signal): the log det gain over lambda I +
+   * F(labeled and pending) in nats, per chosen pair, and per pair relative to the reference
+   * selection (the project's first measured one). Selection.information() is null when the
+   * server did not measure it (no model at selection time, a registered batch, or an older server).
+   */
+  public record BatchInformation(double logDetGain, double gainPerLabel, double relativeGainPerLabel,
+      String referenceSelectionId) {}
+
+  /**
+   * GetPoolUncertainty: the Laplace posterior variance of r_a - r_b over numPairs sampled pool
+   * pairs (mean, median, 90th percentile, max), and the mean p (1 - p) of those pairs.
+   */
+  public record PoolUncertainty(long modelVersion, int numPairs, double meanVariance, double medianVariance,
+      double p90Variance, double maxVariance, double meanBernoulliVariance) {}
 
   /**
    * ExportSelectionState: what a selection computed off the server (the Spark job) needs for

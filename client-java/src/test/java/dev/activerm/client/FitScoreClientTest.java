@@ -134,4 +134,33 @@ class FitScoreClientTest {
         () -> client.score("lin", 4, ids, List.of()));
     assertThat(version.code()).isEqualTo(Status.Code.NOT_FOUND);
   }
+
+  /**
+   * Issue 12 section 5: GetPoolUncertainty samples only live responses, so with two left every
+   * sampled pair is that pair and every statistic is Score's reward_diff_stddev squared (and
+   * p (1 - p) of its probability); SelectBatch's information reaches the typed Selection.
+   */
+  @Test
+  void poolUncertaintyOverTwoLiveResponsesIsThatPairsScoreVariance() {
+    label("lin");
+    client.fit("lin", FitOptions.defaults());
+    Types.Selection sel = client.selectBatch("lin", SelectOptions.of(3, Types.Strategy.RANDOM).withSeed(2));
+    assertThat(sel.information()).isNotNull();
+    assertThat(sel.information().referenceSelectionId()).isEqualTo(sel.selectionId());
+    assertThat(sel.information().relativeGainPerLabel()).isEqualTo(1.0);
+    assertThat(sel.information().gainPerLabel() * sel.pairs().size())
+        .isCloseTo(sel.information().logDetGain(), within(1e-12));
+    List<String> retire = new ArrayList<>(ids.subList(2, ROWS));
+    client.retireResponses("lin", retire);
+    Types.PoolUncertainty u = client.poolUncertainty("lin", 0, 500, 3);
+    Scores s = client.score("lin", 0, List.of(), List.of(new Pair("r0", "r1")));
+    double var = s.pairScores().get(0).rewardDiffStddev() * s.pairScores().get(0).rewardDiffStddev();
+    double p = s.pairScores().get(0).probability();
+    assertThat(u.numPairs()).isEqualTo(500);
+    assertThat(u.modelVersion()).isEqualTo(1);
+    for (double v : new double[] {u.meanVariance(), u.medianVariance(), u.p90Variance(), u.maxVariance()}) {
+      assertThat(v).isCloseTo(var, within(1e-12 * var));
+    }
+    assertThat(u.meanBernoulliVariance()).isCloseTo(p * (1 - p), within(1e-12));
+  }
 }

@@ -10,6 +10,8 @@ import dev.activerm.proto.v1.CreateProjectResponse;
 import dev.activerm.proto.v1.DeleteProjectRequest;
 import dev.activerm.proto.v1.DeleteProjectResponse;
 import dev.activerm.proto.v1.FitRequest;
+import dev.activerm.proto.v1.GetPoolUncertaintyResponse;
+import dev.activerm.proto.v1.GetPoolUncertaintyRequest;
 import dev.activerm.proto.v1.FitResponse;
 import dev.activerm.proto.v1.GetProjectRequest;
 import dev.activerm.proto.v1.GetProjectResponse;
@@ -130,6 +132,12 @@ public final class ActiveRmGrpcService extends ActiveRewardModelingServiceGrpc.A
   @Override
   public void score(ScoreRequest request, StreamObserver<ScoreResponse> out) {
     unary("Score", out, () -> fitMapper.score(request));
+  }
+
+  @Override
+  public void getPoolUncertainty(GetPoolUncertaintyRequest request,
+      StreamObserver<GetPoolUncertaintyResponse> out) {
+    unary("GetPoolUncertainty", out, () -> fitMapper.poolUncertainty(request));
   }
 
   @Override

@@ -3,6 +3,8 @@ package dev.activerm.server.api;
 import com.google.protobuf.Duration;
 import dev.activerm.proto.v1.FitReport;
 import dev.activerm.proto.v1.FitRequest;
+import dev.activerm.proto.v1.GetPoolUncertaintyResponse;
+import dev.activerm.proto.v1.GetPoolUncertaintyRequest;
 import dev.activerm.proto.v1.FitResponse;
 import dev.activerm.proto.v1.HeadType;
 import dev.activerm.proto.v1.LinearFitOptions;
@@ -19,6 +21,7 @@ import dev.activerm.server.core.fit.FitSettings;
 import dev.activerm.server.core.fit.Fitting;
 import dev.activerm.server.core.fit.ScoreQuery;
 import dev.activerm.server.core.fit.ScoreResult;
+import dev.activerm.server.core.fit.PoolUncertainty;
 import dev.activerm.server.core.fit.Scoring;
 import dev.activerm.server.core.model.FittedModel;
 import io.grpc.Context;
@@ -74,6 +77,20 @@ final class FitRpcMapper {
           .setRewardDiffStddev(p.rewardDiffStddev()));
     }
     return out.build();
+  }
+
+  GetPoolUncertaintyResponse poolUncertainty(GetPoolUncertaintyRequest r) {
+    PoolUncertainty u =
+        scoring.poolUncertainty(r.getProjectId(), r.getModelVersion(), r.getNumPairs(), r.getSeed());
+    return GetPoolUncertaintyResponse.newBuilder()
+        .setModelVersion(u.modelVersion())
+        .setNumPairs(u.numPairs())
+        .setMeanVariance(u.meanVariance())
+        .setMedianVariance(u.medianVariance())
+        .setP90Variance(u.p90Variance())
+        .setMaxVariance(u.maxVariance())
+        .setMeanBernoulliVariance(u.meanBernoulliVariance())
+        .build();
   }
 
   static FitSettings settings(FitRequest r) {

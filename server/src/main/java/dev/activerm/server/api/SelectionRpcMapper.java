@@ -158,6 +158,13 @@ final class SelectionRpcMapper {
     if (s.expireTime() != null) {
       b.setExpireTime(ProtoMapper.timestamp(s.expireTime()));
     }
+    if (s.information() != null) {
+      b.setInformation(dev.activerm.proto.v1.BatchInformation.newBuilder()
+          .setLogDetGain(s.information().logDetGain())
+          .setGainPerLabel(s.information().gainPerLabel())
+          .setRelativeGainPerLabel(s.information().relativeGainPerLabel())
+          .setReferenceSelectionId(s.information().referenceSelectionId()));
+    }
     for (int i = 0; i < s.aIds().size(); i++) {
       b.addPairs(ScoredPair.newBuilder().setAId(s.aIds().get(i)).setBId(s.bIds().get(i)).setScore(s.scores()[i])
           .setState(switch (s.states().get(i)) {

@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
 public final class SqliteStore implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(SqliteStore.class);
   /** 2: the labeling lifecycle (comparison ids and tombstones, retired responses, released pairs, TTLs). */
-  static final int SCHEMA_VERSION = 2;
+  static final int SCHEMA_VERSION = 3;
 
   private final Connection connection;
   private final Path dataDir;
@@ -91,6 +91,9 @@ public final class SqliteStore implements AutoCloseable {
           createTables(s);
           if (version < 2) {
             migrateToLifecycle(s);
+          }
+          if (version < 3) {
+            migrateToSelectionGain(s);
           }
           if (version != SCHEMA_VERSION) {
             s.execute("PRAGMA user_version=" + SCHEMA_VERSION);
@@ -486,8 +489,9 @@ public final class SqliteStore implements AutoCloseable {
     inTransaction("storing a selection", () -> {
       try (PreparedStatement ps = connection.prepareStatement(
           "INSERT INTO selections (project_key, seq, selection_id, model_version, strategy, parameters, seed,"
-              + " batch_size, num_candidates, num_comparisons, create_time_ms, wall_time_ns, pending_ttl_ms)"
-              + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+              + " batch_size, num_candidates, num_comparisons, create_time_ms, wall_time_ns, pending_ttl_ms,"
+              + " log_det_gain, gain_reference_id, gain_reference_per_label)"
+              + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
         ps.setLong(1, key);
         ps.setInt(2, r.seq());
         ps.setString(3, r.selectionId());
@@ -501,6 +505,16 @@ public final class SqliteStore implements AutoCloseable {
         ps.setLong(11, r.createTimeMillis());
         ps.setLong(12, r.wallTimeNanos());
         ps.setLong(13, r.pendingTtlMillis());
+        SelectionGain g = r.gain();
+        if (g == null) {
+          ps.setNull(14, java.sql.Types.REAL);
+          ps.setNull(15, java.sql.Types.VARCHAR);
+          ps.setNull(16, java.sql.Types.REAL);
+        } else {
+          ps.setDouble(14, g.logDetGain());
+          ps.setString(15, g.referenceSelectionId());
+          ps.setDouble(16, g.referenceGainPerLabel());
+        }
         ps.executeUpdate();
       }
       try (PreparedStatement ps = connection.prepareStatement(
@@ -555,7 +569,8 @@ public final class SqliteStore implements AutoCloseable {
       List<SelectionRecord> out = new ArrayList<>();
       try (PreparedStatement ps = connection.prepareStatement(
           "SELECT seq, selection_id, model_version, strategy, parameters, seed, batch_size, num_candidates,"
-              + " num_comparisons, create_time_ms, wall_time_ns, pending_ttl_ms FROM selections"
+              + " num_comparisons, create_time_ms, wall_time_ns, pending_ttl_ms, log_det_gain, gain_reference_id,"
+              + " gain_reference_per_label FROM selections"
               + " WHERE project_key = ? ORDER BY seq");
           PreparedStatement pairs = connection.prepareStatement(
               "SELECT a_row, b_row, score FROM selection_pairs WHERE project_key = ? AND seq = ? ORDER BY idx")) {
@@ -582,14 +597,28 @@ public final class SqliteStore implements AutoCloseable {
               b[i] = rows.get(i)[1];
               sc[i] = scores.get(i);
             }
+            double gain = rs.getDouble(13);
+            SelectionGain g = rs.wasNull() ? null : new SelectionGain(gain, rs.getString(14), rs.getDouble(15));
             out.add(new SelectionRecord(seq, rs.getString(2), rs.getLong(3), rs.getString(4), rs.getString(5),
                 rs.getLong(6), rs.getInt(7), rs.getLong(8), rs.getInt(9), rs.getLong(10), rs.getLong(11), a, b, sc,
-                rs.getLong(12)));
+                rs.getLong(12), g));
           }
         }
       }
       return out;
     });
+  }
+
+  // ---- the information a selection adds (schema 3)
+
+  /**
+   * Schema 2 -> 3, in the open transaction: nullable columns only, so every existing
+   * selection reads back as "gain not measured" (NULL), which is what it is.
+   */
+  private static void migrateToSelectionGain(Statement s) throws SQLException {
+    s.execute("ALTER TABLE selections ADD COLUMN log_det_gain REAL");
+    s.execute("ALTER TABLE selections ADD COLUMN gain_reference_id TEXT");
+    s.execute("ALTER TABLE selections ADD COLUMN gain_reference_per_label REAL");
   }
 
   // ---- the labeling lifecycle (schema 2)

@@ -3,6 +3,10 @@ package dev.activerm.server.store;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.activerm.proto.v1.AddComparisonsRequest;
+import dev.activerm.proto.v1.Candidates;
+import dev.activerm.proto.v1.CrossPrompt;
+import dev.activerm.proto.v1.SelectBatchRequest;
+import dev.activerm.proto.v1.Strategy;
 import dev.activerm.proto.v1.Comparison;
 import dev.activerm.proto.v1.DeleteComparisonsRequest;
 import dev.activerm.proto.v1.GetProjectRequest;
@@ -32,7 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  * A data dir written by the server before the labeling lifecycle (schema 1; made by commit
  * 7b66746 through its gRPC API: project "old", 5 responses, comparisons by "ann" and nobody, a
  * Fit, a RANDOM selection sel-1 of 3 pairs with its first pair labeled afterwards) loads,
- * migrates to schema 2 and keeps every row's meaning.
+ * migrates to schema 2 and then 3 and keeps every row's meaning.
  */
 class SchemaMigrationTest {
   @TempDir Path dir;
@@ -62,6 +66,8 @@ class SchemaMigrationTest {
           GetSelectionRequest.newBuilder().setProjectId("old").setSelectionId("sel-1").build()).getSelection();
       assertThat(sel.getPairsList()).extracting(ScoredPair::getState)
           .containsExactly(PairState.PAIR_STATE_LABELED, PairState.PAIR_STATE_PENDING, PairState.PAIR_STATE_PENDING);
+      // Schema 3: a selection stored before the server measured information has none.
+      assertThat(sel.hasInformation()).isFalse();
       assertThat(server.blocking().score(ScoreRequest.newBuilder().setProjectId("old")
           .setResponseIds(ResponseIds.newBuilder().addIds("r0")).build()).getRewardsCount()).isEqualTo(1);
 
@@ -77,10 +83,19 @@ class SchemaMigrationTest {
       p = server.blocking().getProject(GetProjectRequest.newBuilder().setProjectId("old").build()).getProject();
       assertThat(p.getNumComparisons()).isEqualTo(3);
       assertThat(p.getNumPendingPairs()).isZero();
+      // A new selection on the migrated data dir is measured, and is its own reference.
+      Selection fresh = server.blocking().selectBatch(SelectBatchRequest.newBuilder().setProjectId("old")
+          .setStrategy(Strategy.STRATEGY_RANDOM).setBatchSize(2).setCandidates(Candidates.newBuilder()
+              .setCrossPrompt(CrossPrompt.getDefaultInstance())).build()).getSelection();
+      assertThat(fresh.getInformation().getReferenceSelectionId()).isEqualTo(fresh.getSelectionId());
+      server.restart();
+      assertThat(server.blocking().getSelection(GetSelectionRequest.newBuilder().setProjectId("old")
+          .setSelectionId(fresh.getSelectionId()).build()).getSelection().getInformation())
+          .isEqualTo(fresh.getInformation());
     }
     try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("activerm.db"));
         ResultSet rs = c.createStatement().executeQuery("PRAGMA user_version")) {
-      assertThat(rs.getInt(1)).isEqualTo(SqliteStore.SCHEMA_VERSION).isEqualTo(2);
+      assertThat(rs.getInt(1)).isEqualTo(SqliteStore.SCHEMA_VERSION).isEqualTo(3);
     }
   }
 }

@@ -111,6 +111,21 @@ public final class Scoring {
   }
 
   /**
+   * GetPoolUncertainty: the Laplace variance of r_a - r_b over a seeded sample of pool pairs
+   * (PoolUncertainty), with the same cached factor Score uses.
+   */
+  public PoolUncertainty poolUncertainty(String projectId, long modelVersion, int numPairs, long seed) {
+    ProjectState s = registry.require(projectId);
+    if (modelVersion < 0) {
+      throw ActiveRmException.invalid("model_version is " + modelVersion + "; use 0 for the latest or a version >= 1",
+          new dev.activerm.server.core.errors.FieldViolation("model_version", "must be >= 0"));
+    }
+    int n = PoolUncertainty.resolvePairs(numPairs);
+    FittedModel fitted = versions.resolve(s, modelVersion);
+    return PoolUncertainty.compute(s, fitted, posterior(s, fitted), n, seed);
+  }
+
+  /**
    * Embeddings within EmbeddingValues' bound give finite rewards; rows stored before the bound
    * existed may not, and a NaN is no answer.
    */

@@ -105,6 +105,16 @@ public final class SelectionLog {
     return out;
   }
 
+  /** The oldest selection whose record matches, or null. */
+  public SelectionRecord oldest(java.util.function.Predicate<SelectionRecord> matches) {
+    for (Entry e : bySeq) {
+      if (matches.test(e.record)) {
+        return e.record;
+      }
+    }
+    return null;
+  }
+
   /** Whether a selection older than seq exists (for the next page token). */
   public boolean anyBelow(int seq) {
     return !bySeq.isEmpty() && bySeq.get(0).record.seq() < seq;

@@ -14,6 +14,7 @@ import dev.activerm.server.core.project.SelectionLog;
  * @param pendingTtl zero: no expiry; expireTime null then
  * @param states each pair's lifecycle state at read time (empty when pairs are left out)
  * @param computedOn empty for SelectBatch; what computed a registered batch (RegisterSelection), e.g. "spark"
+ * @param information what the batch adds (log det gain), or null when it was not measured
  */
 public record SelectionInfo(
     String selectionId,
@@ -39,4 +40,13 @@ public record SelectionInfo(
     long numLabeled,
     long numPending,
     long numReleased,
-    String computedOn) {}
+    String computedOn,
+    Information information) {
+
+  /**
+   * The batch's log det gain over lambda I + F(labeled and pending) in nats, per chosen pair,
+   * and per pair relative to the reference selection's (the project's first measured one).
+   */
+  public record Information(double logDetGain, double gainPerLabel, double relativeGainPerLabel,
+      String referenceSelectionId) {}
+}

@@ -4,6 +4,7 @@ import dev.activerm.server.core.project.SelectionLog;
 import dev.activerm.server.core.project.ProjectState;
 import dev.activerm.server.core.strategy.Strategy;
 import dev.activerm.server.core.strategy.StrategyParams;
+import dev.activerm.server.store.SelectionGain;
 import dev.activerm.server.store.SelectionRecord;
 import java.time.Duration;
 import java.time.Instant;
@@ -115,6 +116,35 @@ final class SelectionRecords {
         counts[SelectionLog.PairState.LABELED.ordinal()],
         counts[SelectionLog.PairState.PENDING.ordinal()],
         counts[SelectionLog.PairState.RELEASED.ordinal()],
-        m.getOrDefault("computed_on", ""));
+        m.getOrDefault("computed_on", ""),
+        information(r));
+  }
+
+  /** The stored gain as the API reports it; null when not measured. */
+  private static SelectionInfo.Information information(SelectionRecord r) {
+    SelectionGain g = r.gain();
+    if (g == null) {
+      return null;
+    }
+    double perLabel = r.aRows().length == 0 ? 0 : g.logDetGain() / r.aRows().length;
+    return new SelectionInfo.Information(g.logDetGain(), perLabel, perLabel / g.referenceGainPerLabel(),
+        g.referenceSelectionId());
+  }
+
+  /**
+   * The gain to store with a new selection (seq, id, n pairs): its reference is the project's
+   * oldest selection with a measured gain per label > 0, or this selection itself when there is
+   * none yet and its own gain per label is > 0; null (not measured) when there is no reference.
+   */
+  static SelectionGain gain(SelectionLog log, String selectionId, int n, double logDetGain) {
+    if (!Double.isFinite(logDetGain) || n == 0) {
+      return null;
+    }
+    SelectionRecord ref = log.oldest(r -> r.gain() != null && r.gain().referenceSelectionId().equals(r.selectionId()));
+    if (ref != null) {
+      return new SelectionGain(logDetGain, ref.selectionId(), ref.gain().logDetGain() / ref.aRows().length);
+    }
+    double perLabel = logDetGain / n;
+    return perLabel > 0 ? new SelectionGain(logDetGain, selectionId, perLabel) : null;
   }
 }

@@ -10,6 +10,7 @@ import dev.activerm.server.core.pairs.PairList;
 import dev.activerm.server.core.project.Identifiers;
 import dev.activerm.server.core.project.ProjectRegistry;
 import dev.activerm.server.core.project.ProjectState;
+import dev.activerm.server.core.strategy.BatchInformation;
 import dev.activerm.server.core.strategy.LabeledInformation;
 import dev.activerm.server.core.strategy.LowRankLabeled;
 import dev.activerm.server.core.strategy.SelectionMemory;
@@ -62,7 +63,7 @@ public final class Selections {
 
   /** What a computation saw (to detect a change before commit) and what it chose. */
   private record Computed(long modelVersion, long labelsVersion, long pendingVersion, int numRetired,
-      long numCandidates, int numPrompts, int[] a, int[] b, double[] scores) {}
+      long numCandidates, int numPrompts, int[] a, int[] b, double[] scores, double logDetGain) {}
 
   public SelectionInfo select(SelectRequest req, BooleanSupplier cancelled) {
     long started = System.nanoTime();
@@ -259,8 +260,48 @@ public final class Selections {
       a[i] = cand.pairs().a()[result.index()[i]];
       b[i] = cand.pairs().b()[result.index()[i]];
     }
+    double gain = model == null ? Double.NaN : logDetGain(s, input, model, labeled, a, b);
     return new Computed(model == null ? 0 : model.version(), labelsVersion, pendingVersion,
-        s.responses().numRetired(), cand.pairs().size(), cand.numPrompts(), a, b, result.score());
+        s.responses().numRetired(), cand.pairs().size(), cand.numPrompts(), a, b, result.score(), gain);
+  }
+
+  /**
+   * The chosen batch's log det gain over lambda I + F(labeled and pending) under the latest
+   * model, whichever strategy chose it (RANDOM and the reward-gap strategies too); the dense
+   * lambda I + F(labeled) comes from the same cache entry the Fisher strategies use. NaN (not
+   * measured, the selection still stands) when the measurement fails, does not fit in memory,
+   * or would cost a strategy that never needed lambda I + F(labeled) more than
+   * BatchInformation.MAX_OWN_FLOPS.
+   */
+  private double logDetGain(ProjectState s, StrategyInput used, RewardModel model, CandidateBuilder.Labeled labeled,
+      int[] a, int[] b) {
+    CandidateBuilder.Labeled lab = used.strategy().usesLabeled() ? labeled : CandidateBuilder.labeled(s);
+    if (!used.strategy().usesLabeled()
+        && BatchInformation.ownFlops(lab.pairs().size(), model.featureDim(), a.length) > BatchInformation.MAX_OWN_FLOPS) {
+      log.debug("project '{}': the information of the {} batch is not measured ({} labeled pairs at h = {}: more than"
+          + " BatchInformation.MAX_OWN_FLOPS of its own)", s.spec().id(), used.strategy(), lab.pairs().size(),
+          model.featureDim());
+      return Double.NaN;
+    }
+    StrategyInput in = new StrategyInput(s.pool(), model, used.candidates(), lab.pairs(), lab.weights(),
+        used.lambda(), used.strategy(), used.params(), used.seed(), used.batchSize(), used.cancelled(),
+        used.model() == model ? used.labeledInfo() : null);
+    try {
+      if (in.labeledInfo() == null
+          && BatchInformation.needsLabeledInformation(lab.pairs().size(), model.featureDim(), a.length)) {
+        StrategyInput base = in;
+        in = in.withLabeledInfo(cache.get(
+            new DerivedStateCache.Key("labeled-information", s.key(), model.version(), s.comparisons().version(),
+                s.selections().version()),
+            () -> LabeledInformation.compute(base),
+            LabeledInformation::bytes));
+      }
+      return BatchInformation.logDetGain(in, a, b);
+    } catch (ActiveRmException e) {
+      log.warn("project '{}': the information of the chosen batch was not measured ({}); the selection stands",
+          s.spec().id(), e.getMessage());
+      return Double.NaN;
+    }
   }
 
   /** SelectBatch uses the latest model only, and model-based strategies need one. */
@@ -296,7 +337,7 @@ public final class Selections {
     SelectionRecord record = new SelectionRecord(
         seq, id, c.modelVersion, req.strategy().name(), SelectionRecords.encodeParameters(req, c.numPrompts),
         req.seed(), req.batchSize(), c.numCandidates, Math.toIntExact(s.comparisons().nextSeq()), clock.millis(),
-        wall, c.a, c.b, c.scores, ttl);
+        wall, c.a, c.b, c.scores, ttl, SelectionRecords.gain(s.selections(), id, c.a.length, c.logDetGain));
     store.insertSelection(s.key(), record);
     s.selections().add(record);
     log.info("SelectBatch project '{}' {}: {} {} of {} candidates in {} ms (model v{})",

@@ -24,6 +24,7 @@ from ._types import (
     RetireResponsesResult,
     ScoredPair,
     Selection,
+    SelectionState,
 )
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "RetireResponsesResult",
     "ScoredPair",
     "Selection",
+    "SelectionState",
     "StrategyParams",
     "__version__",
 ]

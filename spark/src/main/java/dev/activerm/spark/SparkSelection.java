@@ -54,8 +54,14 @@ public final class SparkSelection {
 
   public static Result run(SparkSession spark, String poolPath, ActiveRmClient client, String projectId,
       SparkSelectOptions o) {
+    return run(spark, PoolInput.read(spark, poolPath), client, projectId, o);
+  }
+
+  /** As {@link #run(SparkSession, String, ActiveRmClient, String, SparkSelectOptions)} over a pool from any source. */
+  public static Result run(SparkSession spark, Dataset<Row> poolRows, ActiveRmClient client, String projectId,
+      SparkSelectOptions o) {
+    Dataset<Row> pool = PoolInput.of(poolRows, "the given Dataset");
     SelectionState st = client.exportSelectionState(projectId);
-    Dataset<Row> pool = PoolInput.read(spark, poolPath);
     Dataset<Row> joined = candidates(spark, pool, st, o);
     joined = joined.repartition(o.candidatePartitions()).cache();
     long numCandidates = joined.count();

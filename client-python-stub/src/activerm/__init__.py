@@ -26,6 +26,7 @@ from ._types import (
     RetireResponsesResult,
     ScoredPair,
     Selection,
+    SelectionState,
 )
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "RetireResponsesResult",
     "ScoredPair",
     "Selection",
+    "SelectionState",
     "StrategyParams",
     "__version__",
 ]

@@ -23,7 +23,8 @@ from ._checks import (MAX_IDS_PER_READ, check_id, check_ids, check_model_version
 from ._errors import invalid
 from ._framing import Upload, add_responses_chunks
 from ._types import (AddComparisonsResult, AddResponsesResult, Comparisons, DeleteComparisonsResult, FitReport,
-                     PairScores, PoolUncertainty, ProjectInfo, ReleasePairsResult, Responses, RetireResponsesResult, Selection)
+                     PairScores, PoolUncertainty, ProjectInfo, ReleasePairsResult, Responses, RetireResponsesResult,
+                     Selection, SelectionState)
 from .integrations.arrow import columns as table_columns
 from .integrations.arrow import is_table
 from .v1 import activerm_pb2 as pb
@@ -206,3 +207,13 @@ def list_selections(project_id: str, include_pairs: bool, page_size) -> Op[list[
 def release_pairs(project_id: str, selection_id, pairs) -> Op[ReleasePairsResult]:
     req = _requests.release_pairs(project_id, selection_id, pairs)
     return _parse.release_pairs_result((yield Call("ReleasePairs", req)))
+
+
+def export_selection_state(project_id: str) -> Op[SelectionState]:
+    req = pb.ExportSelectionStateRequest(project_id=project_id)
+    return _parse.selection_state((yield Call("ExportSelectionState", req)))
+
+
+def register_selection(project_id: str, **request) -> Op[Selection]:
+    req = _requests.register_selection(project_id, **request)
+    return _parse.selection((yield Call("RegisterSelection", req)).selection, "RegisterSelection")

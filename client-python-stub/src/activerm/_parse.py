@@ -16,7 +16,7 @@ from ._errors import ActiveRmError, InvalidInputError
 from ._options import StrategyParams
 from ._types import (AddComparisonsResult, AddResponsesResult, BatchInformation, Comparisons,
                      DeleteComparisonsResult, FitReport, PairScores, PoolUncertainty, ProjectInfo, ReleasePairsResult,
-                     Responses, RetireResponsesResult, ScoredPair, Selection)
+                     Responses, RetireResponsesResult, ScoredPair, Selection, SelectionState)
 from .v1 import activerm_pb2 as pb
 
 _DATA_LOSS = grpc.StatusCode.DATA_LOSS
@@ -65,6 +65,37 @@ def matrix(m: pb.Matrix, field: str, method: str) -> np.ndarray:
             method=method,
         )
     return np.frombuffer(m.data, dtype="<f4").reshape(m.rows, m.cols)
+
+
+def float64_matrix(m: pb.Float64Matrix, field: str, method: str) -> np.ndarray:
+    """A Float64Matrix message as a read-only float64 (rows, cols) view of its bytes."""
+    expected = m.rows * m.cols * 8
+    if m.rows < 0 or m.cols < 0 or len(m.data) != expected:
+        raise ActiveRmError(
+            _DATA_LOSS,
+            f"the server sent {field} of shape {m.rows} x {m.cols} with {len(m.data)} bytes "
+            f"(expected {expected}); client and server disagree on the Float64Matrix format",
+            method=method,
+        )
+    return np.frombuffer(m.data, dtype="<f8").reshape(m.rows, m.cols)
+
+
+def selection_state(r: pb.ExportSelectionStateResponse) -> SelectionState:
+    method = "ExportSelectionState"
+    return SelectionState(
+        model_version=r.model_version,
+        head=name_of(HEAD_NAMES, r.head.type),
+        embedding_dim=r.embedding_dim,
+        l2=r.l2,
+        layer_sizes=tuple(r.layer_sizes),
+        parameters=bytes(r.parameters),
+        feature_dim=r.feature_dim,
+        information=float64_matrix(r.information, "information", method),
+        information_factor=float64_matrix(r.information_factor, "information_factor", method),
+        labeled_pairs=[(p.a_id, p.b_id) for p in r.labeled_pairs],
+        pending_pairs=[(p.a_id, p.b_id) for p in r.pending_pairs],
+        retired_response_ids=list(r.retired_response_ids),
+    )
 
 
 def responses(pages: Sequence[pb.ListResponsesResponse], include_embeddings: bool, dim: int, method: str) -> Responses:
@@ -196,6 +227,7 @@ def selection(s: pb.Selection, method: str) -> Selection:
             log_det_gain=s.information.log_det_gain, gain_per_label=s.information.gain_per_label,
             relative_gain_per_label=s.information.relative_gain_per_label,
             reference_selection_id=s.information.reference_selection_id) if s.HasField("information") else None,
+        computed_on=s.computed_on,
     )
 
 

@@ -280,3 +280,43 @@ def _candidates(candidates: Any, prompt_ids: Any) -> pb.Candidates:
 
 def get_selection(project_id: str, selection_id: Any) -> pb.GetSelectionRequest:
     return pb.GetSelectionRequest(project_id=project_id, selection_id=check_id("selection_id", selection_id))
+
+
+_COMPUTED_ON = __import__("re").compile(r"[a-z0-9_-]{1,64}")
+_SOURCES = {"explicit_pairs": pb.CANDIDATE_SOURCE_EXPLICIT_PAIRS, "within_prompt": pb.CANDIDATE_SOURCE_WITHIN_PROMPT,
+            "cross_prompt": pb.CANDIDATE_SOURCE_CROSS_PROMPT}
+
+
+def register_selection(project_id: str, *, pairs, scores, model_version, strategy, computed_on, seed,
+                       num_candidates, candidates, max_candidates, ridge, pending_ttl) -> pb.RegisterSelectionRequest:
+    a, b = check_nonempty_pairs("pairs", pairs)
+    s = np.asarray(scores, dtype=np.float64) if not isinstance(scores, (str, bytes)) else None
+    if s is None or s.ndim != 1 or s.shape[0] != len(a):
+        raise invalid("scores", f"must be {len(a)} numbers, one per pair (got "
+                                f"{'a string' if s is None else 'shape ' + str(s.shape)})")
+    if not np.all(np.isfinite(s)):
+        raise invalid("scores", f"holds a NaN or Inf at index {int(np.flatnonzero(~np.isfinite(s))[0])}; "
+                                "send finite scores")
+    name = strategy.lower() if isinstance(strategy, str) else strategy
+    if name not in STRATEGIES:
+        raise invalid("strategy", f"is {strategy!r}; use one of {sorted(STRATEGIES)}")
+    if not isinstance(computed_on, str) or not _COMPUTED_ON.fullmatch(computed_on):
+        raise invalid("computed_on", f"is {computed_on!r}; use 1..64 characters of [a-z0-9_-], e.g. 'spark'")
+    source = candidates.lower() if isinstance(candidates, str) else candidates
+    if source not in _SOURCES:
+        raise invalid("candidates", f"is {candidates!r}; use one of {sorted(_SOURCES)}")
+    version = check_int("model_version", model_version, 1, INT64_MAX)
+    n = len(a) if num_candidates is None else check_int("num_candidates", num_candidates, len(a), INT64_MAX)
+    return pb.RegisterSelectionRequest(
+        project_id=project_id,
+        strategy=STRATEGIES[name],
+        model_version=version,
+        pairs=[pb.ScoredPair(a_id=x, b_id=y, score=float(v)) for x, y, v in zip(a, b, s)],
+        seed=check_seed(seed),
+        num_candidates=n,
+        candidate_source=_SOURCES[source],
+        max_candidates=check_optional_int("max_candidates", max_candidates, 0, INT64_MAX),
+        pending_ttl=duration("pending_ttl", pending_ttl),
+        computed_on=computed_on,
+        params=pb.StrategyParams(ridge=0.0 if ridge is None else check_finite_positive("ridge", ridge)),
+    )

@@ -26,7 +26,8 @@ from ._framing import DEFAULT_CHUNK_BYTES
 from ._options import FitOptions, StrategyParams
 from ._service import ADD_RESPONSES_PATH
 from ._types import (AddComparisonsResult, AddResponsesResult, Comparisons, DeleteComparisonsResult, FitReport,
-                     PairScores, PoolUncertainty, ProjectInfo, ReleasePairsResult, Responses, RetireResponsesResult, Selection)
+                     PairScores, PoolUncertainty, ProjectInfo, ReleasePairsResult, Responses, RetireResponsesResult,
+                     Selection, SelectionState)
 from .v1 import activerm_pb2 as pb
 from .v1 import activerm_pb2_grpc as pb_grpc
 
@@ -417,3 +418,39 @@ class ProjectSurface:
         NOT_FOUND (nothing released) if a pair is not in the selection. A released pair
         can still be labeled."""
         return self._run(_ops.release_pairs(self.id, selection_id, pairs), timeout)
+
+    def export_selection_state(self, *, timeout: float | None = None) -> SelectionState:
+        """What a selection computed off the server (e.g. the Spark job, spark/) needs for the
+        latest model: its parameters, lambda I + F(labeled and pending) and its Cholesky factor
+        (float64 (h, h) arrays), and the labeled, pending and retired ids to leave out.
+        FAILED_PRECONDITION before the first fit."""
+        return self._run(_ops.export_selection_state(self.id), timeout)
+
+    def register_selection(
+        self,
+        pairs: Sequence[tuple[str, str]],
+        scores: Sequence[float] | np.ndarray,
+        *,
+        model_version: int,
+        computed_on: str,
+        strategy: str = "greedy_dopt",
+        seed: int = 0,
+        num_candidates: int | None = None,
+        candidates: str = "cross_prompt",
+        max_candidates: int | None = None,
+        ridge: float | None = None,
+        pending_ttl: float | timedelta | None = None,
+        timeout: float | None = None,
+    ) -> Selection:
+        """Stores a batch computed off the server as a selection: its pairs become pending, as
+        select_batch's. model_version: the export's; if the project's latest model is another,
+        FAILED_PRECONDITION and nothing is stored (export again and recompute). Ids the project
+        does not hold are NOT_FOUND; labeled, pending, retired or repeated pairs are
+        INVALID_ARGUMENT; nothing is stored on any error. computed_on: 1..64 of [a-z0-9_-]
+        (shown as Selection.computed_on). candidates: "cross_prompt", "within_prompt" or
+        "explicit_pairs"; num_candidates (None: len(pairs)), seed, max_candidates and ridge are
+        recorded as given."""
+        return self._run(_ops.register_selection(
+            self.id, pairs=pairs, scores=scores, model_version=model_version,
+            strategy=strategy, computed_on=computed_on, seed=seed, num_candidates=num_candidates,
+            candidates=candidates, max_candidates=max_candidates, ridge=ridge, pending_ttl=pending_ttl), timeout)

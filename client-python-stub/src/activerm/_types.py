@@ -185,6 +185,7 @@ class Selection:
     num_pending: int = 0  # pending,
     num_released: int = 0  # released (ReleasePairs, expired, or label deleted)
     information: BatchInformation | None = None  # None: not measured (no model yet, registered, older server)
+    computed_on: str = ""  # "" for SelectBatch; what computed a registered batch (e.g. "spark")
 
     @property
     def a_ids(self) -> list[str]:
@@ -200,3 +201,22 @@ class Selection:
 
     def __len__(self) -> int:
         return len(self.pairs)
+
+
+@dataclass(frozen=True)
+class SelectionState:
+    """What a selection computed off the server (e.g. the Spark job) needs for the latest
+    model (Project.export_selection_state); pass model_version back to register_selection."""
+
+    model_version: int
+    head: str  # "linear" or "mlp"
+    embedding_dim: int
+    l2: float  # prior precision lambda
+    layer_sizes: tuple[int, ...]  # [D] for linear, [D, h_1, ..., h_L] for mlp
+    parameters: bytes  # as the server stores them (linear: D little-endian float64 w)
+    feature_dim: int  # h = dim phi
+    information: np.ndarray  # lambda I + F(labeled and pending), float64 (h, h)
+    information_factor: np.ndarray  # its lower Cholesky factor L, float64 (h, h)
+    labeled_pairs: list[tuple[str, str]]
+    pending_pairs: list[tuple[str, str]]
+    retired_response_ids: list[str]

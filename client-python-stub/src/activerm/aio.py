@@ -61,6 +61,8 @@ class Project(ProjectSurface):
     get_selection = _awaitable(ProjectSurface.get_selection)
     list_selections = _awaitable(ProjectSurface.list_selections)
     release_pairs = _awaitable(ProjectSurface.release_pairs)
+    export_selection_state = _awaitable(ProjectSurface.export_selection_state)
+    register_selection = _awaitable(ProjectSurface.register_selection)
 
 
 class Client(ClientSurface[Project]):

@@ -16,7 +16,11 @@ final class PoolInput {
   private PoolInput() {}
 
   static Dataset<Row> read(SparkSession spark, String path) {
-    Dataset<Row> pool = spark.read().parquet(path);
+    return of(spark.read().parquet(path), path);
+  }
+
+  /** The pool's three columns, after checking their names and types (path names it in errors). */
+  static Dataset<Row> of(Dataset<Row> pool, String path) {
     check(pool.schema(), path);
     return pool.select("response_id", "prompt_id", "embedding");
   }

@@ -1,6 +1,7 @@
 package dev.activerm.spark;
 
 import dev.activerm.client.ActiveRmClient;
+import dev.activerm.client.SelectOptions.CandidateSource;
 import dev.activerm.client.Types.Pair;
 import dev.activerm.client.Types.Strategy;
 import java.nio.file.Files;
@@ -12,9 +13,11 @@ import java.util.Map;
 import org.apache.spark.sql.SparkSession;
 
 /**
- * spark-submit entry point: --target host:port --project ID --pool PATH --pairs FILE
+ * spark-submit entry point: --target host:port --project ID --pool PATH
+ * [--candidates EXPLICIT|WITHIN_PROMPT|CROSS_PROMPT] [--pairs FILE] [--max-candidates N] [--seed S]
  * [--strategy GREEDY_DOPT] [--batch 64] [--partitions N] [--register] (docs/spark.md).
- * --pairs is a local text file of "a_id,b_id" lines (the explicit candidates).
+ * --pairs is a local text file of "a_id,b_id" lines (the explicit candidates; EXPLICIT only,
+ * the default when --pairs is given, else CROSS_PROMPT).
  */
 public final class SparkSelectMain {
   private SparkSelectMain() {}
@@ -33,21 +36,22 @@ public final class SparkSelectMain {
         throw new IllegalArgumentException(args[i] + " needs a value");
       }
     }
-    for (String required : List.of("target", "project", "pool", "pairs")) {
+    for (String required : List.of("target", "project", "pool")) {
       if (!flags.containsKey(required)) {
         throw new IllegalArgumentException("--" + required + " is required; see docs/spark.md");
       }
     }
-    List<Pair> pairs = new ArrayList<>();
-    for (String line : Files.readAllLines(Path.of(flags.get("pairs")))) {
-      String[] ab = line.strip().split(",");
-      if (ab.length == 2) {
-        pairs.add(new Pair(ab[0].strip(), ab[1].strip()));
-      }
-    }
-    SparkSelectOptions o = SparkSelectOptions.explicit(
-            Strategy.valueOf(flags.getOrDefault("strategy", "GREEDY_DOPT")),
-            Integer.parseInt(flags.getOrDefault("batch", "64")), pairs)
+    Strategy strategy = Strategy.valueOf(flags.getOrDefault("strategy", "GREEDY_DOPT"));
+    int batch = Integer.parseInt(flags.getOrDefault("batch", "64"));
+    CandidateSource source = CandidateSource.valueOf(flags.getOrDefault("candidates",
+        flags.containsKey("pairs") ? "EXPLICIT" : "CROSS_PROMPT"));
+    long cap = Long.parseLong(flags.getOrDefault("max-candidates", "1000000"));
+    SparkSelectOptions o = switch (source) {
+      case EXPLICIT -> SparkSelectOptions.explicit(strategy, batch, readPairs(flags.get("pairs")));
+      case WITHIN_PROMPT -> SparkSelectOptions.withinPrompt(strategy, batch, cap);
+      case CROSS_PROMPT -> SparkSelectOptions.crossPrompt(strategy, batch, cap, 0);
+    };
+    o = o.withSeed(Long.parseLong(flags.getOrDefault("seed", "0")))
         .withCandidatePartitions(Integer.parseInt(flags.getOrDefault("partitions", "8")))
         .withRegister(flags.containsKey("register"));
     SparkSession spark = SparkSession.builder().appName("activerm-select").getOrCreate();
@@ -62,5 +66,19 @@ public final class SparkSelectMain {
     } finally {
       spark.stop();
     }
+  }
+
+  private static List<Pair> readPairs(String file) throws java.io.IOException {
+    if (file == null) {
+      throw new IllegalArgumentException("--candidates EXPLICIT needs --pairs FILE (a_id,b_id lines)");
+    }
+    List<Pair> pairs = new ArrayList<>();
+    for (String line : Files.readAllLines(Path.of(file))) {
+      String[] ab = line.strip().split(",");
+      if (ab.length == 2) {
+        pairs.add(new Pair(ab[0].strip(), ab[1].strip()));
+      }
+    }
+    return pairs;
   }
 }

@@ -6,7 +6,6 @@ import dev.activerm.client.Types.Registration;
 import dev.activerm.client.Types.Selection;
 import dev.activerm.client.Types.SelectionState;
 import dev.activerm.client.Types.Strategy;
-import dev.activerm.client.SelectOptions;
 import dev.activerm.server.core.linalg.DenseMatrices;
 import dev.activerm.server.core.linalg.LaplacianGram;
 import dev.activerm.server.core.linalg.PairKernels;
@@ -47,11 +46,6 @@ public final class SparkSelection {
   /** The chosen pairs in the order chosen, their scores, how many candidates were scored, and the registration. */
   public record Result(List<Pair> pairs, double[] scores, long numCandidates, long modelVersion, Selection registered) {}
 
-  static final StructType PAIRS = new StructType()
-      .add("k", DataTypes.LongType, false)
-      .add("a_id", DataTypes.StringType, false)
-      .add("b_id", DataTypes.StringType, false);
-
   static final StructType SCORED = new StructType()
       .add("k", DataTypes.LongType, false)
       .add("a_id", DataTypes.StringType, false)
@@ -60,21 +54,22 @@ public final class SparkSelection {
 
   public static Result run(SparkSession spark, String poolPath, ActiveRmClient client, String projectId,
       SparkSelectOptions o) {
+    return run(spark, PoolInput.read(spark, poolPath), client, projectId, o);
+  }
+
+  /** As {@link #run(SparkSession, String, ActiveRmClient, String, SparkSelectOptions)} over a pool from any source. */
+  public static Result run(SparkSession spark, Dataset<Row> poolRows, ActiveRmClient client, String projectId,
+      SparkSelectOptions o) {
+    Dataset<Row> pool = PoolInput.of(poolRows, "the given Dataset");
     SelectionState st = client.exportSelectionState(projectId);
-    Dataset<Row> pool = PoolInput.read(spark, poolPath);
-    // Pairs by ids (either orientation): the job never sees the server's rows.
-    Set<String> excluded = new HashSet<>();
-    st.labeledPairs().forEach(p -> excluded.add(canon(p.aId(), p.bId())));
-    st.pendingPairs().forEach(p -> excluded.add(canon(p.aId(), p.bId())));
-    Set<String> retired = new HashSet<>(st.retiredResponseIds());
-    Dataset<Row> cand = explicit(spark, o.explicitPairs(), excluded, retired);
-    cand = cand.repartition(o.candidatePartitions()).cache();
-    long numCandidates = cand.count();
+    Dataset<Row> joined = candidates(spark, pool, st, o);
+    joined = joined.repartition(o.candidatePartitions()).cache();
+    long numCandidates = joined.count();
     if (numCandidates == 0) {
+      joined.unpersist();
       throw new IllegalArgumentException("no candidate pairs are left after excluding labeled, pending and retired "
           + "ones; send other pairs or a larger pool");
     }
-    Dataset<Row> joined = join(cand, pool).cache();
     int d = st.embeddingDim();
     int b = (int) Math.min(o.batchSize(), numCandidates);
     byte[] params = st.parameters();
@@ -104,58 +99,45 @@ public final class SparkSelection {
       default -> throw new IllegalStateException("unreachable: checked by SparkSelectOptions");
     };
     joined.unpersist();
-    cand.unpersist();
     List<Pair> pairs = new ArrayList<>(chosen.size());
     double[] scores = new double[chosen.size()];
     for (int i = 0; i < chosen.size(); i++) {
       pairs.add(new Pair(chosen.get(i).getString(1), chosen.get(i).getString(2)));
       scores[i] = chosen.get(i).getDouble(3);
     }
-    Selection registered = null;
-    if (o.register()) {
-      registered = client.registerSelection(projectId, new Registration(o.strategy(), version, pairs, scores, o.seed(),
-          numCandidates, o.explicitPairs() != null ? SelectOptions.CandidateSource.EXPLICIT
-              : SelectOptions.CandidateSource.CROSS_PROMPT, o.maxCandidates(), o.ridge(),
-          SparkSelectOptions.COMPUTED_ON));
-    }
-    return new Result(pairs, scores, numCandidates, version, registered);
+    Result r = new Result(pairs, scores, numCandidates, version, null);
+    return o.register() ? register(client, projectId, o, r) : r;
   }
 
-  /** An unordered pair of ids as one string (ids hold no NUL: the server's id rules). */
+  /**
+   * Stores a computed batch as a selection on the server (its pairs become pending). If the
+   * project's model moved on since the export, the server refuses (FAILED_PRECONDITION) and
+   * stores nothing: run the job again.
+   */
+  public static Result register(ActiveRmClient client, String projectId, SparkSelectOptions o, Result r) {
+    Selection registered = client.registerSelection(projectId, new Registration(o.strategy(), r.modelVersion(),
+        r.pairs(), r.scores(), o.seed(), r.numCandidates(), o.source(), o.maxCandidates(), o.ridge(),
+        SparkSelectOptions.COMPUTED_ON));
+    return new Result(r.pairs(), r.scores(), r.numCandidates(), r.modelVersion(), registered);
+  }
+
+  /** The candidates (k, a_id, b_id, a_x, b_x) of o's source, without labeled, pending, retired and repeated pairs. */
+  static Dataset<Row> candidates(SparkSession spark, Dataset<Row> pool, SelectionState st, SparkSelectOptions o) {
+    // Pairs by ids (either orientation): the job never sees the server's rows.
+    Set<String> excluded = new HashSet<>();
+    st.labeledPairs().forEach(p -> excluded.add(canon(p.aId(), p.bId())));
+    st.pendingPairs().forEach(p -> excluded.add(canon(p.aId(), p.bId())));
+    Set<String> retired = new HashSet<>(st.retiredResponseIds());
+    return switch (o.source()) {
+      case EXPLICIT -> Candidates.explicit(spark, pool, o.explicitPairs(), excluded, retired);
+      case WITHIN_PROMPT -> Candidates.withinPrompt(pool, o.maxCandidates(), o.seed(), excluded, retired);
+      case CROSS_PROMPT -> Candidates.crossPrompt(pool, o.maxCandidates(), o.candidatePartitions(), o.seed(),
+          excluded, retired);
+    };
+  }
+
   static String canon(String a, String b) {
-    return a.compareTo(b) < 0 ? a + "\u0000" + b : b + "\u0000" + a;
-  }
-
-  private static Dataset<Row> explicit(SparkSession spark, List<Pair> pairs, Set<String> excluded,
-      Set<String> retired) {
-    List<Row> rows = new ArrayList<>(pairs.size());
-    Set<String> seen = new HashSet<>();
-    for (int i = 0; i < pairs.size(); i++) {
-      Pair p = pairs.get(i);
-      if (p.aId().equals(p.bId())) {
-        throw new IllegalArgumentException("explicit pair " + i + " compares '" + p.aId() + "' with itself");
-      }
-      String key = canon(p.aId(), p.bId());
-      if (retired.contains(p.aId()) || retired.contains(p.bId()) || excluded.contains(key) || !seen.add(key)) {
-        continue; // as SelectBatch: labeled, pending, retired and repeated pairs are left out
-      }
-      rows.add(RowFactory.create((long) i, p.aId(), p.bId()));
-    }
-    return spark.createDataFrame(rows, PAIRS);
-  }
-
-  /** Candidates joined with both embeddings: (k, a_id, b_id, a_x, b_x); a pair whose id is missing from the pool fails. */
-  static Dataset<Row> join(Dataset<Row> cand, Dataset<Row> pool) {
-    Dataset<Row> xa = pool.selectExpr("response_id AS a_id", "embedding AS a_x");
-    Dataset<Row> xb = pool.selectExpr("response_id AS b_id", "embedding AS b_x");
-    Dataset<Row> j = cand.join(xa, "a_id", "left").join(xb, "b_id", "left")
-        .selectExpr("k", "a_id", "b_id", "a_x", "b_x");
-    List<Row> missing = j.filter("a_x IS NULL OR b_x IS NULL").select("a_id", "b_id").limit(5).collectAsList();
-    if (!missing.isEmpty()) {
-      throw new IllegalArgumentException("candidate pairs name responses that are not in the pool, e.g. " + missing
-          + "; use response_id values of the Parquet pool");
-    }
-    return j;
+    return Candidates.canon(a, b);
   }
 
   /**

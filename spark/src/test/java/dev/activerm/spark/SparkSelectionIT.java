@@ -15,11 +15,9 @@ import dev.activerm.client.Types.ScoredPair;
 import dev.activerm.client.Types.Selection;
 import dev.activerm.client.Types.SelectionState;
 import dev.activerm.client.Types.Strategy;
-import dev.activerm.server.ActiveRmServer;
-import dev.activerm.server.ServerConfig;
-import io.grpc.ManagedChannel;
-import io.grpc.inprocess.InProcessChannelBuilder;
-import io.grpc.inprocess.InProcessServerBuilder;
+import dev.activerm.client.ActiveRmException;
+import dev.activerm.client.Types.Registration;
+import io.grpc.Status;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
@@ -42,18 +40,18 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * The Spark job (local[2], loopback only) against a real in-process server, on a pool that
- * also fits the server: the same explicit candidates give the same batch as SelectBatch.
+ * The Spark job (local[2], loopback only) against the packaged server running as its own
+ * process, on a pool that also fits the server: the same candidates (explicit or grouped by
+ * prompt on Spark) give the same batch as SelectBatch; bad input stores nothing.
  */
 @Timeout(300)
-class SparkSelectionTest {
+class SparkSelectionIT {
   static final int N = 80;
   static final int D = 5;
 
   @TempDir static Path dir;
   static SparkSession spark;
-  static ActiveRmServer server;
-  static ManagedChannel channel;
+  static ServerProcess server;
   static ActiveRmClient client;
   static float[][] x = new float[N][D];
   static String poolPath;
@@ -64,11 +62,8 @@ class SparkSelectionTest {
     spark = SparkSession.builder().master("local[2]").appName("activerm-spark-test")
         .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4").getOrCreate();
-    String name = InProcessServerBuilder.generateName();
-    server = new ActiveRmServer(InProcessServerBuilder.forName(name), ServerConfig.defaults(dir.resolve("data")))
-        .start();
-    channel = InProcessChannelBuilder.forName(name).build();
-    client = ActiveRmClient.builder().channel(channel).build();
+    server = ServerProcess.start(dir.resolve("data"));
+    client = ActiveRmClient.connect(server.target());
 
     Random rnd = new Random(11);
     double[] wTrue = new double[D];
@@ -120,10 +115,11 @@ class SparkSelectionTest {
   }
 
   @AfterAll
-  static void stop() {
+  static void stop() throws InterruptedException {
     if (client != null) {
       client.close();
-      channel.shutdownNow();
+    }
+    if (server != null) {
       server.close();
     }
     if (spark != null) {
@@ -188,7 +184,8 @@ class SparkSelectionTest {
         .add("response_id", DataTypes.StringType).add("prompt_id", DataTypes.StringType)).write().parquet(noEmb);
     Throwable missing = catchThrowable(() -> SparkSelection.run(spark, noEmb, client, "p",
         SparkSelectOptions.explicit(Strategy.MAX_ENTROPY, 1, List.of(new Pair("r0", "r1")))));
-    assertThat(missing).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no column 'embedding'");
+    assertThat(missing).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no column 'embedding'")
+        .hasMessageContaining("a pool needs response_id string, prompt_id string, embedding array<float>");
 
     String narrow = dir.resolve("narrow.parquet").toString();
     spark.createDataFrame(List.of(RowFactory.create("r0", "q0", List.of(1f, 2f)),
@@ -198,6 +195,99 @@ class SparkSelectionTest {
         SparkSelectOptions.explicit(Strategy.MAX_ENTROPY, 1, List.of(new Pair("r0", "r1"))).withRegister(true)));
     assertThat(width).hasStackTraceContaining("has 2 values; the project's embedding_dim is 5");
     assertThat(client.listSelections("p")).hasSize((int) selections);
+    assertThat(client.exportSelectionState("p").pendingPairs()).isEmpty();
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = Strategy.class, names = {"MAX_ENTROPY", "DOPT"})
+  void withinPromptCandidatesOnSparkAreTheServersWithinPromptSet(Strategy strategy) {
+    // MAX_ENTROPY with a batch of every candidate (at most 8 x 45 within-prompt pairs) returns the whole set.
+    SparkSelection.Result onSpark = SparkSelection.run(spark, poolPath, client, "p",
+        SparkSelectOptions.withinPrompt(strategy, strategy == Strategy.MAX_ENTROPY ? 1000 : 10, 1000));
+    int b = onSpark.pairs().size();
+    Selection onServer = client.selectBatch("p", SelectOptions.of(b, strategy)
+        .withCandidates(SelectOptions.CandidateSource.WITHIN_PROMPT).withMaxCandidates(100_000));
+    client.releasePairs("p", onServer.selectionId());
+
+    assertThat(onSpark.numCandidates()).isEqualTo(onServer.numCandidates());
+    assertThat(keys(onSpark.pairs())).isEqualTo(keys(onServer.pairs().stream()
+        .map(p -> new Pair(p.aId(), p.bId())).toList()));
+    if (strategy == Strategy.MAX_ENTROPY) {
+      assertThat(onSpark.pairs()).hasSize((int) onServer.numCandidates());
+    } else {
+      assertThat(b).isEqualTo(10);
+    }
+  }
+
+  @Test
+  void crossPromptSamplingNeverReturnsALabeledPendingOrSameResponsePair() {
+    Selection pending = client.selectBatch("p", SelectOptions.of(20, Strategy.MAX_ENTROPY));
+    try {
+      SelectionState st = client.exportSelectionState("p");
+      assertThat(st.pendingPairs()).hasSize(20);
+      Set<String> excluded = keys(st.labeledPairs());
+      excluded.addAll(keys(st.pendingPairs()));
+      // 200 of the 3 160 pairs of 80 responses, drawn in 4 buckets of about 20 responses (50 each).
+      List<Row> cand = SparkSelection.candidates(spark, PoolInput.read(spark, poolPath), st,
+          SparkSelectOptions.crossPrompt(Strategy.MAX_ENTROPY, 1, 200, 7)).collectAsList();
+      Set<String> seen = new HashSet<>();
+      for (Row r : cand) {
+        String a = r.getString(1);
+        String bb = r.getString(2);
+        assertThat(a).isNotEqualTo(bb);
+        String key = SparkSelection.canon(a, bb);
+        assertThat(excluded).doesNotContain(key);
+        assertThat(seen.add(key)).as("pair %s,%s drawn twice", a, bb).isTrue();
+      }
+      assertThat(cand).hasSize(200);
+    } finally {
+      client.releasePairs("p", pending.selectionId());
+    }
+  }
+
+  @Test
+  void responsesUnknownToTheProjectAreNotFoundAndNothingIsRegistered() {
+    String wider = dir.resolve("with-unknown.parquet").toString();
+    List<Row> rows = new ArrayList<>();
+    for (int i = 0; i < N; i++) {
+      List<Float> emb = new ArrayList<>();
+      for (int j = 0; j < D; j++) {
+        emb.add(x[i][j]);
+      }
+      rows.add(RowFactory.create("r" + i, "q" + (i % 8), emb));
+    }
+    rows.add(RowFactory.create("new0", "q0", List.of(0.1f, 0.2f, 0.3f, 0.4f, 0.5f)));
+    rows.add(RowFactory.create("new1", "q0", List.of(0.5f, 0.4f, 0.3f, 0.2f, 0.1f)));
+    spark.createDataFrame(rows, poolSchema()).write().parquet(wider);
+    int selections = client.listSelections("p").size();
+    int pending = client.exportSelectionState("p").pendingPairs().size();
+
+    Throwable e = catchThrowable(() -> SparkSelection.run(spark, wider, client, "p",
+        SparkSelectOptions.explicit(Strategy.MAX_ENTROPY, 2, List.of(new Pair("new0", "new1"), new Pair("r0", "r1")))
+            .withRegister(true)));
+    assertThat(e).isInstanceOf(ActiveRmException.class);
+    assertThat(((ActiveRmException) e).code()).isEqualTo(Status.Code.NOT_FOUND);
+    assertThat(e).hasMessageContaining("add them with AddResponses first").hasMessageContaining("new0");
+    assertThat(client.listSelections("p")).hasSize(selections);
+    assertThat(client.exportSelectionState("p").pendingPairs()).hasSize(pending);
+  }
+
+  @Test
+  void aModelThatMovedOnWhileTheJobRanIsRefusedAndNothingIsRegistered() {
+    SparkSelectOptions o = SparkSelectOptions.explicit(Strategy.DOPT, 3, candidates);
+    SparkSelection.Result r = SparkSelection.run(spark, poolPath, client, "p", o);
+    int selections = client.listSelections("p").size();
+    int pending = client.exportSelectionState("p").pendingPairs().size();
+    long fitted = client.fit("p", FitOptions.defaults()).version();
+    assertThat(fitted).isGreaterThan(r.modelVersion());
+
+    Throwable e = catchThrowable(() -> SparkSelection.register(client, "p", o, r));
+    assertThat(e).isInstanceOf(ActiveRmException.class);
+    assertThat(((ActiveRmException) e).code()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+    assertThat(e).hasMessageContaining("computed for model_version " + r.modelVersion())
+        .hasMessageContaining("call ExportSelectionState again");
+    assertThat(client.listSelections("p")).hasSize(selections);
+    assertThat(client.exportSelectionState("p").pendingPairs()).hasSize(pending);
   }
 
   private static Set<String> keys(List<Pair> pairs) {

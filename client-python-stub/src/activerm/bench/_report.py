@@ -108,6 +108,10 @@ def markdown(rows: list[dict], summary: list[dict], errors: list[dict], cfg: Con
     add("```")
     add("")
     for sc in cfg.scenarios:
+        if hasattr(sc, "describe"):  # a --dataset pool (_dataset_world.DatasetScenario)
+            add(sc.describe())
+            add("")
+            continue
         add(f"Scenario `{sc.name}`: {sc.kind} world" + (" (linear golden reward)" if sc.golden == "linear" else "")
             + f", D = {sc.dim}, {sc.head.upper()} head"
             + (f" {list(sc.hidden_sizes)}" if sc.hidden_sizes else "")

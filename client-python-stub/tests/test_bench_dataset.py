@@ -399,3 +399,43 @@ def test_with_dataset_keeps_each_heads_schedule():
     cfg = with_dataset(preset("tiny"), str(DATA / "pool_replay.parquet"),
                        str(DATA / "pool_replay_preferences.parquet"))
     assert {s.modes for s in cfg.scenarios} == {(REPLAY_MODE,)}
+
+
+# ---------------------------------------------------------------- the real-data scenario
+
+REAL = DATA.parent.parent.parent / "benchmarks" / "data" / "fortunes_minilm_vader.npz"
+
+
+def _builder():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "build_real_scenario", DATA.parent.parent / "scripts" / "build_real_scenario.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_real_scenario_file_is_a_valid_golden_pool():
+    load_pool.cache_clear()
+    pool = load_pool(str(REAL))
+    assert pool.embeddings.shape[1] == 384 and not pool.replay
+    assert np.allclose(np.linalg.norm(pool.embeddings, axis=1), 1, atol=2e-3)  # L2-normalised, stored as float16
+    assert np.all(np.abs(pool.reward) <= 1)  # VADER compound
+
+
+def test_builders_erf_and_linear_r2_against_references():
+    import math
+    b = _builder()
+    x = np.linspace(-6, 6, 2001)
+    assert np.max(np.abs(b._erf(x) - np.array([math.erf(v) for v in x]))) < 2e-7
+    rng = np.random.default_rng(0)
+    xs, g = rng.standard_normal((400, 5)), np.repeat(np.arange(100), 4)
+    w = rng.standard_normal(5)
+    assert b.linear_r2(xs[:300], xs[:300] @ w + 3, None, xs[300:], xs[300:] @ w + 3, None) == pytest.approx((1, 1))
+    # A per-prompt offset is invisible within prompts and unexplained over the pool.
+    y = xs @ w + 5 * rng.standard_normal(100)[g]
+    pool_r2, _ = b.linear_r2(xs[:300], y[:300], None, xs[300:], y[300:], None)
+    assert b.linear_r2(xs[:300], y[:300], g[:300], xs[300:], y[300:], g[300:]) == pytest.approx((1, 1))
+    ref = 1 - np.sum((y[:300] - np.c_[xs[:300], np.ones(300)] @ np.linalg.lstsq(
+        np.c_[xs[:300], np.ones(300)], y[:300], rcond=None)[0]) ** 2) / np.sum((y[:300] - y[:300].mean()) ** 2)
+    assert pool_r2 == pytest.approx(ref, abs=1e-12) and pool_r2 < 0.5

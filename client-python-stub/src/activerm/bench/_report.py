@@ -244,6 +244,9 @@ def plot(summary: list[dict], cfg: Config, out: pathlib.Path) -> dict[tuple[str,
         for mode in sc.modes:
             fig, axes = plt.subplots(1, len(PANELS), figsize=(13, 3.8), dpi=80)
             for ax, (metric, title) in zip(axes, PANELS):
+                if metric == "best_of_50" and not any(  # --dataset pools may hold fewer than 50 per prompt
+                        s["scenario"] == sc.name and math.isfinite(s["best_of_50_mean"]) for s in summary):
+                    metric, title = "best_of_10", "best-of-10 golden reward"
                 for strat in cfg.strategies:
                     pts = [s for s in summary if s["scenario"] == sc.name and s["candidates"] == mode
                            and s["strategy"] == strat]

@@ -251,3 +251,45 @@ def test_stop_rule_on_hand_made_rounds():
     assert stop_round(run([nan, 1.0, 0.3, 0.9, 0.3, 0.3], [1.0, 0.95, 0.94, 0.93, 0.92, 0.91])) == 5
     # Flattening: 0 -> 1 over labels 0..40 rising 0, 0.5, 0.9, 0.97, 1.0: 95% of the rise is between 20 and 30.
     assert flat_labels([(0, 0.0), (10, 0.5), (20, 0.9), (30, 0.97), (40, 1.0)]) == pytest.approx(20 + 10 * 0.05 / 0.07)
+
+
+# --dataset on the committed pools (tests/data/make_bench_pools.py): the tiny preset's
+# schedules, every strategy, in golden-reward mode (.npz) and replay mode (Parquet).
+DATA = __import__("pathlib").Path(__file__).resolve().parent / "data"
+DATASET_RUNS = {
+    "golden": (["--dataset", str(DATA / "pool_golden.npz")], "pool_golden", ("within_prompt", "cross_prompt")),
+    "replay": (["--dataset", str(DATA / "pool_replay.parquet"), "--preferences",
+                str(DATA / "pool_replay_preferences.parquet")], "pool_replay", ("recorded",)),
+}
+
+
+@pytest.mark.parametrize("mode", sorted(DATASET_RUNS))
+def test_tiny_preset_on_a_dataset_file(server, tmp_path, mode):
+    from activerm.bench._dataset_world import with_dataset
+    args, stem, modes = DATASET_RUNS[mode]
+    proc = subprocess.run([sys.executable, "-m", "activerm.bench", "--preset", "tiny", "--target", server.target,
+                           "--out", str(tmp_path)] + args, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert _read(tmp_path / "errors.csv")[1] == []
+    cfg = with_dataset(preset("tiny"), *args[1::2])
+    assert {sc.name for sc in cfg.scenarios} == {f"{stem}-linear", f"{stem}-mlp8x8"}
+    expected = {(sc.name, m, strat, seed, r) for sc in cfg.scenarios for m in sc.modes for strat in STRATEGIES
+                for seed in range(cfg.seeds) for r in range(sc.rounds + 1)}
+    assert {m for sc in cfg.scenarios for m in sc.modes} <= set(modes)
+    _, rows = _read(tmp_path / "rounds.csv")
+    got = {(r["scenario"], r["candidates"], r["strategy"], int(r["seed"]), int(r["round"])) for r in rows}
+    assert got == expected and len(rows) == len(expected)
+    by_name = {sc.name: sc for sc in cfg.scenarios}
+    for r in rows:
+        sc = by_name[r["scenario"]]
+        assert int(r["labels"]) == sc.labels_after(int(r["round"]))
+        assert -1 <= float(r["spearman"]) <= 1 and 0 <= float(r["pair_accuracy"]) <= 1
+        n = int(r["num_candidates"])
+        if mode == "replay":  # recorded pairs of the round's 5 prompts (4 responses: 6 each), minus labeled ones
+            assert sc.batch_size <= n <= sc.prompts_per_round * 6
+            assert math.isnan(float(r["best_of_5"]))  # no held-out rewards: evaluated on recorded pairs
+        else:
+            assert n >= sc.batch_size and math.isfinite(float(r["best_of_5"]))
+    md = (tmp_path / "results.md").read_text()
+    assert f"dataset `{args[1]}`" in md and "failed (see errors)" not in md
+    assert ("recorded preferences (replay)" in md) == (mode == "replay")

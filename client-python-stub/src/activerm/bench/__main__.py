@@ -10,6 +10,8 @@ import time
 from dataclasses import asdict
 
 from ._config import CANDIDATE_SOURCES, MODES, STRATEGIES, narrowed, preset
+from ._dataset import DatasetError
+from ._dataset_world import with_dataset
 from ._report import read_rows, write_all
 from ._runner import ERROR_COLUMNS, ROUND_COLUMNS, run_all
 from ._server import JarServer
@@ -26,7 +28,10 @@ def _csv_list(allowed):
 
 
 def _config(args):
-    return narrowed(preset(args.preset), seeds=args.seeds, strategies=args.strategies, scenarios=args.scenarios,
+    cfg = preset(args.preset)
+    if args.dataset:  # the preset's schedules on the file's pool (activerm/bench/_dataset.py)
+        cfg = with_dataset(cfg, args.dataset, args.preferences)
+    return narrowed(cfg, seeds=args.seeds, strategies=args.strategies, scenarios=args.scenarios,
                     modes=args.modes, workers=args.workers, candidates_from=args.candidates_from, dim=args.dim)
 
 
@@ -47,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--candidates-from", choices=CANDIDATE_SOURCES,
                     help="server (default): SelectBatch within_prompt / cross_prompt restricted to the round's "
                          "prompts with prompt_ids; explicit: pairs built client-side, sent as explicit pairs")
+    ap.add_argument("--dataset", help="run on your own pool: .npz, .parquet, .arrow/.feather or a datasets "
+                    "save_to_disk folder with response_id, prompt_id, embedding, split and reward (golden) or "
+                    "recorded preferences (replay); see docs/benchmarks.md")
+    ap.add_argument("--preferences", help="with --dataset: recorded comparisons a_id, b_id, label to replay "
+                    "(an .npz --dataset may hold them itself)")
     ap.add_argument("--java-opt", action="append", default=None, help="JVM option for --server-jar (repeatable)")
     ap.add_argument("--rebuild", action="store_true",
                     help="no runs: rewrite summary, markdown and PNGs from OUT's rounds.csv, errors.csv, run.json")
@@ -63,7 +73,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if errors else 0
     if not (args.target or args.server_jar):
         ap.error("give --target HOST:PORT or --server-jar PATH (or --rebuild)")
-    cfg = _config(args)
+    if args.preferences and not args.dataset:
+        ap.error("--preferences needs --dataset")
+    try:
+        cfg = _config(args)
+    except DatasetError as e:
+        ap.error(str(e))
     argv = list(argv if argv is not None else sys.argv[1:])
     command = "python -m activerm.bench " + " ".join(shlex.quote(a) for a in argv)
     started = time.perf_counter()

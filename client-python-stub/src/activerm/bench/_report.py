@@ -109,6 +109,10 @@ def markdown(rows: list[dict], summary: list[dict], errors: list[dict], cfg: Con
     add("```")
     add("")
     for sc in cfg.scenarios:
+        if hasattr(sc, "describe"):  # a --dataset pool (_dataset_world.DatasetScenario)
+            add(sc.describe())
+            add("")
+            continue
         add(f"Scenario `{sc.name}`: {sc.kind} world" + (" (linear golden reward)" if sc.golden == "linear" else "")
             + f", D = {sc.dim}, {sc.head.upper()} head"
             + (f" {list(sc.hidden_sizes)}" if sc.hidden_sizes else "")
@@ -241,6 +245,9 @@ def plot(summary: list[dict], cfg: Config, out: pathlib.Path) -> dict[tuple[str,
         for mode in sc.modes:
             fig, axes = plt.subplots(1, len(PANELS), figsize=(13, 3.8), dpi=80)
             for ax, (metric, title) in zip(axes, PANELS):
+                if metric == "best_of_50" and not any(  # --dataset pools may hold fewer than 50 per prompt
+                        s["scenario"] == sc.name and math.isfinite(s["best_of_50_mean"]) for s in summary):
+                    metric, title = "best_of_10", "best-of-10 golden reward"
                 for strat in cfg.strategies:
                     pts = [s for s in summary if s["scenario"] == sc.name and s["candidates"] == mode
                            and s["strategy"] == strat]

@@ -14,6 +14,7 @@ import activerm
 
 from . import _metrics as mx
 from ._config import Config, Scenario
+from ._dataset_world import DatasetScenario, DatasetWorld, dataset_world
 from ._sim import World, annotate, make_world, round_candidate_count, round_candidates, round_prompt_ids
 
 ROUND_COLUMNS = (
@@ -47,6 +48,9 @@ class _Worlds:
     def get(self, sc: Scenario, seed: int) -> tuple[World, dict, dict]:
         key = (sc.name, seed)
         with self._lock:
+            if key not in self._cache and isinstance(sc, DatasetScenario):  # the file's pool, every seed
+                w = dataset_world(sc, self._bon_draws)
+                self._cache[key] = (w, {}, {rid: i for i, rid in enumerate(w.pool_ids)})
             if key not in self._cache:
                 w = make_world(sc.kind, dim=sc.dim, train_prompts=sc.train_prompts,
                                responses_per_prompt=sc.responses_per_prompt, eval_prompts=sc.eval_prompts,
@@ -58,7 +62,10 @@ class _Worlds:
             return self._cache[key]
 
 
-def evaluate(pred: np.ndarray, world: World, subsets: dict) -> dict[str, float]:
+def evaluate(pred: np.ndarray, world: World | DatasetWorld, subsets: dict) -> dict[str, float]:
+    if isinstance(world, DatasetWorld):
+        return world.evaluate(pred)
+    pred = pred.reshape(world.eval_gold.shape)
     out = {"spearman": mx.mean_spearman(pred, world.eval_gold),
            "pair_accuracy": mx.pairwise_accuracy(pred, world.eval_gold)}
     bon = mx.best_of_n(pred, world.eval_gold, subsets)
@@ -96,7 +103,13 @@ def run_one(client: activerm.Client, job: _Job, worlds: _Worlds) -> tuple[list[d
             prompts = prompt_rng.choice(sc.train_prompts, size=sc.prompts_per_round, replace=False)
             strategy = "random" if round_ == 0 else job.strategy
             size = sc.warmup if round_ == 0 else sc.batch_size
-            if job.candidates_from == "explicit":
+            if isinstance(world, DatasetWorld) and (world.replay or job.candidates_from == "explicit"):
+                a, b = world.round_candidates(prompts, job.mode, np.random.default_rng([seed, 2, round_]))
+                candidates = dict(candidates=list(zip(ids[a], ids[b])))
+            elif isinstance(world, DatasetWorld):
+                candidates = dict(candidates=job.mode, prompt_ids=world.round_prompt_ids(prompts),
+                                  max_candidates=world.round_candidate_count(prompts))
+            elif job.candidates_from == "explicit":
                 a, b = round_candidates(world, prompts, job.mode, np.random.default_rng([seed, 2, round_]))
                 candidates = dict(candidates=list(zip(ids[a], ids[b])))
             else:  # the server draws them from the round's prompts; the same count as the explicit path
@@ -107,13 +120,16 @@ def run_one(client: activerm.Client, job: _Job, worlds: _Worlds) -> tuple[list[d
             select_rpc = time.perf_counter() - t0
             ra = np.fromiter((row_of[i] for i in sel.a_ids), dtype=np.int64, count=len(sel))
             rb = np.fromiter((row_of[i] for i in sel.b_ids), dtype=np.int64, count=len(sel))
-            outcomes = annotate(world.pool_gold[ra], world.pool_gold[rb], sc.beta,
-                                np.random.default_rng([seed, 3, round_]))
+            label_rng = np.random.default_rng([seed, 3, round_])
+            if isinstance(world, DatasetWorld):  # recorded labels in replay, else Bradley–Terry as below
+                outcomes = world.label(ra, rb, sc.beta, label_rng)
+            else:
+                outcomes = annotate(world.pool_gold[ra], world.pool_gold[rb], sc.beta, label_rng)
             project.add_comparisons(sel.a_ids, sel.b_ids, outcomes)
             t0 = time.perf_counter()
             report = project.fit(seed=seed, **sc.fit)
             fit_rpc = time.perf_counter() - t0
-            pred = project.score(embeddings=eval_x).reshape(sc.eval_prompts, sc.eval_responses)
+            pred = project.score(embeddings=eval_x)
             row = {"scenario": sc.name, "head": sc.head, "candidates": job.mode, "strategy": job.strategy,
                    "seed": seed, "round": round_, "labels": report.num_comparisons}
             row.update(evaluate(pred, world, subsets))

@@ -115,6 +115,10 @@ class _StrategyEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Strategy.Val
     """Top-B mutual information (Houlsby et al. 2011)."""
     STRATEGY_BATCHBALD: _Strategy.ValueType  # 10
     """Greedy joint mutual information (Kirsch et al. 2019)."""
+    STRATEGY_BATCH_DOPT: _Strategy.ValueType  # 11
+    """Top-B of v z^T (lambda I + F(labeled) + (B / P) F(cand))^-1 z: DOPT at the design of the
+    batch's size, so the prior and the labels already taken keep their weight.
+    """
 
 class Strategy(_Strategy, metaclass=_StrategyEnumTypeWrapper):
     """How SelectBatch scores and picks pairs. Formulas are in DESIGN.md."""
@@ -141,6 +145,10 @@ STRATEGY_BALD: Strategy.ValueType  # 9
 """Top-B mutual information (Houlsby et al. 2011)."""
 STRATEGY_BATCHBALD: Strategy.ValueType  # 10
 """Greedy joint mutual information (Kirsch et al. 2019)."""
+STRATEGY_BATCH_DOPT: Strategy.ValueType  # 11
+"""Top-B of v z^T (lambda I + F(labeled) + (B / P) F(cand))^-1 z: DOPT at the design of the
+batch's size, so the prior and the labels already taken keep their weight.
+"""
 Global___Strategy: _TypeAlias = Strategy  # noqa: Y015
 
 class _PairState:
@@ -1638,7 +1646,7 @@ class StrategyParams(_message.Message):
     BATCHBALD_CONFIGURATIONS_FIELD_NUMBER: _builtins.int
     ridge: _builtins.float
     """OLS_DOPT, DOPT, PAST_AWARE_DOPT: ridge epsilon added to the information matrix,
-    >= 0 and finite. 0: 1e-6 * trace / h.
+    >= 0 and finite. 0: 1e-6 * trace / h. BATCH_DOPT: added on top of lambda I; 0: none.
     """
     coreset_clusters: _builtins.int
     """CORESET: k-means clusters on z, 0..1000. 0: 10."""

@@ -30,7 +30,8 @@ public final class Types {
     GREEDY_DOPT,
     CORESET,
     BALD,
-    BATCHBALD
+    BATCHBALD,
+    BATCH_DOPT
   }
 
   public record ProjectInfo(

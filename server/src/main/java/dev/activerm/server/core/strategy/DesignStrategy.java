@@ -9,15 +9,20 @@ import dev.activerm.server.core.model.Rewards;
 import java.util.Arrays;
 
 /**
- * The paper's top-B designs: score v_k z_k^T (eps I + F(cand) [+ F(labeled)])^-1 z_k and take
- * the top b. OLS_DOPT sets v = 1; DOPT uses F(cand); PAST_AWARE_DOPT adds F(labeled).
+ * The top-B designs: score v_k z_k^T M^-1 z_k and take the top b. The paper's three:
+ * OLS_DOPT sets v = 1 and M = eps I + sum z z^T; DOPT uses M = eps I + F(cand); PAST_AWARE_DOPT
+ * adds F(labeled). BATCH_DOPT uses M = lambda I + F(labeled) + (b / P) F(cand): the log det
+ * gradient at the uniform design of the batch's size (every candidate weighted b / P, so the
+ * design carries b labels' worth of information, not P), so the prior and the labels already
+ * taken keep their weight and the score does not collapse to leverage against F(cand) alone.
  */
 public final class DesignStrategy implements SelectionStrategy {
   /** Which information matrix and weights the design uses. */
   enum Kind {
     OLS,
     FISHER,
-    PAST_AWARE
+    PAST_AWARE,
+    BATCH
   }
 
   private final Kind kind;
@@ -31,7 +36,7 @@ public final class DesignStrategy implements SelectionStrategy {
     return StrategyResult.top(scores(in), b);
   }
 
-  /** The score of every candidate (in.strategy() must be OLS_DOPT, DOPT or PAST_AWARE_DOPT). */
+  /** The score of every candidate (in.strategy() must be OLS_DOPT, DOPT, PAST_AWARE_DOPT or BATCH_DOPT). */
   public static double[] scores(StrategyInput in) {
     return ((DesignStrategy) in.strategy().implementation()).score(in);
   }
@@ -52,6 +57,9 @@ public final class DesignStrategy implements SelectionStrategy {
     }
     double[] f = new double[h * h];
     LaplacianGram.accumulate(phi, t.size(), h, ia, ib, v, f, in.cancelled());
+    if (kind == Kind.BATCH) {
+      return batchScores(in, phi, t.size(), h, ia, ib, v, f);
+    }
     if (kind == Kind.PAST_AWARE) {
       LabeledInformation li = in.labeledInformation();
       for (int i = 0; i < h * h; i++) {
@@ -70,6 +78,32 @@ public final class DesignStrategy implements SelectionStrategy {
         "set params.ridge to at least " + suggestedRidge(f, h, eps)
         + " (0 means 1e-6 * trace / h), or rescale the embeddings to O(1) values");
     Whitening.whiten(phi, t.size(), h, l);
+    double[] q = Features.pairDistances(phi, h, ia, ib, in.cancelled());
+    for (int k = 0; k < q.length; k++) {
+      q[k] *= v[k];
+    }
+    return q;
+  }
+
+  /**
+   * BATCH_DOPT: f holds F(cand); M = lambda I + F(labeled) + (b / P) F(cand) (+ params.ridge,
+   * 0 by default: lambda > 0 already makes M positive definite).
+   */
+  private static double[] batchScores(StrategyInput in, float[] phi, int tt, int h, int[] ia, int[] ib, double[] v,
+      double[] f) {
+    int p = ia.length;
+    double share = Math.min(1.0, (double) in.batchSize() / p);
+    double[] past = in.labeledInformation().matrix();
+    for (int i = 0; i < h * h; i++) {
+      f[i] = share * f[i] + past[i];
+    }
+    double ridge = in.params().ridge();
+    DenseMatrices.addDiagonal(f, h, ridge);
+    double[] l = Features.cholesky(f, h, "the design matrix lambda I + F(labeled) + (b / P) F(cand) with lambda = "
+        + in.lambda() + (ridge > 0 ? " and ridge " + ridge : ""),
+        "set params.ridge to at least " + suggestedRidge(f, h, ridge)
+        + ", or rescale the embeddings to O(1) values (or create the project with a larger l2)");
+    Whitening.whiten(phi, tt, h, l);
     double[] q = Features.pairDistances(phi, h, ia, ib, in.cancelled());
     for (int k = 0; k < q.length; k++) {
       q[k] *= v[k];

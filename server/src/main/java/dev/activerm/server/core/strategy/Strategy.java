@@ -11,7 +11,8 @@ public enum Strategy {
   GREEDY_DOPT(true, true, new GreedyDoptStrategy()),
   CORESET(false, false, new CoresetStrategy()),
   BALD(true, true, new BaldStrategy()),
-  BATCHBALD(true, true, new BatchBaldStrategy());
+  BATCHBALD(true, true, new BatchBaldStrategy()),
+  BATCH_DOPT(true, true, new DesignStrategy(DesignStrategy.Kind.BATCH));
 
   private final boolean needsModel;
   private final boolean usesLabeled;

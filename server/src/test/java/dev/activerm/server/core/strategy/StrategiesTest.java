@@ -117,6 +117,61 @@ class StrategiesTest {
     }
   }
 
+  /** lambda I + F(labeled) + sum_k omega_k v_k z z^T + ridge I: BATCH_DOPT's M at design omega, plain loops. */
+  private static double[][] batchMatrix(Case c, RewardModel m, double lambda, double ridge, double[] omega) {
+    double[][] mat = designMatrix(c, Strategy.DOPT, m, lambda + ridge, omega);
+    for (int k = 0; k < c.lab.size(); k++) {
+      double[] z = Ref.z(m, c.x, c.dim, c.lab.a()[k], c.lab.b()[k]);
+      Ref.addOuter(mat, z, c.labW[k] * Ref.v(m, z));
+    }
+    return mat;
+  }
+
+  @Test
+  void batchDoptScoresAreTheLogDetGradientAtTheUniformDesignOfTheBatchsSize() {
+    for (boolean mlp : List.of(false, true)) {
+      for (double ridge : new double[] {0, 0.03}) {
+        for (int b : new int[] {5, 40}) { // 40 > P = 25: every candidate weighted 1
+          Case c = randomCase(23 + b, mlp, 14, 5, 25, 6);
+          double[] scores = DesignStrategy.scores(input(c, Strategy.BATCH_DOPT, c.model, ridge, b, 1));
+          int p = c.cand.size();
+          double[] omega = new double[p];
+          java.util.Arrays.fill(omega, Math.min(1.0, b / (double) p));
+          double[][] mat = batchMatrix(c, c.model, 0.8, ridge, omega);
+          for (int k = 0; k < p; k++) {
+            double[] z = Ref.z(c.model, c.x, c.dim, c.cand.a()[k], c.cand.b()[k]);
+            double direct = Ref.v(c.model, z) * Ref.quad(mat, z);
+            double step = 1e-5;
+            double[] up = omega.clone();
+            double[] down = omega.clone();
+            up[k] += step;
+            down[k] -= step;
+            double fd = (Ref.logDet(batchMatrix(c, c.model, 0.8, ridge, up))
+                - Ref.logDet(batchMatrix(c, c.model, 0.8, ridge, down))) / (2 * step);
+            assertThat(fd).as("mlp=%s ridge=%s b=%d: finite difference vs direct, pair %d", mlp, ridge, b, k)
+                .isCloseTo(direct, within(1e-6 + 1e-5 * Math.abs(direct)));
+            assertThat(scores[k]).as("mlp=%s ridge=%s b=%d: score of pair %d", mlp, ridge, b, k)
+                .isCloseTo(direct, within(1e-6 + REL * Math.abs(direct)));
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void batchDoptPicksTheTopBOfItsScores() {
+    Case c = randomCase(31, true, 14, 5, 25, 6);
+    StrategyInput in = input(c, Strategy.BATCH_DOPT, c.model, 0, 4, 1);
+    double[] scores = DesignStrategy.scores(in);
+    int[] chosen = SelectionStrategy.run(in).index();
+    Integer[] order = new Integer[scores.length];
+    for (int i = 0; i < order.length; i++) {
+      order[i] = i;
+    }
+    java.util.Arrays.sort(order, (x, y) -> Double.compare(scores[y], scores[x]));
+    assertThat(chosen).containsExactly(order[0], order[1], order[2], order[3]);
+  }
+
   @Test
   void defaultRidgeIsTinyRelativeToTrace() {
     Case c = randomCase(5, false, 10, 4, 12, 0);

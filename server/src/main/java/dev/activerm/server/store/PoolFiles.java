@@ -2,7 +2,6 @@ package dev.activerm.server.store;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
@@ -32,6 +31,11 @@ import org.slf4j.LoggerFactory;
 public final class PoolFiles {
   private static final Logger log = LoggerFactory.getLogger(PoolFiles.class);
   private static final int IO_BUFFER_BYTES = 8 << 20;
+  /**
+   * Direct buffers for every writer of this process, lent per write call: 4 x 8 MiB bounds
+   * the direct memory uploads use, however many calls run (two cores write at most two at once).
+   */
+  static final DirectBuffers WRITE_BUFFERS = new DirectBuffers(IO_BUFFER_BYTES, 4);
 
   private final Path dir;
 
@@ -276,7 +280,6 @@ public final class PoolFiles {
   public static final class Writer implements AutoCloseable {
     private final FileChannel channel;
     private final Path file;
-    private final ByteBuffer buffer = ByteBuffer.allocateDirect(IO_BUFFER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
     private final long start;
     private final Path checksumFile;
     /** Block checksums of the file up to position; null when the file's checksums are left to the next start. */
@@ -300,8 +303,8 @@ public final class PoolFiles {
     }
 
     public void write(float[] values) {
-      // The view must span the whole buffer: a previous write left position == limit.
-      FloatBuffer floats = buffer.clear().asFloatBuffer();
+      ByteBuffer buffer = WRITE_BUFFERS.acquire();
+      FloatBuffer floats = buffer.asFloatBuffer();
       try {
         for (int offset = 0; offset < values.length; ) {
           int n = Math.min(floats.capacity(), values.length - offset);
@@ -318,6 +321,8 @@ public final class PoolFiles {
         }
       } catch (IOException e) {
         throw failure("writing embeddings to " + file, e, file.getParent());
+      } finally {
+        WRITE_BUFFERS.release(buffer);
       }
       unflushed += (long) values.length * Float.BYTES;
       if (unflushed >= FLUSH_EVERY_BYTES && flushing.isDone()) {

@@ -255,6 +255,26 @@ class AddResponsesRpcTest {
   }
 
   /**
+   * Each call used to allocate its own 8 MiB direct buffer, freed only when the collector ran:
+   * 100 one-row uploads held 800 MiB of direct memory. The writers now share a bounded set.
+   */
+  @Test
+  void manySmallUploadsDoNotAccumulateDirectMemory() {
+    java.lang.management.BufferPoolMXBean direct = java.lang.management.ManagementFactory
+        .getPlatformMXBeans(java.lang.management.BufferPoolMXBean.class).stream()
+        .filter(b -> b.getName().equals("direct")).findFirst().orElseThrow();
+    long before = direct.getMemoryUsed();
+    int uploads = 100;
+    for (int i = 0; i < uploads; i++) {
+      send(chunk("p", List.of("r" + i), List.of("q"), rows(1, i)));
+    }
+    assertThat(storedRows()).isEqualTo(uploads);
+    long grownMiB = (direct.getMemoryUsed() - before) >> 20;
+    // Bound: the 4 shared 8 MiB write buffers, plus 16 MiB for anything else in this JVM.
+    assertThat(grownMiB).as("direct memory grown by %d uploads, MiB", uploads).isLessThanOrEqualTo(4 * 8 + 16);
+  }
+
+  /**
    * Pool rows are read from a memory mapping and their checksum blocks are checked on first
    * read: a damaged block inside the pool (start-up checks only the tail) fails the read that
    * touches it with DATA_LOSS and the file, bytes and remedy, and never yields its rows.

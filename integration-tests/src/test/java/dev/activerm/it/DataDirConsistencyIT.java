@@ -181,8 +181,7 @@ class DataDirConsistencyIT {
     ServerProcess.Exit exit = refusedStart();
 
     assertThat(exit.output())
-        .contains(pool.toString())
-        .contains("bytes 1048576..1228799")
+        .contains("pools/1.f32 under --data-dir: bytes 1048576..1228799")
         .contains("do not match their CRC32C checksum");
     flipByte(pool, 1_200_000); // as restoring the file from a backup would
     assertBothProjectsAreBack();
@@ -198,7 +197,7 @@ class DataDirConsistencyIT {
     }
     assertThat(dataDir.resolve("pools/1.crc")).exists();
     flipByte(dataDir.resolve("pools/2.f32"), 100);
-    assertThat(refusedStart().output()).contains("2.f32: bytes 0..40959");
+    assertThat(refusedStart().output()).contains("pools/2.f32 under --data-dir: bytes 0..40959");
   }
 
   static void flipByte(Path file, long offset) throws IOException {

@@ -40,10 +40,27 @@ public final class ServerProcess implements AutoCloseable {
     return jar;
   }
 
-  private static List<String> command(Path dataDir, String... extraFlags) {
-    List<String> command = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx4g", "-jar", jar().toString(), "--port", "0", "--data-dir", dataDir.toString()));
+  /** Which jar to run and the JVM flags to run it with. */
+  public record Launch(Path jar, List<String> jvmFlags) {
+    /** The jar under test with a 4 GiB heap. */
+    public static Launch defaults() {
+      return new Launch(ServerProcess.jar(), List.of("-Xmx4g"));
+    }
+
+    public Launch withJvmFlags(String... flags) {
+      return new Launch(jar, List.of(flags));
+    }
+
+    public Launch withJar(Path other) {
+      return new Launch(other, jvmFlags);
+    }
+  }
+
+  private static List<String> command(Launch launch, Path dataDir, String... extraFlags) {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(launch.jvmFlags());
+    command.addAll(List.of("-jar", launch.jar().toString(), "--port", "0", "--data-dir", dataDir.toString()));
     command.addAll(List.of(extraFlags));
     return command;
   }
@@ -58,7 +75,7 @@ public final class ServerProcess implements AutoCloseable {
    */
   public static Exit runExpectingExit(Path dataDir, Duration within, String... extraFlags)
       throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(command(dataDir, extraFlags)).redirectErrorStream(true).start();
+    Process p = new ProcessBuilder(command(Launch.defaults(), dataDir, extraFlags)).redirectErrorStream(true).start();
     List<String> lines = Collections.synchronizedList(new ArrayList<>());
     CompletableFuture<Boolean> listening = new CompletableFuture<>();
     Thread reader = new Thread(() -> {
@@ -100,7 +117,13 @@ public final class ServerProcess implements AutoCloseable {
 
   /** Starts the jar on the data dir and waits (bounded) until it listens. */
   public static ServerProcess start(Path dataDir, String... extraFlags) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(command(dataDir, extraFlags)).redirectErrorStream(true).start();
+    return start(Launch.defaults(), dataDir, extraFlags);
+  }
+
+  /** Starts the given jar with the given JVM flags on the data dir and waits (bounded) until it listens. */
+  public static ServerProcess start(Launch launch, Path dataDir, String... extraFlags)
+      throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(command(launch, dataDir, extraFlags)).redirectErrorStream(true).start();
     CompletableFuture<Integer> port = new CompletableFuture<>();
     List<String> lines = Collections.synchronizedList(new ArrayList<>());
     // The reader keeps filling this list for the life of the process; log() reads it.
@@ -122,7 +145,7 @@ public final class ServerProcess implements AutoCloseable {
     reader.setDaemon(true);
     reader.start();
     try {
-      return new ServerProcess(p, port.get(60, TimeUnit.SECONDS), lines);
+      return new ServerProcess(p, port.get(Long.getLong("activerm.server.startSeconds", 60), TimeUnit.SECONDS), lines);
     } catch (Exception e) {
       p.destroyForcibly();
       throw new IllegalStateException("server did not start: " + e.getMessage() + "\n" + String.join("\n", lines), e);

@@ -79,6 +79,12 @@ public final class ErrorMapper {
       log.warn("{} refused: {}", method, e.getMessage());
       return Status.RESOURCE_EXHAUSTED.withDescription(StoreException.DISK_FULL).asRuntimeException();
     }
+    if (t instanceof StoreException e && e.damaged()) {
+      // A pool block failed its checksum on first read: no row of it was served. The message
+      // names the file and bytes and how to restore them; the operator needs it in the log too.
+      log.error("{} refused: {}", method, e.getMessage());
+      return Status.DATA_LOSS.withDescription(bounded(e.getMessage(), MAX_MESSAGE_CHARS)).asRuntimeException();
+    }
     if (t instanceof IllegalArgumentException) {
       log.debug("{} failed: {}", method, t.getMessage());
       return Status.INVALID_ARGUMENT.withDescription(bounded(t.getMessage(), MAX_MESSAGE_CHARS)).asRuntimeException();

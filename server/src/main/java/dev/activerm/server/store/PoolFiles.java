@@ -2,7 +2,6 @@ package dev.activerm.server.store;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
@@ -14,7 +13,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,12 +25,17 @@ import org.slf4j.LoggerFactory;
  * ignored at load and written over by the next upload.
  *
  * <p>Why not BLOBs in SQLite: WAL mode writes every byte twice (log, then checkpoint),
- * and restart would decode one BLOB per row; a flat file writes once at disk speed and
- * loads with one sequential read.
+ * and restart would decode one BLOB per row; a flat file writes once at disk speed and is
+ * served straight from the page cache through a memory mapping ({@link PoolMap}).
  */
 public final class PoolFiles {
   private static final Logger log = LoggerFactory.getLogger(PoolFiles.class);
   private static final int IO_BUFFER_BYTES = 8 << 20;
+  /**
+   * Direct buffers for every writer of this process, lent per write call: 4 x 8 MiB bounds
+   * the direct memory uploads use, however many calls run (two cores write at most two at once).
+   */
+  static final DirectBuffers WRITE_BUFFERS = new DirectBuffers(IO_BUFFER_BYTES, 4);
 
   private final Path dir;
 
@@ -54,19 +57,25 @@ public final class PoolFiles {
   }
 
   /**
-   * Reads the committed rows of a pool file in pieces of at most maxRowsPerPiece rows,
-   * checking every byte against the file's block checksums ({@link PoolChecksums}). Fails,
-   * naming the file and the byte range, if a block does not match or the file is shorter
-   * than the committed rows: the data dir was damaged or changed outside activerm. A pool
-   * file without checksums (a data dir from before them) gets them now. Bytes past the
-   * committed rows (an upload cut off by a crash) are left alone: the next upload writes over
-   * them, and they are the only copy should the database have lost commits.
+   * Maps the committed rows of a pool file ({@link PoolMap}), checking what start-up must:
+   * the file is at least as long as the committed rows, the sidecar is sound, and the blocks at
+   * the committed end (where the stored list and the committed rows can disagree after a
+   * failed or crashed upload) match. Every other block is checked on its first read. Fails,
+   * naming the file and the byte range, if a block does not match or the file is shorter than
+   * the committed rows: the data dir was damaged or changed outside activerm. A pool file
+   * without checksums (a data dir from before them) is read once whole and gets them now.
+   * Bytes past the committed rows (an upload cut off by a crash) are left alone: the next
+   * upload writes over them, and they are the only copy should the database have lost commits.
    */
-  public void read(long key, int rows, int dim, int maxRowsPerPiece, Consumer<FloatBuffer> sink) {
+  public PoolMap map(long key, int rows, int dim) {
+    return map(key, rows, dim, PoolMap.MAX_CHUNK_BYTES);
+  }
+
+  PoolMap map(long key, int rows, int dim, long maxChunkBytes) {
     Path file = path(key);
     long expected = (long) rows * dim * Float.BYTES;
     if (rows == 0) {
-      return;
+      return PoolMap.empty(file, dim, maxChunkBytes);
     }
     if (!Files.exists(file)) {
       throw new StoreException(file + " is missing, but the database has " + rows + " committed rows of dim " + dim
@@ -82,30 +91,26 @@ public final class PoolFiles {
                 + " (" + expected + " bytes); the data dir was changed outside activerm. Restore it from a backup"
                 + " (docs/operations.md, 'Backup and restore')");
       }
-      BlockCrc crc = new BlockCrc(PoolChecksums.BLOCK_BYTES, new int[0]);
-      int pieceRows = Math.max(1, Math.min(maxRowsPerPiece, IO_BUFFER_BYTES / (dim * Float.BYTES)));
-      ByteBuffer buffer = ByteBuffer.allocateDirect(pieceRows * dim * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
-      long position = 0;
-      for (int done = 0; done < rows; ) {
-        int n = Math.min(pieceRows, rows - done);
-        buffer.clear().limit(n * dim * Float.BYTES);
-        while (buffer.hasRemaining()) {
-          int read = ch.read(buffer, position);
-          if (read < 0) {
-            throw new StoreException(file + " ended early at byte " + position);
-          }
-          position += read;
-        }
-        buffer.flip();
-        crc.update(buffer);
-        // A view of the read buffer, valid until the next piece: the sink copies it straight
-        // into its own storage, so start-up copies each byte once.
-        sink.accept(buffer.asFloatBuffer());
-        done += n;
+      int blocks = (int) ((expected + PoolChecksums.BLOCK_BYTES - 1) / PoolChecksums.BLOCK_BYTES);
+      // Blocks wholly below both the stored list's end and the committed end: their stored
+      // checksum is over the very bytes the rows use, checked on first read. The rest (at
+      // most the blocks an interrupted upload touched) are settled now, as a full read did before.
+      int lazy = stored == null ? 0
+          : (int) Math.min(stored.crcs().length, Math.min(stored.covered(), expected) / PoolChecksums.BLOCK_BYTES);
+      int[] crcs = new int[blocks];
+      boolean[] checked = new boolean[blocks];
+      if (lazy > 0) {
+        System.arraycopy(stored.crcs(), 0, crcs, 0, lazy);
       }
-      int[] actual = crc.checksums();
-      long unchecked = verify(file, ch, stored, actual, expected);
-      PoolChecksums now = new PoolChecksums(expected, actual);
+      long unchecked = 0;
+      for (int i = lazy; i < blocks; i++) {
+        long from = (long) i * PoolChecksums.BLOCK_BYTES;
+        long end = Math.min(from + PoolChecksums.BLOCK_BYTES, expected);
+        crcs[i] = crcOf(ch, from, end);
+        checked[i] = true;
+        unchecked += verifyBlock(file, ch, stored, i, from, end, crcs[i]);
+      }
+      PoolChecksums now = new PoolChecksums(expected, crcs);
       if (stored == null) {
         log.info("{} had no checksums (a data dir from before them, or a full disk kept them from being written):"
             + " checksummed its {} committed rows into {}",
@@ -125,50 +130,49 @@ public final class PoolFiles {
         }
         writeChecksums(key, now);
       }
+      return PoolMap.map(file, dim, rows, crcs, checked, maxChunkBytes);
     } catch (IOException e) {
-      throw new StoreException("reading " + file + " failed: " + e.getMessage(), e);
+      throw new StoreException("mapping " + file + " failed: " + e.getMessage(), e);
     }
   }
 
   /**
-   * Compares the stored checksums with the ones just computed over the committed bytes; for
-   * a block the stored list covers to a different length (a failed upload's sync), reads that
-   * length again. Returns how many committed bytes the stored list does not cover.
+   * Compares the stored checksum of block i with the one just computed over its committed
+   * bytes [from, end); for a block the stored list covers to a different length (a failed
+   * upload's sync), reads that length again. Returns how many committed bytes of the block the
+   * stored list does not cover.
    */
-  private static long verify(Path file, FileChannel ch, PoolChecksums stored, int[] actual, long committed)
-      throws IOException {
-    if (stored == null) {
-      return committed;
+  private static long verifyBlock(Path file, FileChannel ch, PoolChecksums stored, int i, long from, long end,
+      int actual) throws IOException {
+    if (stored == null || i >= stored.crcs().length || from >= stored.covered()) {
+      return end - from;
     }
-    long unchecked = 0;
-    long size = ch.size();
-    for (int i = 0; i < actual.length; i++) {
-      long from = (long) i * PoolChecksums.BLOCK_BYTES;
-      long end = Math.min(from + PoolChecksums.BLOCK_BYTES, committed);
-      if (i >= stored.crcs().length || from >= stored.covered()) {
-        unchecked += end - from;
-        continue;
-      }
-      long storedEnd = Math.min(from + PoolChecksums.BLOCK_BYTES, stored.covered());
-      int crc;
-      if (storedEnd == end) {
-        crc = actual[i];
-      } else if (storedEnd <= size) {
-        crc = crcOf(ch, from, storedEnd);
-      } else {
-        unchecked += end - from;
-        continue;
-      }
-      if (crc != stored.crcs()[i]) {
-        throw new StoreException(String.format(
-            "%s: bytes %d..%d (rows of block %d) do not match their CRC32C checksum (stored %08x, computed %08x):"
-                + " the file was damaged or changed outside activerm. Restore the data dir from a backup"
-                + " (docs/operations.md, 'Backup and restore'); only if you know these bytes are right, delete %s"
-                + " and start again to checksum the file as it is",
-            file, from, storedEnd - 1, i, stored.crcs()[i], crc, file.getFileName().toString().replace(".f32", ".crc")));
-      }
+    long storedEnd = Math.min(from + PoolChecksums.BLOCK_BYTES, stored.covered());
+    int crc;
+    if (storedEnd == end) {
+      crc = actual;
+    } else if (storedEnd <= ch.size()) {
+      crc = crcOf(ch, from, storedEnd);
+    } else {
+      return end - from;
     }
-    return unchecked;
+    if (crc != stored.crcs()[i]) {
+      throw mismatch(file, from, storedEnd - 1, i, stored.crcs()[i], crc);
+    }
+    return 0;
+  }
+
+  /** The one message for a block whose bytes do not match their checksum (at start-up or at a read). */
+  static StoreException mismatch(Path file, long from, long last, int block, int stored, int computed) {
+    // Named relative to the data dir: the message also goes to callers (DATA_LOSS), who need
+    // not learn the server's paths; the operator knows where --data-dir is.
+    return StoreException.damaged(String.format(
+        "%s under --data-dir: bytes %d..%d (rows of block %d) do not match their CRC32C checksum (stored %08x, computed %08x):"
+            + " the file was damaged or changed outside activerm. Restore the data dir from a backup"
+            + " (docs/operations.md, 'Backup and restore'); only if you know these bytes are right, delete %s"
+            + " and start again to checksum the file as it is",
+        file.getParent().getFileName().resolve(file.getFileName()), from, last, block, stored, computed,
+        file.getFileName().toString().replace(".f32", ".crc")));
   }
 
   private static int crcOf(FileChannel ch, long from, long to) throws IOException {
@@ -276,7 +280,6 @@ public final class PoolFiles {
   public static final class Writer implements AutoCloseable {
     private final FileChannel channel;
     private final Path file;
-    private final ByteBuffer buffer = ByteBuffer.allocateDirect(IO_BUFFER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
     private final long start;
     private final Path checksumFile;
     /** Block checksums of the file up to position; null when the file's checksums are left to the next start. */
@@ -300,8 +303,8 @@ public final class PoolFiles {
     }
 
     public void write(float[] values) {
-      // The view must span the whole buffer: a previous write left position == limit.
-      FloatBuffer floats = buffer.clear().asFloatBuffer();
+      ByteBuffer buffer = WRITE_BUFFERS.acquire();
+      FloatBuffer floats = buffer.asFloatBuffer();
       try {
         for (int offset = 0; offset < values.length; ) {
           int n = Math.min(floats.capacity(), values.length - offset);
@@ -318,6 +321,8 @@ public final class PoolFiles {
         }
       } catch (IOException e) {
         throw failure("writing embeddings to " + file, e, file.getParent());
+      } finally {
+        WRITE_BUFFERS.release(buffer);
       }
       unflushed += (long) values.length * Float.BYTES;
       if (unflushed >= FLUSH_EVERY_BYTES && flushing.isDone()) {
@@ -356,6 +361,16 @@ public final class PoolFiles {
       } catch (ExecutionException e) {
         // The final force below reports a real I/O problem with its own message.
       }
+    }
+
+    /** The byte after the last one written: the pool file's committed end once the database commits. */
+    long end() {
+      return position;
+    }
+
+    /** The block checksums of the file up to {@link #end()}, or null when they are left to the next start. */
+    int[] checksums() {
+      return crc == null ? null : crc.checksums();
     }
 
     /** The database committed what this writer wrote: {@link #close()} must leave it in place. */

@@ -9,25 +9,39 @@ public final class StoreException extends RuntimeException {
   public static final String DISK_FULL = "the disk holding --data-dir is full; free space and retry; nothing was stored";
 
   private final boolean diskFull;
+  private final boolean damaged;
 
   public StoreException(String message, Throwable cause) {
-    this(message, cause, false);
+    this(message, cause, false, false);
   }
 
   public StoreException(String message) {
-    super(message);
-    this.diskFull = false;
+    this(message, null, false, false);
   }
 
-  private StoreException(String message, Throwable cause, boolean diskFull) {
+  private StoreException(String message, Throwable cause, boolean diskFull, boolean damaged) {
     super(message, cause);
     this.diskFull = diskFull;
+    this.damaged = damaged;
+  }
+
+  /** Stored bytes do not match their checksum; the message says which and how to restore them. */
+  static StoreException damaged(String message) {
+    return new StoreException(message, null, false, true);
+  }
+
+  /**
+   * Stored data is damaged (a pool block failed its checksum): nothing wrong was served, and
+   * the message, meant for the operator and the caller alike, names the file and the bytes.
+   */
+  public boolean damaged() {
+    return damaged;
   }
 
   /** A write refused because the disk is full; what names the write (for the server log). */
   static StoreException diskFull(String what, Throwable cause) {
     return new StoreException(
-        DISK_FULL + " (" + what + ")", cause, true);
+        DISK_FULL + " (" + what + ")", cause, true, false);
   }
 
   /** The failure was a full disk, so it goes away when space is freed (not a bug, not damage). */

@@ -38,15 +38,17 @@ class PoolFilesTest {
     }
   }
 
+  /** Maps the pool (in chunks of 97 rows, so rows come from several mappings) and reads every row. */
   static float[] readAll(PoolFiles pools, int rows) {
+    return readAll(pools.map(KEY, rows, DIM, 97L * DIM * 4), rows);
+  }
+
+  static float[] readAll(PoolMap map, int rows) {
+    assertThat(map.rows()).isEqualTo(rows);
     float[] out = new float[rows * DIM];
-    int[] at = {0};
-    pools.read(KEY, rows, DIM, 97, piece -> {
-      int n = piece.remaining();
-      piece.get(out, at[0], n);
-      at[0] += n;
-    });
-    assertThat(at[0]).isEqualTo(out.length);
+    for (int r = 0; r < rows; r++) {
+      map.copyRow(r, out, r * DIM);
+    }
     return out;
   }
 
@@ -183,5 +185,85 @@ class PoolFilesTest {
         .isInstanceOf(StoreException.class)
         .hasMessageContaining(KEY + ".crc is damaged")
         .hasMessageContaining("delete " + KEY + ".crc");
+  }
+
+  @Test
+  void aDamagedBlockInsideThePoolPassesStartUpButFailsTheFirstReadOfItsRowsNeverGivingThem() throws IOException {
+    PoolFiles pools = new PoolFiles(dataDir);
+    float[] a = rows(1048, 1); // 4 192 000 bytes: blocks 0..2 whole, block 3 partial
+    commit(pools, 0, a);
+    flipByte(1_500_000); // block 1: bytes 1 048 576 .. 2 097 151, rows 262..524
+
+    // Start-up checks only the tail block; the damaged block is found when a read touches it.
+    PoolMap map = pools.map(KEY, 1048, DIM, 97L * DIM * 4);
+    float[] row = new float[DIM];
+    map.copyRow(0, row, 0);
+    assertThat(row).isEqualTo(java.util.Arrays.copyOfRange(a, 0, DIM));
+    map.copyRow(1047, row, 0);
+    assertThat(row).isEqualTo(java.util.Arrays.copyOfRange(a, 1047 * DIM, 1048 * DIM));
+    float[] untouched = new float[DIM];
+    for (int r : new int[] {262, 375, 524}) {
+      assertThatThrownBy(() -> map.copyRow(r, untouched, 0))
+          .isInstanceOfSatisfying(StoreException.class, e -> assertThat(e.damaged()).isTrue())
+          .hasMessageContaining("pools/" + KEY + ".f32 under --data-dir: bytes 1048576..2097151 (rows of block 1)")
+          .hasMessageContaining("CRC32C")
+          .hasMessageContaining("docs/operations.md");
+    }
+    // Row 262 starts in block 0 and ends in block 1: no part of it was copied.
+    assertThat(untouched).containsOnly(0f);
+    // The failure is not remembered as checked: every later read fails the same way.
+    assertThatThrownBy(() -> map.copyRow(300, untouched, 0)).hasMessageContaining("rows of block 1");
+  }
+
+  @Test
+  void rowsAppendedAfterTheMapAreServedByTheExtendedMapAndTheOldMapKeepsItsRows() {
+    PoolFiles pools = new PoolFiles(dataDir);
+    float[] a = rows(300, 1);
+    commit(pools, 0, a);
+    PoolMap before = pools.map(KEY, 300, DIM, 97L * DIM * 4);
+    float[] b = rows(401, 2);
+    PoolMap after;
+    try (PoolFiles.Writer w = pools.openWriter(KEY, 300, DIM)) {
+      w.write(b);
+      w.sync();
+      after = before.extendedBy(w);
+      w.keep();
+    }
+    assertThat(readAll(after, 701)).isEqualTo(concat(a, b));
+    assertThat(readAll(before, 300)).isEqualTo(a);
+    // And from an empty pool (a new project's first upload).
+    PoolMap empty = pools.map(8, 0, DIM);
+    assertThat(empty.rows()).isZero();
+    // The extended map's checksums are the ones the next start checks.
+    assertThat(readAll(new PoolFiles(dataDir), 701)).isEqualTo(concat(a, b));
+  }
+
+  @Test
+  void aDamagedBlockOfAnExtendedMapIsStillFoundOnFirstRead() throws IOException {
+    PoolFiles pools = new PoolFiles(dataDir);
+    float[] a = rows(1048, 1);
+    commit(pools, 0, a);
+    PoolMap before = pools.map(KEY, 1048, DIM);
+    flipByte(10); // block 0, never read through before
+    PoolMap after;
+    try (PoolFiles.Writer w = pools.openWriter(KEY, 1048, DIM)) {
+      w.write(rows(10, 2));
+      w.sync();
+      after = before.extendedBy(w);
+      w.keep();
+    }
+    assertThatThrownBy(() -> after.copyRow(0, new float[DIM], 0)).hasMessageContaining("bytes 0..1048575");
+  }
+
+  @Test
+  void chunksHoldWholeRowsAndWholeChecksumBlocksWhenTheRowLengthAllows() {
+    assertThat(PoolMap.chunkRows(1024, PoolMap.MAX_CHUNK_BYTES) * 4096L).isEqualTo(PoolMap.MAX_CHUNK_BYTES);
+    long bytes768 = PoolMap.chunkRows(768, PoolMap.MAX_CHUNK_BYTES) * 3072L;
+    assertThat(bytes768 % PoolChecksums.BLOCK_BYTES).isZero();
+    assertThat(bytes768).isLessThanOrEqualTo(PoolMap.MAX_CHUNK_BYTES);
+    // A row length whose multiple with the block size is past the chunk bound: whole rows only.
+    long bytesPrime = PoolMap.chunkRows(65521, PoolMap.MAX_CHUNK_BYTES) * 65521L * 4;
+    assertThat(bytesPrime % (65521L * 4)).isZero();
+    assertThat(bytesPrime).isLessThanOrEqualTo(PoolMap.MAX_CHUNK_BYTES);
   }
 }

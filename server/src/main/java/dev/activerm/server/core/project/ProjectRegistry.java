@@ -71,9 +71,8 @@ public final class ProjectRegistry {
       });
       state.responses().append(ids, promptIds);
       long t1 = System.nanoTime();
-      state.pool().reserve(committed);
       try {
-        poolFiles.read(r.key(), committed, r.embeddingDim(), state.pool().shardRows(), state.pool()::append);
+        state.pool().publish(poolFiles.map(r.key(), committed, r.embeddingDim()));
       } catch (StoreException e) {
         throw new StoreException("project '" + r.id() + "': " + e.getMessage(), e);
       }
@@ -90,7 +89,7 @@ public final class ProjectRegistry {
       rows += committed;
     }
     log.info(
-        "loaded {} projects, {} responses in {} ms (ids {} ms, pool files and their checksums {} ms)",
+        "loaded {} projects, {} responses in {} ms (ids {} ms, mapping pool files {} ms)",
         registry.projects.size(), rows, (System.nanoTime() - start) / 1_000_000, idNanos / 1_000_000,
         poolNanos / 1_000_000);
     return registry;
@@ -236,6 +235,8 @@ public final class ProjectRegistry {
         s.markDeleted();
         projects.remove(id);
         deleteListeners.forEach(l -> l.accept(s.key()));
+        // No reader can reach the rows now (readers check the mark under the read lock).
+        s.pool().release();
       } finally {
         s.lock().writeLock().unlock();
         s.releaseIngest();

@@ -26,7 +26,6 @@ public final class ResponseBatch {
   private final int dim;
   private final List<String> ids = new ArrayList<>();
   private final List<String> promptIds = new ArrayList<>();
-  private final List<float[]> chunks = new ArrayList<>();
   private final Set<String> seen = new HashSet<>();
   private final long maxBytes;
   private long bytes;
@@ -125,7 +124,6 @@ public final class ResponseBatch {
     writer.write(values);
     ids.addAll(chunkIds);
     promptIds.addAll(chunkPromptIds);
-    chunks.add(values);
   }
 
   /** Marks the batch as ended (committed or aborted); true the first time only. */
@@ -151,10 +149,5 @@ public final class ResponseBatch {
 
   List<String> promptIds() {
     return Collections.unmodifiableList(promptIds);
-  }
-
-  /** The rows, chunk by chunk, each row-major with {@link #dim()} columns. */
-  List<float[]> chunks() {
-    return Collections.unmodifiableList(chunks);
   }
 }

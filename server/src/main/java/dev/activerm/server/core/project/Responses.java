@@ -3,6 +3,7 @@ package dev.activerm.server.core.project;
 import dev.activerm.server.core.errors.ActiveRmException;
 import dev.activerm.server.core.errors.FieldViolation;
 import dev.activerm.server.store.PoolFiles;
+import dev.activerm.server.store.PoolMap;
 import dev.activerm.server.store.SqliteStore;
 import java.util.ArrayList;
 import java.util.List;
@@ -104,22 +105,23 @@ public final class Responses {
                   + " MiB. Nothing was stored; delete unused projects or ask the operator to raise the limit");
         }
         firstRow = s.pool().size();
-        // Allocate before anything is durable, so running out of memory cannot strand a commit.
-        s.pool().reserve(batch.size());
+        s.pool().checkRoomFor(batch.size());
       } finally {
         s.lock().writeLock().unlock();
       }
       long t0 = System.nanoTime();
       batch.writer().sync();
+      // Map the new rows before the database commits them, so a failure to map cannot strand a
+      // commit: after it, only publishing the map is left. The project is its one writer (the
+      // upload slot), so the map extended here is still the current one.
+      PoolMap extended = s.pool().extendedBy(batch.writer(), poolFiles, s.key());
       long t1 = System.nanoTime();
       store.appendResponses(s.key(), firstRow, batch.ids(), batch.promptIds());
       batch.writer().keep();
       long t2 = System.nanoTime();
       s.lock().writeLock().lock();
       try {
-        for (float[] chunk : batch.chunks()) {
-          s.pool().append(chunk);
-        }
+        s.pool().publish(extended);
         s.responses().append(batch.ids(), batch.promptIds());
       } finally {
         s.lock().writeLock().unlock();

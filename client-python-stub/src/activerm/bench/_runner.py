@@ -13,13 +13,14 @@ import numpy as np
 import activerm
 
 from . import _metrics as mx
-from ._config import Config, Scenario
+from ._config import Config, Scenario, adam_steps
 from ._sim import World, annotate, make_world, round_candidate_count, round_candidates, round_prompt_ids
 
 ROUND_COLUMNS = (
     "scenario", "head", "candidates", "strategy", "seed", "round", "labels",
     "spearman", "pair_accuracy", "best_of_5", "best_of_10", "best_of_50", "best_of_100",
     "train_accuracy", "num_candidates", "select_s", "fit_s", "select_rpc_s", "fit_rpc_s",
+    "beta", "label_agreement", "fit_steps", "train_loss",
 )
 ERROR_COLUMNS = ("scenario", "candidates", "strategy", "seed", "round", "code", "message")
 
@@ -34,15 +35,17 @@ class _Job:
 
 
 class _Worlds:
-    """One world (and its best-of-N subsets) per (scenario, seed), built once, shared by all runs."""
+    """One world (and its best-of-N subsets) per (world parameters, seed), built once, shared by
+    all runs (a noise sweep's betas and scenarios that differ only in head or schedule share it)."""
 
     def __init__(self, bon_draws: int) -> None:
         self._lock = threading.Lock()
-        self._cache: dict[tuple[str, int], tuple[World, dict, dict]] = {}
+        self._cache: dict[tuple, tuple[World, dict, dict]] = {}
         self._bon_draws = bon_draws
 
     def get(self, sc: Scenario, seed: int) -> tuple[World, dict, dict]:
-        key = (sc.name, seed)
+        key = (sc.kind, sc.dim, sc.train_prompts, sc.responses_per_prompt, sc.eval_prompts, sc.eval_responses,
+               sc.response_scale, sc.golden, seed)
         with self._lock:
             if key not in self._cache:
                 w = make_world(sc.kind, dim=sc.dim, train_prompts=sc.train_prompts,
@@ -62,6 +65,19 @@ def evaluate(pred: np.ndarray, world: World, subsets: dict) -> dict[str, float]:
     for n in mx.BEST_OF:
         out[f"best_of_{n}"] = bon.get(n, float("nan"))
     return out
+
+
+def fit_steps(sc: Scenario, iterations: int, labels: int) -> int:
+    """Optimiser steps of one Fit from its report: Newton iterations (LINEAR) or Adam steps
+    (MLP: epochs run x minibatches per epoch), so the rounds' training budgets can be compared."""
+    return iterations if sc.head == "linear" else adam_steps(sc.fit, iterations, labels)
+
+
+def label_agreement(gold_a: np.ndarray, gold_b: np.ndarray, outcomes: list[str]) -> float:
+    """Fraction of this round's labels that agree with the golden order (how noisy beta made them)."""
+    a_better = gold_a > gold_b
+    said_a = np.asarray(outcomes) == "a"
+    return float(np.mean(a_better == said_a)) if len(outcomes) else float("nan")
 
 
 def run_one(client: activerm.Client, job: _Job, worlds: _Worlds) -> tuple[list[dict], list[dict]]:
@@ -108,7 +124,10 @@ def run_one(client: activerm.Client, job: _Job, worlds: _Worlds) -> tuple[list[d
             row.update(evaluate(pred, world, subsets))
             row.update(train_accuracy=report.train_accuracy, num_candidates=sel.num_candidates,
                        select_s=sel.wall_time_s, fit_s=report.wall_time_s, select_rpc_s=select_rpc,
-                       fit_rpc_s=fit_rpc)
+                       fit_rpc_s=fit_rpc, beta=sc.beta,
+                       label_agreement=label_agreement(world.pool_gold[ra], world.pool_gold[rb], outcomes),
+                       fit_steps=fit_steps(sc, report.iterations, report.num_comparisons),
+                       train_loss=report.loss)
             rows.append(row)
     except activerm.ActiveRmError as e:
         errors.append({"scenario": sc.name, "candidates": job.mode, "strategy": job.strategy, "seed": seed,

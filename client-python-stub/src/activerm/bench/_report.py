@@ -180,7 +180,7 @@ def markdown(rows: list[dict], summary: list[dict], errors: list[dict], cfg: Con
                 add("")
     add(_checks(cfg, cur, by_key))
     if cfg.betas:
-        add(_noise_sweep(cfg, cur, by_key))
+        add(_noise_sweep(cfg, cur, by_key, images))
     if errors:
         add("### Errors")
         add("")
@@ -248,7 +248,7 @@ def _checks(cfg: Config, cur: _Curves, by_key: dict) -> str:
     return "\n".join(lines)
 
 
-def _noise_sweep(cfg: Config, cur: _Curves, by_key: dict) -> str:
+def _noise_sweep(cfg: Config, cur: _Curves, by_key: dict, images: dict) -> str:
     """Per scenario family and mode, one column per beta: final Spearman, and each strategy's
     paired difference against RANDOM (over rounds and final) with its spread."""
     lines = ["### Label-noise sweep", "",
@@ -287,6 +287,9 @@ def _noise_sweep(cfg: Config, cur: _Curves, by_key: dict) -> str:
                                       ("final", lambda sc: cur.paired(sc.name, mode, strat, mode, "random", sc.rounds))):
                         add(f"| {strat} − random ({label}) | " + " | ".join(_diff_cell(fn(sc)) for sc in scs) + " |")
             add("")
+            if ("noise:" + fam, mode) in images:
+                add(f"![{fam} {mode} noise sweep]({images[('noise:' + fam, mode)]})")
+                add("")
     return "\n".join(lines)
 
 
@@ -335,6 +338,51 @@ def plot(summary: list[dict], cfg: Config, out: pathlib.Path) -> dict[tuple[str,
     return files
 
 
+def plot_noise_sweep(summary: list[dict], cfg: Config, out: pathlib.Path) -> dict[tuple[str, str], pathlib.Path]:
+    """With --beta: one PNG per (scenario family, mode), a Spearman-vs-labels panel per beta.
+    Keys ("noise:" + family, mode); {} without matplotlib or without a sweep."""
+    if not cfg.betas:
+        return {}
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return {}
+    families: dict[str, list] = defaultdict(list)
+    for sc in cfg.scenarios:
+        families[sc.family or sc.name].append(sc)
+    files = {}
+    for fam, scs in families.items():
+        scs = sorted(scs, key=lambda s: s.beta)
+        for mode in scs[0].modes:
+            fig, axes = plt.subplots(1, len(scs), figsize=(3.4 * len(scs), 3.4), dpi=80, sharey=True, squeeze=False)
+            for ax, sc in zip(axes[0], scs):
+                for strat in cfg.strategies:
+                    pts = [x for x in summary if x["scenario"] == sc.name and x["candidates"] == mode
+                           and x["strategy"] == strat]
+                    if not pts:
+                        continue
+                    x = np.array([q["labels"] for q in pts])
+                    m = np.array([q["spearman_mean"] for q in pts])
+                    sd = np.array([q["spearman_std"] for q in pts])
+                    style = "-" if strat in ("dopt", "past_aware_dopt", "greedy_dopt") else "--"
+                    ax.plot(x, m, style, color=STRATEGY_COLORS.get(strat), label=strat, lw=1.4)
+                    ax.fill_between(x, m - sd, m + sd, color=STRATEGY_COLORS.get(strat), alpha=0.08, lw=0)
+                ax.set_title(f"β = {sc.beta:g}", fontsize=10)
+                ax.set_xlabel("labeled comparisons")
+                ax.grid(alpha=0.3)
+            axes[0][0].set_ylabel("mean per-prompt Spearman")
+            axes[0][-1].legend(fontsize=7, loc="lower right")
+            fig.suptitle(f"{fam}, {mode}: label-noise sweep, mean ± std over {cfg.seeds} seeds", fontsize=10)
+            fig.tight_layout()
+            path = out / f"noise_{fam}_{mode}.png"
+            fig.savefig(path)
+            plt.close(fig)
+            files[("noise:" + fam, mode)] = path
+    return files
+
+
 def read_rows(path: pathlib.Path, columns) -> list[dict]:
     """rounds.csv / errors.csv back into the dicts the runner made (numbers as numbers)."""
     text = {"scenario", "head", "candidates", "strategy", "code", "message"}
@@ -355,6 +403,7 @@ def write_all(out: pathlib.Path, rows, errors, cfg: Config, command: str, wall_s
     write_csv(paths["summary"], SUMMARY_COLUMNS, summary)
     write_csv(paths["errors"], ERROR_COLUMNS, errors)
     images = plot(summary, cfg, out)
+    images.update(plot_noise_sweep(summary, cfg, out))
     rel = {k: v.name for k, v in images.items()}
     paths["markdown"].write_text(markdown(rows, summary, errors, cfg, command, rel, wall_s) + "\n")
     for k, v in images.items():

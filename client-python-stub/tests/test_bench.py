@@ -349,3 +349,11 @@ def test_report_pairs_by_seed_over_rounds_and_reads_old_csvs(tmp_path):
     old.write_text("scenario,seed,spearman\nx,1,0.5\n")
     (r,) = read_rows(old, ("scenario", "seed", "spearman", "fit_steps"))
     assert r["scenario"] == "x" and r["seed"] == 1 and r["spearman"] == 0.5 and math.isnan(r["fit_steps"])
+
+
+def test_fit_steps_override_sets_a_constant_budget_on_mlp_heads_only():
+    from activerm.bench import narrowed
+    cfg = narrowed(preset("fast"), scenarios=("embedding", "toy2d-512"), fit_steps=200)
+    emb, toy = cfg.scenarios
+    assert emb.fit == {} and toy.fit == {"epochs": 200, "batch_size": 1_000_000, "learning_rate": 1e-3}
+    assert toy.budget() == "200 full-batch Adam steps, lr 0.001, in every round (constant)"

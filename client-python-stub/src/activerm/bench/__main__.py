@@ -38,7 +38,7 @@ def _betas(text: str) -> tuple[float, ...]:
 def _config(args):
     return narrowed(preset(args.preset), seeds=args.seeds, strategies=args.strategies, scenarios=args.scenarios,
                     modes=args.modes, workers=args.workers, candidates_from=args.candidates_from, dim=args.dim,
-                    betas=getattr(args, "beta", None))
+                    betas=getattr(args, "beta", None), fit_steps=getattr(args, "fit_steps", None))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
                          "prompts with prompt_ids; explicit: pairs built client-side, sent as explicit pairs")
     ap.add_argument("--beta", type=_betas, help="label-noise sweep: comma-separated betas (e.g. 0.1,0.3,1,3); "
                     "every scenario runs once per beta as NAME-betaB, reported per beta")
+    ap.add_argument("--fit-steps", type=int, help="MLP heads: this many full-batch Adam steps per Fit in every "
+                    "round instead of the preset's budget (1..100000)")
     ap.add_argument("--java-opt", action="append", default=None, help="JVM option for --server-jar (repeatable)")
     ap.add_argument("--rebuild", action="store_true",
                     help="no runs: rewrite summary, markdown and PNGs from OUT's rounds.csv, errors.csv, run.json")
@@ -78,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         errors = read_rows(args.out / "errors.csv", ERROR_COLUMNS)
         write_all(args.out, rows, errors, cfg, run["command"], run["wall_s"])
         return 1 if errors else 0
+    if args.fit_steps is not None and not 1 <= args.fit_steps <= 100_000:
+        ap.error(f"--fit-steps is {args.fit_steps}; use 1..100000 (the server's epoch limit)")
     if not (args.target or args.server_jar):
         ap.error("give --target HOST:PORT or --server-jar PATH (or --rebuild)")
     cfg = _config(args)

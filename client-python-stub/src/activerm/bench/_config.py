@@ -214,10 +214,11 @@ def preset(name: str) -> Config:
 def narrowed(cfg: Config, *, seeds: int | None = None, strategies: tuple[str, ...] | None = None,
              scenarios: tuple[str, ...] | None = None, modes: tuple[str, ...] | None = None,
              workers: int | None = None, candidates_from: str | None = None, dim: int | None = None,
-             betas: tuple[float, ...] | None = None) -> Config:
+             betas: tuple[float, ...] | None = None, fit_steps: int | None = None) -> Config:
     """The preset with command-line overrides applied. dim replaces D of the embedding worlds
     (the toy world is 2-D by definition); betas runs every scenario once per label-noise
-    level, as NAME-betaB (same world and label draws, only beta differs)."""
+    level, as NAME-betaB (same world and label draws, only beta differs); fit_steps gives every
+    MLP scenario that constant budget of full-batch Adam steps (its learning rate kept)."""
     if dim is not None and not 2 <= dim <= MAX_DIM:
         raise ValueError(f"dim is {dim}; use 2..{MAX_DIM}")
     sc = cfg.scenarios
@@ -232,6 +233,9 @@ def narrowed(cfg: Config, *, seeds: int | None = None, strategies: tuple[str, ..
     if modes:
         sc = tuple(replace(s, modes=tuple(m for m in s.modes if m in modes)) for s in sc)
         sc = tuple(s for s in sc if s.modes)
+    if fit_steps is not None:
+        sc = tuple(replace(s, fit=full_batch_adam(fit_steps, s.fit.get("learning_rate") or 1e-3))
+                   if s.head == "mlp" else s for s in sc)
     betas = tuple(betas) if betas else cfg.betas
     if betas:
         if any(not (b > 0 and math.isfinite(b)) for b in betas):

@@ -113,8 +113,8 @@ def _steps_cell(rs: list[dict]) -> str:
     steps = [s["fit_steps_mean"] for s in rs if not math.isnan(s["fit_steps_mean"])]
     if not steps:
         return "—"
-    lo, hi = min(steps), max(steps)
-    return f"{lo:.0f}" if lo == hi else f"{lo:.0f}–{hi:.0f}"
+    lo, hi = f"{min(steps):.0f}", f"{max(steps):.0f}"
+    return lo if lo == hi else f"{lo}–{hi}"
 
 
 def markdown(rows: list[dict], summary: list[dict], errors: list[dict], cfg: Config, command: str,

@@ -293,3 +293,134 @@ def test_tiny_preset_on_a_dataset_file(server, tmp_path, mode):
     md = (tmp_path / "results.md").read_text()
     assert f"dataset `{args[1]}`" in md and "failed (see errors)" not in md
     assert ("recorded preferences (replay)" in md) == (mode == "replay")
+
+
+def _runs(rows):
+    by_run = {}
+    for r in rows:
+        by_run.setdefault((r["scenario"], r["candidates"], r["strategy"], r["seed"]), []).append(r)
+    return {k: sorted(v, key=lambda r: int(r["round"])) for k, v in by_run.items()}
+
+
+def test_mlp_training_budget_is_the_same_in_every_round(tiny_run):
+    """The MLP's optimiser steps per Fit must not grow with the labels (issue 12 §2): the tiny
+    toy2d trains 20 full-batch Adam steps at 8, 14 and 20 labels. fit_steps comes from the
+    server's FitReport (epochs run) and the trainer's min(batch, labels) minibatch rule."""
+    _, out = tiny_run
+    _, rows = _read(out / "rounds.csv")
+    toy = {k: v for k, v in _runs(rows).items() if k[0] == "toy2d"}
+    assert toy
+    for key, run in toy.items():
+        labels = [int(r["labels"]) for r in run]
+        assert labels == sorted(set(labels)) and len(labels) == 3, key  # the labels grow ...
+        assert [int(float(r["fit_steps"])) for r in run] == [20, 20, 20], key  # ... the budget does not
+        assert all(math.isfinite(float(r["train_loss"])) for r in run)
+    md = (out / "results.md").read_text()
+    assert "Training budget per Fit: 20 full-batch Adam steps, lr 0.01, in every round (constant)" in md
+
+
+def test_old_protocol_budget_grows_and_every_other_preset_is_constant():
+    from activerm.bench._config import PRESETS, adam_steps, full_batch_adam
+    old = preset("full-epochs")
+    toy = next(s for s in old.scenarios if s.name == "toy2d")
+    assert adam_steps(toy.fit, 60, 32) == 60 and adam_steps(toy.fit, 60, 512) == 480  # the issue's numbers
+    assert "grows with the labels" in toy.budget()
+    assert adam_steps(full_batch_adam(1000), 1000, 10) == adam_steps(full_batch_adam(1000), 1000, 999_999) == 1000
+    for name in PRESETS:
+        if name.endswith("-epochs"):
+            continue
+        cfg = preset(name)
+        for sc in cfg.scenarios + cfg.extra_scenarios:
+            if sc.head != "mlp":
+                continue
+            epochs = sc.fit["epochs"]
+            first, last = sc.labels_after(0), sc.labels_after(sc.rounds)
+            assert adam_steps(sc.fit, epochs, first) == adam_steps(sc.fit, epochs, last) == epochs, (name, sc.name)
+
+
+def test_paper_preset_is_paper_sized():
+    cfg = preset("paper")
+    assert cfg.seeds >= 10
+    for sc in cfg.scenarios:
+        assert sc.batch_size in (125, 500)
+        assert sc.labels_after(sc.rounds) >= 5000
+        assert sc.prompts_per_round / sc.train_prompts == pytest.approx(0.01)
+    assert {s.batch_size for s in cfg.scenarios} == {125, 500}
+    toy = next(s for s in preset("fast").extra_scenarios if s.name == "toy2d-512")
+    assert toy.hidden_sizes == (512, 512, 512) and toy.fit == {"epochs": 1000, "batch_size": 1_000_000,
+                                                               "learning_rate": 1e-3}
+
+
+def test_betas_expand_every_scenario_and_are_checked():
+    from activerm.bench import narrowed
+    cfg = narrowed(preset("tiny"), betas=(0.1, 3))
+    assert [(s.name, s.family, s.beta) for s in cfg.scenarios] == [
+        ("embedding-beta0.1", "embedding", 0.1), ("embedding-beta3", "embedding", 3.0),
+        ("toy2d-beta0.1", "toy2d", 0.1), ("toy2d-beta3", "toy2d", 3.0)]
+    for bad in ((0.0,), (-1.0,), (float("inf"),)):
+        with pytest.raises(ValueError, match="use finite values > 0"):
+            narrowed(preset("tiny"), betas=bad)
+    proc = subprocess.run([sys.executable, "-m", "activerm.bench", "--preset", "tiny", "--target", "127.0.0.1:1",
+                           "--out", "/nonexistent", "--beta", "0.1,x"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "comma-separated list of numbers" in proc.stderr
+
+
+def test_noise_sweep_runs_and_is_reported_per_beta(server, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "activerm.bench", "--preset", "tiny", "--target", server.target, "--out", str(tmp_path),
+         "--seeds", "1", "--strategies", "random,greedy_dopt", "--scenarios", "embedding", "--modes", "cross_prompt",
+         "--beta", "0.1,3"],
+        capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    _, rows = _read(tmp_path / "rounds.csv")
+    assert {(r["scenario"], float(r["beta"])) for r in rows} == {("embedding-beta0.1", 0.1), ("embedding-beta3", 3.0)}
+    assert len(rows) == 2 * 2 * 3  # betas x strategies x rounds
+    agree = {b: np.mean([float(r["label_agreement"]) for r in rows if float(r["beta"]) == b]) for b in (0.1, 3.0)}
+    assert agree[0.1] > 0.9 and agree[3.0] < agree[0.1] - 0.15  # beta 3 labels are much noisier
+    md = (tmp_path / "results.md").read_text()
+    assert "### Label-noise sweep" in md and "| strategy | β = 0.1 | β = 3 |" in md
+    assert "| greedy_dopt − random (final) |" in md
+
+
+def test_paper_head_3x512_on_2d_inputs_is_accepted_by_every_fisher_strategy(server, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "activerm.bench", "--preset", "tiny", "--target", server.target, "--out", str(tmp_path),
+         "--seeds", "1", "--strategies", "ols_dopt,dopt,past_aware_dopt,greedy_dopt,bald",
+         "--scenarios", "toy2d-512"],
+        capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    _, errors = _read(tmp_path / "errors.csv")
+    assert errors == []
+    _, rows = _read(tmp_path / "rounds.csv")
+    assert len(rows) == 5 * 3 and {int(float(r["fit_steps"])) for r in rows} == {20}
+
+
+def test_paired_interval_matches_the_t_formula():
+    d = np.array([0.01, 0.03, -0.02, 0.05, 0.02])
+    mean, sd, lo, hi = mx.paired_interval(d)
+    assert mean == pytest.approx(0.018) and sd == pytest.approx(np.sqrt(np.sum((d - 0.018) ** 2) / 4))
+    assert (hi - lo) / 2 == pytest.approx(2.776 * sd / np.sqrt(5), rel=1e-12)  # t_{0.975, 4} = 2.776
+    assert mx.t975(1) == 12.706 and mx.t975(100) == 1.96
+    one = mx.paired_interval(np.array([0.5]))
+    assert one[:2] == (0.5, 0.0) and math.isnan(one[2])
+
+
+def test_report_pairs_by_seed_over_rounds_and_reads_old_csvs(tmp_path):
+    from activerm.bench._report import _Curves, read_rows
+    rows = [{"scenario": "s", "candidates": "m", "strategy": st, "seed": seed, "round": r, "spearman": v}
+            for st, vals in (("a", {0: [0.5, 0.7], 1: [0.2, 0.4]}), ("b", {0: [0.4, 0.4], 1: [0.3, 0.3]}))
+            for seed, vs in vals.items() for r, v in enumerate(vs, 1)]
+    d = _Curves(rows, []).paired_over_rounds("s", "m", "a", "m", "b", 2)
+    assert d.tolist() == pytest.approx([0.2, 0.0])  # one mean difference per seed, not per (seed, round)
+    old = tmp_path / "old.csv"
+    old.write_text("scenario,seed,spearman\nx,1,0.5\n")
+    (r,) = read_rows(old, ("scenario", "seed", "spearman", "fit_steps"))
+    assert r["scenario"] == "x" and r["seed"] == 1 and r["spearman"] == 0.5 and math.isnan(r["fit_steps"])
+
+
+def test_fit_steps_override_sets_a_constant_budget_on_mlp_heads_only():
+    from activerm.bench import narrowed
+    cfg = narrowed(preset("fast"), scenarios=("embedding", "toy2d-512"), fit_steps=200)
+    emb, toy = cfg.scenarios
+    assert emb.fit == {} and toy.fit == {"epochs": 200, "batch_size": 1_000_000, "learning_rate": 1e-3}
+    assert toy.budget() == "200 full-batch Adam steps, lr 0.001, in every round (constant)"

@@ -9,7 +9,7 @@ import sys
 import time
 from dataclasses import asdict
 
-from ._config import CANDIDATE_SOURCES, MODES, STRATEGIES, narrowed, preset
+from ._config import CANDIDATE_SOURCES, MODES, PRESETS, STRATEGIES, narrowed, preset
 from ._dataset import DatasetError
 from ._dataset_world import with_dataset
 from ._report import read_rows, write_all
@@ -27,17 +27,29 @@ def _csv_list(allowed):
     return parse
 
 
+def _betas(text: str) -> tuple[float, ...]:
+    try:
+        items = tuple(float(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers, e.g. 0.1,0.3,1,3")
+    if not items or any(not (b > 0 and b < float("inf")) for b in items):
+        raise argparse.ArgumentTypeError(f"{text!r}: give one or more finite betas > 0, e.g. 0.1,0.3,1,3")
+    return items
+
+
 def _config(args):
     cfg = preset(args.preset)
     if args.dataset:  # the preset's schedules on the file's pool (activerm/bench/_dataset.py)
         cfg = with_dataset(cfg, args.dataset, args.preferences)
     return narrowed(cfg, seeds=args.seeds, strategies=args.strategies, scenarios=args.scenarios,
-                    modes=args.modes, workers=args.workers, candidates_from=args.candidates_from, dim=args.dim)
+                    modes=args.modes, workers=args.workers, candidates_from=args.candidates_from, dim=args.dim,
+                    betas=getattr(args, "beta", None), fit_steps=getattr(args, "fit_steps", None))
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m activerm.bench", description=__doc__)
-    ap.add_argument("--preset", choices=("tiny", "fast", "full"), default="fast")
+    ap.add_argument("--preset", choices=PRESETS, default="fast",
+                    help="fast-epochs / full-epochs: the old protocol (minibatch epochs, Adam steps grow with labels)")
     where = ap.add_mutually_exclusive_group()
     where.add_argument("--target", help="HOST:PORT of a running server")
     where.add_argument("--server-jar", help="start this packaged server jar on a free loopback port (temp data dir)")
@@ -57,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
                     "recorded preferences (replay); see docs/benchmarks.md")
     ap.add_argument("--preferences", help="with --dataset: recorded comparisons a_id, b_id, label to replay "
                     "(an .npz --dataset may hold them itself)")
+    ap.add_argument("--beta", type=_betas, help="label-noise sweep: comma-separated betas (e.g. 0.1,0.3,1,3); "
+                    "every scenario runs once per beta as NAME-betaB, reported per beta")
+    ap.add_argument("--fit-steps", type=int, help="MLP heads: this many full-batch Adam steps per Fit in every "
+                    "round instead of the preset's budget (1..100000)")
     ap.add_argument("--java-opt", action="append", default=None, help="JVM option for --server-jar (repeatable)")
     ap.add_argument("--rebuild", action="store_true",
                     help="no runs: rewrite summary, markdown and PNGs from OUT's rounds.csv, errors.csv, run.json")
@@ -66,11 +82,16 @@ def main(argv: list[str] | None = None) -> int:
         args = ap.parse_args(run["argv"])
         # Runs written before the benchmark could ask the server for candidates sent explicit pairs.
         args.candidates_from = run.get("candidates_from", "explicit")
+        # Runs written before the constant training budget used the old protocol's presets.
+        if "protocol" not in run and args.preset in ("fast", "full"):
+            args.preset += "-epochs"
         cfg = _config(args)
         rows = read_rows(args.out / "rounds.csv", ROUND_COLUMNS)
         errors = read_rows(args.out / "errors.csv", ERROR_COLUMNS)
         write_all(args.out, rows, errors, cfg, run["command"], run["wall_s"])
         return 1 if errors else 0
+    if args.fit_steps is not None and not 1 <= args.fit_steps <= 100_000:
+        ap.error(f"--fit-steps is {args.fit_steps}; use 1..100000 (the server's epoch limit)")
     if not (args.target or args.server_jar):
         ap.error("give --target HOST:PORT or --server-jar PATH (or --rebuild)")
     if args.preferences and not args.dataset:
@@ -90,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.perf_counter() - started
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
-    run = {"argv": argv, "command": command, "wall_s": wall, "candidates_from": cfg.candidates_from}
+    run = {"argv": argv, "command": command, "wall_s": wall, "candidates_from": cfg.candidates_from,
+           "protocol": "constant-budget"}
     (args.out / "run.json").write_text(json.dumps(run) + "\n")
     paths = write_all(args.out, rows, errors, cfg, command, wall)
     print(f"[bench] {len(rows)} rows, {len(errors)} errors, {wall:.0f} s; wrote "

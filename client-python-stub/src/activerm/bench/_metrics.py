@@ -67,3 +67,30 @@ def best_of_n(pred: np.ndarray, gold: np.ndarray, subsets: dict[int, np.ndarray]
         best = np.argmax(p, axis=2)[..., None]
         out[n] = float(np.take_along_axis(gold[rows, idx], best, axis=2).mean())
     return out
+
+
+# Two-sided 95% Student t quantiles t_{0.975, df} for df = 1..30 (standard tables); beyond
+# 30 the normal 1.96 is within 2% of the t quantile.
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
+         2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
+         2.045, 2.042)
+
+
+def t975(df: int) -> float:
+    if df < 1:
+        raise ValueError(f"df is {df}; need >= 1")
+    return _T975[df - 1] if df <= len(_T975) else 1.96
+
+
+def paired_interval(d: np.ndarray) -> tuple[float, float, float, float]:
+    """Per-seed paired differences -> (mean, sample std, 95% t-interval low, high); the
+    interval is nan with fewer than 2 seeds."""
+    d = np.asarray(d, dtype=np.float64)
+    if d.size == 0:
+        return (float("nan"),) * 4
+    mean = float(d.mean())
+    if d.size < 2:
+        return mean, 0.0, float("nan"), float("nan")
+    sd = float(d.std(ddof=1))
+    half = t975(d.size - 1) * sd / np.sqrt(d.size)
+    return mean, sd, mean - half, mean + half

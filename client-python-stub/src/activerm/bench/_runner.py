@@ -1,6 +1,7 @@
 """Drives the server through the public client: one project per (scenario, mode, strategy, seed)."""
 from __future__ import annotations
 
+import math
 import sys
 import threading
 import time
@@ -13,7 +14,7 @@ import numpy as np
 import activerm
 
 from . import _metrics as mx
-from ._config import Config, Scenario
+from ._config import Config, Scenario, adam_steps
 from ._dataset_world import DatasetScenario, DatasetWorld, dataset_world
 from ._sim import World, annotate, make_world, round_candidate_count, round_candidates, round_prompt_ids
 
@@ -23,6 +24,7 @@ ROUND_COLUMNS = (
     "train_accuracy", "num_candidates", "select_s", "fit_s", "select_rpc_s", "fit_rpc_s",
     # The stop signals (_stop.py): the batch's information, and the pool's uncertainty after the fit.
     "log_det_gain", "relative_gain", "pool_mean_variance", "pool_p90_variance", "pool_mean_bernoulli",
+    "beta", "label_agreement", "fit_steps", "train_loss",
 )
 STOP_PAIRS = 2048  # pool pairs per round for pool_uncertainty (the same seeded sample every round)
 ERROR_COLUMNS = ("scenario", "candidates", "strategy", "seed", "round", "code", "message")
@@ -38,15 +40,17 @@ class _Job:
 
 
 class _Worlds:
-    """One world (and its best-of-N subsets) per (scenario, seed), built once, shared by all runs."""
+    """One world (and its best-of-N subsets) per (world parameters, seed), built once, shared by
+    all runs (a noise sweep's betas and scenarios that differ only in head or schedule share it)."""
 
     def __init__(self, bon_draws: int) -> None:
         self._lock = threading.Lock()
-        self._cache: dict[tuple[str, int], tuple[World, dict, dict]] = {}
+        self._cache: dict[tuple, tuple[World, dict, dict]] = {}
         self._bon_draws = bon_draws
 
     def get(self, sc: Scenario, seed: int) -> tuple[World, dict, dict]:
-        key = (sc.name, seed)
+        key = (sc.kind, sc.dim, sc.train_prompts, sc.responses_per_prompt, sc.eval_prompts, sc.eval_responses,
+               sc.response_scale, sc.golden, seed)
         with self._lock:
             if key not in self._cache and isinstance(sc, DatasetScenario):  # the file's pool, every seed
                 w = dataset_world(sc, self._bon_draws)
@@ -80,6 +84,19 @@ def _stop_signals(sel: activerm.Selection, unc: activerm.PoolUncertainty) -> dic
             "relative_gain": info.relative_gain_per_label if info else float("nan"),
             "pool_mean_variance": unc.mean_variance, "pool_p90_variance": unc.p90_variance,
             "pool_mean_bernoulli": unc.mean_bernoulli_variance}
+
+
+def fit_steps(sc: Scenario, iterations: int, labels: int) -> int:
+    """Optimiser steps of one Fit from its report: Newton iterations (LINEAR) or Adam steps
+    (MLP: epochs run x minibatches per epoch), so the rounds' training budgets can be compared."""
+    return iterations if sc.head == "linear" else adam_steps(sc.fit, iterations, labels)
+
+
+def label_agreement(gold_a: np.ndarray, gold_b: np.ndarray, outcomes: list[str]) -> float:
+    """Fraction of this round's labels that agree with the golden order (how noisy beta made them)."""
+    a_better = gold_a > gold_b
+    said_a = np.asarray(outcomes) == "a"
+    return float(np.mean(a_better == said_a)) if len(outcomes) else float("nan")
 
 
 def run_one(client: activerm.Client, job: _Job, worlds: _Worlds) -> tuple[list[dict], list[dict]]:
@@ -135,7 +152,11 @@ def run_one(client: activerm.Client, job: _Job, worlds: _Worlds) -> tuple[list[d
             row.update(evaluate(pred, world, subsets))
             row.update(train_accuracy=report.train_accuracy, num_candidates=sel.num_candidates,
                        select_s=sel.wall_time_s, fit_s=report.wall_time_s, select_rpc_s=select_rpc,
-                       fit_rpc_s=fit_rpc)
+                       fit_rpc_s=fit_rpc, beta=sc.beta,
+                       label_agreement=(label_agreement(world.pool_gold[ra], world.pool_gold[rb], outcomes)
+                                        if world.pool_gold is not None else math.nan),  # replay: no golden
+                       fit_steps=fit_steps(sc, report.iterations, report.num_comparisons),
+                       train_loss=report.loss)
             row.update(_stop_signals(sel, project.pool_uncertainty(num_pairs=STOP_PAIRS, seed=seed)))
             rows.append(row)
     except activerm.ActiveRmError as e:

@@ -9,8 +9,7 @@ import java.util.function.BooleanSupplier;
  * sum_k weight_k z_k z_k^T with z_k = phi_a - phi_b, without forming any z_k: it equals
  * Phi^T L_G Phi with L_G = D - A the weighted graph Laplacian of the pairs over the rows.
  * One sparse-dense product Y = L_G Phi (CSR, parallel over rows), then one GEMM Phi^T Y:
- * P*h + T*h^2 flops, not P*h^2; from h = 512 on only the column blocks of Phi^T Y on and above
- * the diagonal are multiplied (about T*h^2 / 2).
+ * P*h + T*h^2 flops, not P*h^2.
  *
  * <p>Both products run in double, block of rows by block of rows. F is PSD only up to its
  * rounding, and on low-rank features (an MLP of width 512 on 2-D inputs) float32 rounding
@@ -22,9 +21,6 @@ public final class LaplacianGram {
   /** Doubles per block array (Phi and Y rows of one block): 32 MiB each. */
   static final int BLOCK_DOUBLES = 1 << 22;
   private static final int ROWS_PER_PART = 64;
-  /** Width from which the product is computed in column blocks, upper ones only. */
-  static final int BLOCKED_FROM = 512;
-  static final int BLOCK_WIDTH = 256;
 
   private LaplacianGram() {}
 
@@ -57,7 +53,6 @@ public final class LaplacianGram {
       wt[fill[b]++] = wk;
     }
     int block = Math.max(1, Math.min(t, BLOCK_DOUBLES / h));
-    int bw = blockWidth(h);
     double[] x = new double[block * h];
     double[] y = new double[block * h];
     double[] f = new double[h * h];
@@ -99,42 +94,13 @@ public final class LaplacianGram {
         });
         xp.put(x, 0, n * h);
         yp.put(y, 0, n * h);
-        if (bw >= h) {
-          Blas.dgemm(true, false, h, h, n, 1.0, xp, h, yp, h, 1.0, fp, h);
-        } else {
-          upperBlocks(h, n, bw, xp, yp, fp);
-        }
+        Blas.dgemm(true, false, h, h, n, 1.0, xp, h, yp, h, 1.0, fp, h);
       }
       fp.get(f, 0, h * h);
     }
     for (int i = 0; i < h; i++) {
-      int bi = i / bw;
       for (int j = 0; j < h; j++) {
-        int bj = j / bw;
-        out[i * h + j] += bi == bj ? 0.5 * (f[i * h + j] + f[j * h + i]) : bi < bj ? f[i * h + j] : f[j * h + i];
-      }
-    }
-  }
-
-  /**
-   * The column-block width of the product: at h >= {@link #BLOCKED_FROM} F = Phi^T Y is
-   * symmetric in exact arithmetic, so only the blocks on and above the diagonal are computed
-   * (k (k + 1) / 2 of k^2 blocks: 0.56 of the flops at h = 2 048, 0.53 at 4 096) and the
-   * ones below are their transposes. Below that width one GEMM, as before (and the same bits).
-   */
-  static int blockWidth(int h) {
-    return h >= BLOCKED_FROM ? BLOCK_WIDTH : h;
-  }
-
-  /** F_IJ += Phi_I^T Y_J for column blocks I <= J of width bw (the last one narrower). */
-  private static void upperBlocks(int h, int n, int bw, DoublePointer xp, DoublePointer yp, DoublePointer fp) {
-    for (int i0 = 0; i0 < h; i0 += bw) {
-      int mi = Math.min(bw, h - i0);
-      DoublePointer xi = new DoublePointer(xp).position(i0);
-      for (int j0 = i0; j0 < h; j0 += bw) {
-        int nj = Math.min(bw, h - j0);
-        Blas.dgemm(true, false, mi, nj, n, 1.0, xi, h, new DoublePointer(yp).position(j0), h, 1.0,
-            new DoublePointer(fp).position((long) i0 * h + j0), h);
+        out[i * h + j] += 0.5 * (f[i * h + j] + f[j * h + i]);
       }
     }
   }

@@ -13,7 +13,7 @@ import org.slf4j.LoggerFactory;
  * {@link #setThreads} so it does not fight the gRPC executor; the server calls it once at
  * start with --compute-threads.
  *
- * <p>Small dense work (h x h factorisations, solves, log det) belongs to ojAlgo instead.
+ * <p>h x h factorisations are in {@link Lapack} (the same library's LAPACK).
  */
 public final class Blas {
   private static final Logger log = LoggerFactory.getLogger(Blas.class);

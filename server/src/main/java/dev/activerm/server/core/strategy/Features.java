@@ -90,11 +90,16 @@ final class Features {
   static double[] cholesky(double[] m, int h, String what, String fix) {
     double[] l = DenseMatrices.choleskyLower(m, h);
     if (l == null) {
-      throw ActiveRmException.failedPrecondition("SelectBatch: " + what + " (h = " + h
-          + ", largest diagonal entry " + maxDiagonal(m, h) + ") is not positive definite to double precision; "
-          + fix + ". Nothing was stored");
+      throw notPositiveDefinite(m, h, what, fix);
     }
     return l;
+  }
+
+  /** The FAILED_PRECONDITION {@link #cholesky} throws for m. */
+  static ActiveRmException notPositiveDefinite(double[] m, int h, String what, String fix) {
+    return ActiveRmException.failedPrecondition("SelectBatch: " + what + " (h = " + h
+        + ", largest diagonal entry " + maxDiagonal(m, h) + ") is not positive definite to double precision; "
+        + fix + ". Nothing was stored");
   }
 
   private static double maxDiagonal(double[] m, int h) {

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import _stop
 from . import _metrics as mx
-from ._config import Config
+from ._config import STRATEGIES, Config
 from ._runner import ERROR_COLUMNS, ROUND_COLUMNS
 
 METRICS = ("spearman", "pair_accuracy", "best_of_5", "best_of_10", "best_of_50", "best_of_100")
@@ -298,9 +298,9 @@ def _noise_sweep(cfg: Config, cur: _Curves, by_key: dict, images: dict) -> str:
     return "\n".join(lines)
 
 
-STRATEGY_COLORS = {s: f"C{i}" for i, s in enumerate(
-    ("random", "max_entropy", "max_difference", "ols_dopt", "dopt", "past_aware_dopt", "greedy_dopt", "coreset",
-     "bald", "batchbald"))}
+# The first ten strategies keep matplotlib's ten cycle colours; later ones (batch_dopt) get their own,
+# because "C10" would repeat "C0" (random's).
+STRATEGY_COLORS = {s: f"C{i}" if i < 10 else c for i, (s, c) in enumerate(zip(STRATEGIES, [None] * 10 + ["black"]))}
 PANELS = (("spearman", "mean per-prompt Spearman"), ("pair_accuracy", "held-out pairwise accuracy"),
           ("best_of_50", "best-of-50 golden reward"))
 

@@ -140,4 +140,25 @@ class LapackTest {
     nan[1 * 6 + 5] = Double.NaN;
     assertThat(Lapack.choleskyLower(nan, 6)).as("NaN off the diagonal").isNull();
   }
+
+  /**
+   * DenseMatrices keeps ojAlgo below LAPACK_FROM_H (so small factors are bit-for-bit what they
+   * were) and hands wider ones to LAPACK; both sides refuse a NaN or indefinite matrix.
+   */
+  @Test
+  void denseMatricesUsesOjAlgoBelowTheThresholdAndLapackFromIt() {
+    Random r = new Random(11);
+    for (int h : new int[] {16, DenseMatrices.LAPACK_FROM_H - 1, DenseMatrices.LAPACK_FROM_H}) {
+      double[] a = spd(r, h);
+      double[] expected = h < DenseMatrices.LAPACK_FROM_H ? ojAlgo(a, h) : Lapack.choleskyLower(a, h);
+      assertThat(DenseMatrices.choleskyLower(a, h)).as("h = %d", h).containsExactly(expected);
+      assertThat(relMaxDiff(DenseMatrices.choleskyLower(a, h), textbook(a, h))).as("h = %d", h).isLessThan(1e-12);
+      double[] nan = a.clone();
+      nan[3 * h + 3] = Double.NaN;
+      assertThat(DenseMatrices.choleskyLower(nan, h)).as("h = %d, NaN pivot", h).isNull();
+      double[] indefinite = a.clone();
+      indefinite[(h - 1) * h + (h - 1)] = -1;
+      assertThat(DenseMatrices.choleskyLower(indefinite, h)).as("h = %d, negative pivot", h).isNull();
+    }
+  }
 }

@@ -293,6 +293,9 @@ def test_tiny_preset_on_a_dataset_file(server, tmp_path, mode):
     md = (tmp_path / "results.md").read_text()
     assert f"dataset `{args[1]}`" in md and "failed (see errors)" not in md
     assert ("recorded preferences (replay)" in md) == (mode == "replay")
+    header = md.splitlines()[0]  # where the candidates came from, said once for the run
+    assert ("the server's within_prompt" in header) == (mode != "replay"), header
+    assert ("recorded pairs of each round's prompts (replay)" in header) == (mode == "replay"), header
 
 
 def _runs(rows):

@@ -11,6 +11,7 @@ import numpy as np
 from . import _stop
 from . import _metrics as mx
 from ._config import STRATEGIES, Config
+from ._dataset_world import REPLAY_MODE
 from ._runner import ERROR_COLUMNS, ROUND_COLUMNS
 
 METRICS = ("spearman", "pair_accuracy", "best_of_5", "best_of_10", "best_of_50", "best_of_100")
@@ -118,6 +119,20 @@ def _steps_cell(rs: list[dict]) -> str:
     return lo if lo == hi else f"{lo}–{hi}"
 
 
+REPLAY_LINE = "the recorded pairs of each round's prompts (replay), sent as explicit pairs."
+
+
+def _candidates_line(cfg: Config) -> str:
+    """Where the candidates came from; replay scenarios (--dataset with recorded preferences)
+    always send their recorded pairs, whatever --candidates-from says."""
+    replay = {sc.name for sc in cfg.scenarios if tuple(sc.modes) == (REPLAY_MODE,)}
+    drawn = ("the server's within_prompt / cross_prompt restricted to each round's prompts (prompt_ids)."
+             if cfg.candidates_from == "server" else "explicit pairs built client-side from each round's prompts.")
+    if replay and len(replay) == len(cfg.scenarios):
+        return REPLAY_LINE
+    return drawn + (f" Replay scenarios ({', '.join(sorted(replay))}): {REPLAY_LINE}" if replay else "")
+
+
 def markdown(rows: list[dict], summary: list[dict], errors: list[dict], cfg: Config, command: str,
              images: dict[tuple[str, str], str], wall_s: float) -> str:
     cur = _Curves(rows, summary)
@@ -126,9 +141,7 @@ def markdown(rows: list[dict], summary: list[dict], errors: list[dict], cfg: Con
     lines: list[str] = []
     add = lines.append
     add(f"Preset `{cfg.preset}`: {cfg.seeds} seeds, strategies {', '.join(cfg.strategies)}; "
-        f"{len(rows)} (run, round) rows in {wall_s:.0f} s wall. Candidates: "
-        + ("the server's within_prompt / cross_prompt restricted to each round's prompts (prompt_ids)."
-           if cfg.candidates_from == "server" else "explicit pairs built client-side from each round's prompts."))
+        f"{len(rows)} (run, round) rows in {wall_s:.0f} s wall. Candidates: " + _candidates_line(cfg))
     add("")
     add("```")
     add(command)

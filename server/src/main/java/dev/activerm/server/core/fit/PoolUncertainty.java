@@ -9,8 +9,6 @@ import dev.activerm.server.core.model.RewardModel;
 import dev.activerm.server.core.model.Rewards;
 import dev.activerm.server.core.project.ProjectState;
 import java.util.Arrays;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.locks.Lock;
 
@@ -41,11 +39,7 @@ public record PoolUncertainty(long modelVersion, int numPairs, double meanVarian
   static PoolUncertainty compute(ProjectState s, FittedModel fitted, LaplacePosterior posterior, int numPairs,
       long seed) {
     RewardModel model = fitted.model();
-    int dim = s.spec().embeddingDim();
-    int[] pa;
-    int[] pb;
-    float[] rows;
-    int numRows;
+    PairRows touched;
     Lock l = s.readLock();
     try {
       int total = s.responses().size();
@@ -67,24 +61,16 @@ public record PoolUncertainty(long modelVersion, int numPairs, double meanVarian
         ra[k] = a;
         rb[k] = b;
       }
-      Map<Integer, Integer> compact = new HashMap<>();
-      pa = new int[numPairs];
-      pb = new int[numPairs];
-      for (int k = 0; k < numPairs; k++) {
-        pa[k] = compact.computeIfAbsent(ra[k], r -> compact.size());
-        pb[k] = compact.computeIfAbsent(rb[k], r -> compact.size());
-      }
-      numRows = compact.size();
-      rows = new float[numRows * dim];
-      for (Map.Entry<Integer, Integer> e : compact.entrySet()) {
-        s.pool().copyRow(e.getKey(), rows, e.getValue() * dim);
-      }
+      touched = PairRows.gather(s, ra, rb);
     } finally {
       l.unlock();
     }
     int h = model.featureDim();
+    int numRows = touched.numRows();
+    int[] pa = touched.a();
+    int[] pb = touched.b();
     float[] phi = new float[numRows * h];
-    model.features(rows, numRows, phi);
+    model.features(touched.rows(), numRows, phi);
     double[] r = Rewards.ofFeatures(model, phi, h);
     double[] sd = posterior.differenceStddev(phi, numRows, pa, pb);
     double[] var = new double[numPairs];

@@ -14,9 +14,7 @@ import dev.activerm.server.core.project.ProjectRegistry;
 import dev.activerm.server.core.project.ProjectState;
 import dev.activerm.server.core.project.RowResolver;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.locks.Lock;
 
 /**
@@ -53,10 +51,7 @@ public final class Scoring {
     int numPairs = q.pairA().size();
     float[] subjects;
     int numSubjects;
-    float[] pairRows;
-    int[] pa = new int[numPairs];
-    int[] pb = new int[numPairs];
-    int numPairRows;
+    PairRows touched;
     Lock l = s.readLock();
     try {
       if (q.embeddings() != null) {
@@ -78,16 +73,7 @@ public final class Scoring {
       missing.throwIfAny(ActiveRmException.Kind.NOT_FOUND,
           "Score: pairs name responses that are not in project '" + projectId
               + "'; add them with AddResponses or fix the ids:");
-      Map<Integer, Integer> compact = new HashMap<>();
-      for (int k = 0; k < numPairs; k++) {
-        pa[k] = compact.computeIfAbsent(ra[k], r -> compact.size());
-        pb[k] = compact.computeIfAbsent(rb[k], r -> compact.size());
-      }
-      numPairRows = compact.size();
-      pairRows = new float[numPairRows * dim];
-      for (Map.Entry<Integer, Integer> e : compact.entrySet()) {
-        s.pool().copyRow(e.getKey(), pairRows, e.getValue() * dim);
-      }
+      touched = PairRows.gather(s, ra, rb);
     } finally {
       l.unlock();
     }
@@ -96,8 +82,11 @@ public final class Scoring {
     List<ScoreResult.Pair> pairs = new ArrayList<>(numPairs);
     if (numPairs > 0) {
       int h = model.featureDim();
+      int numPairRows = touched.numRows();
+      int[] pa = touched.a();
+      int[] pb = touched.b();
       float[] phi = new float[numPairRows * h];
-      model.features(pairRows, numPairRows, phi);
+      model.features(touched.rows(), numPairRows, phi);
       double[] r = Rewards.ofFeatures(model, phi, h);
       LaplacePosterior posterior = posterior(s, fitted);
       double[] sd = posterior.differenceStddev(phi, numPairRows, pa, pb);

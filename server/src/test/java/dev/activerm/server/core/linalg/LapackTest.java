@@ -4,9 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.Random;
 import org.junit.jupiter.api.Test;
-import org.ojalgo.matrix.decomposition.Cholesky;
-import org.ojalgo.matrix.store.MatrixStore;
-import org.ojalgo.matrix.store.R064Store;
 
 /**
  * LAPACK dpotrf against two independent references: a textbook Cholesky–Banachiewicz loop in
@@ -50,17 +47,11 @@ class LapackTest {
     return l;
   }
 
+  /** ojAlgo's factor, what the server used for every h before (and still uses below LAPACK_FROM_H). */
   private static double[] ojAlgo(double[] a, int h) {
-    Cholesky<Double> chol = Cholesky.R064.make(h, h);
-    assertThat(chol.decompose(R064Store.wrap(a.clone(), h))).isTrue();
-    MatrixStore<Double> l = chol.getL();
-    double[] out = new double[h * h];
-    for (int i = 0; i < h; i++) {
-      for (int j = 0; j <= i; j++) {
-        out[i * h + j] = l.doubleValue(i, j);
-      }
-    }
-    return out;
+    double[] l = DenseMatrices.ojAlgoCholeskyLower(a, h);
+    assertThat(l).as("ojAlgo factors an SPD matrix").isNotNull();
+    return l;
   }
 
   private static double relMaxDiff(double[] x, double[] ref) {

@@ -10,8 +10,8 @@ import org.ojalgo.matrix.store.R064Store;
  *
  * <p>The Cholesky is ojAlgo's (pure Java, single-threaded) up to {@link #LAPACK_FROM_H} and
  * LAPACK dpotrf ({@link Lapack}, multi-threaded OpenBLAS) above: at h = 2 048 ojAlgo's factor
- * was 55% of a DOPT selection's Java samples (issue 13's profile), while at h <= 512 it costs
- * tens of milliseconds next to seconds of pool kernels, and keeping it there leaves every
+ * was 55% of a DOPT selection's Java samples (issue 13's profile), while at h <= 512 it is
+ * h^3/3 <= 45 MFLOP (an estimate, not profiled) next to seconds of pool kernels, and keeping it there leaves every
  * factor the golden test and the label-efficiency runs rest on bit-for-bit unchanged.
  */
 public final class DenseMatrices {

@@ -26,6 +26,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.grpc.MetricCollectingServerInterceptor;
 import java.io.IOException;
 import java.time.Clock;
+import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
@@ -45,7 +46,10 @@ public final class ActiveRmServer implements AutoCloseable {
   private final ServerConfig config;
   private final DataDirLock dataDirLock;
   private final SqliteStore store;
+  private static final String SERVICE_NAME = "activerm.v1.ActiveRewardModelingService";
+
   private final HealthStatusManager health = new HealthStatusManager();
+  private final DataDirGuard dataDirGuard;
   private final ExecutorService executor;
   private final MetricsEndpoint metrics = new MetricsEndpoint();
   private final Server server;
@@ -79,14 +83,17 @@ public final class ActiveRmServer implements AutoCloseable {
       closeStorage();
       throw e;
     }
+    this.dataDirGuard = new DataDirGuard(dataDirLock, health, List.of("", SERVICE_NAME));
     DomainMetrics domainMetrics = new DomainMetrics(metrics.registry());
     this.executor = Executors.newFixedThreadPool(config.grpcThreads(), namedThreads("activerm-grpc-"));
     ServerServiceDefinition service;
     try {
-      // The last interceptor runs first: request ids and logging wrap metrics, which wrap auth.
+      // The last interceptor runs first: request ids and logging wrap the data dir guard (so a
+      // refusal is logged with its request id), which wraps metrics, which wrap auth.
       service = ServerInterceptors.intercept(
           withAuth(new ActiveRmGrpcService(core, domainMetrics, executor).bindService(), config.security()),
           new MetricCollectingServerInterceptor(metrics.registry()),
+          dataDirGuard,
           new RequestContextInterceptor());
     } catch (IOException | RuntimeException e) {
       executor.shutdownNow();
@@ -140,7 +147,8 @@ public final class ActiveRmServer implements AutoCloseable {
       log.info("metrics at http://{}:{}/metrics", config.bindAddress(), metricsPort);
     }
     health.setStatus("", ServingStatus.SERVING);
-    health.setStatus("activerm.v1.ActiveRewardModelingService", ServingStatus.SERVING);
+    health.setStatus(SERVICE_NAME, ServingStatus.SERVING);
+    dataDirGuard.start();
     log.info("activerm listening on port {} (data dir {})", server.getPort(), config.dataDir().toAbsolutePath());
     return this;
   }
@@ -164,6 +172,7 @@ public final class ActiveRmServer implements AutoCloseable {
       return;
     }
     closed = true;
+    dataDirGuard.close();
     health.enterTerminalState();
     server.shutdown();
     try {

@@ -10,8 +10,13 @@ import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Instant;
+import java.util.Objects;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,6 +27,11 @@ import org.slf4j.LoggerFactory;
  * the second one must not start. The OS drops the lock when the process dies (even by kill -9),
  * so a stale lock file never blocks a restart; the file's text (pid, host, start time) is only
  * there to tell the operator who holds it.
+ *
+ * <p>The lock also witnesses that the data dir is still the one the server opened: deleting
+ * it (or swapping another directory in at its path) leaves SQLite writing to an unlinked file
+ * and new pool files failing, so {@link #whatChanged()} compares the dir and the lock file
+ * with the identities (device and inode) they had when the lock was taken.
  */
 public final class DataDirLock implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(DataDirLock.class);
@@ -29,10 +39,18 @@ public final class DataDirLock implements AutoCloseable {
 
   private final FileChannel channel;
   private final FileLock lock;
+  private final Path dataDir;
+  private final Path file;
+  private final Object dirKey;
+  private final Object fileKey;
 
-  private DataDirLock(FileChannel channel, FileLock lock) {
+  private DataDirLock(FileChannel channel, FileLock lock, Path dataDir, Path file) throws IOException {
     this.channel = channel;
     this.lock = lock;
+    this.dataDir = dataDir.toAbsolutePath();
+    this.file = file.toAbsolutePath();
+    this.dirKey = identity(this.dataDir);
+    this.fileKey = identity(this.file);
   }
 
   /** Locks dataDir (creating it if needed), or fails naming the dir and the process that holds it. */
@@ -57,7 +75,7 @@ public final class DataDirLock implements AutoCloseable {
                 + "). One data dir serves one server: stop that server first, or give this one its own --data-dir");
       }
       writeHolder(channel);
-      return new DataDirLock(channel, lock);
+      return new DataDirLock(channel, lock, dataDir, file);
     } catch (IOException e) {
       if (channel != null) {
         try {
@@ -105,6 +123,35 @@ public final class DataDirLock implements AutoCloseable {
     } catch (IOException e) {
       return "(unknown host)";
     }
+  }
+
+  /**
+   * Empty while the data dir and its lock file are the ones this lock was taken on; otherwise
+   * what happened to them and what the operator should do, for health checks and call refusals.
+   */
+  public Optional<String> whatChanged() {
+    String what;
+    try {
+      if (!Objects.equals(identity(dataDir), dirKey)) {
+        what = "was replaced by another directory";
+      } else if (!Objects.equals(identity(file), fileKey)) {
+        what = "lost its lock file " + FILE_NAME + " (it was replaced)";
+      } else {
+        return Optional.empty();
+      }
+    } catch (NoSuchFileException e) {
+      what = dataDir.toString().equals(e.getFile()) ? "was deleted" : "was deleted (its lock file " + e.getFile() + " is gone)";
+    } catch (IOException e) {
+      what = "cannot be read (" + e.getMessage() + ")";
+    }
+    return Optional.of("the data dir " + dataDir + " " + what + " while this server was running, so nothing more"
+        + " can be stored durably and what it holds in memory may no longer match the disk. Restart the server:"
+        + " it starts on whatever --data-dir holds then (put a backup back there first if the change was a"
+        + " mistake). Until then this server answers UNAVAILABLE and its health check NOT_SERVING");
+  }
+
+  private static Object identity(Path path) throws IOException {
+    return Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
   }
 
   /** Releases the lock; the file stays (deleting it could race a server that is just locking it). */

@@ -7,7 +7,6 @@ import dev.activerm.server.core.errors.CancelledException;
 import dev.activerm.server.core.errors.FieldViolation;
 import dev.activerm.server.core.model.RewardModel;
 import dev.activerm.server.core.pairs.PairList;
-import dev.activerm.server.core.project.Identifiers;
 import dev.activerm.server.core.project.ProjectRegistry;
 import dev.activerm.server.core.project.ProjectState;
 import dev.activerm.server.core.strategy.BatchInformation;
@@ -21,11 +20,7 @@ import dev.activerm.server.core.strategy.StrategyResult;
 import dev.activerm.server.store.SelectionRecord;
 import dev.activerm.server.store.SqliteStore;
 import java.time.Clock;
-import dev.activerm.server.core.errors.Violations;
-import dev.activerm.server.core.pairs.PairKeys;
 import dev.activerm.server.core.project.SelectionLog;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.locks.Lock;
@@ -38,6 +33,8 @@ import org.slf4j.LoggerFactory;
  * then stored durably and applied (its pairs become pending) under the write lock; if
  * labels, pending pairs or the model changed in between, it is recomputed under the write
  * lock, so the stored batch is exactly what the state at commit time gives for that seed.
+ * The selection room's one door for the api: reading selections back is
+ * {@link SelectionHistory}'s job, giving pairs back {@link PairReleases}'.
  */
 public final class Selections {
   private static final Logger log = LoggerFactory.getLogger(Selections.class);
@@ -47,6 +44,8 @@ public final class Selections {
   private final Clock clock;
   private final DerivedStateCache cache;
   private final CandidateBuilder candidates;
+  private final SelectionHistory history;
+  private final PairReleases releases;
 
   public Selections(ProjectRegistry registry, SqliteStore store, Clock clock, DerivedStateCache cache) {
     this.registry = registry;
@@ -54,6 +53,8 @@ public final class Selections {
     this.clock = clock;
     this.cache = cache;
     this.candidates = new CandidateBuilder(cache);
+    this.history = new SelectionHistory(registry);
+    this.releases = new PairReleases(registry, store, clock);
   }
 
   /** The whole derived-state cache, as metrics see it. */
@@ -101,48 +102,17 @@ public final class Selections {
   }
 
   public SelectionInfo get(String projectId, String selectionId) {
-    ProjectState s = registry.require(projectId);
-    Identifiers.require("selection_id", selectionId);
-    registry.expirePending(s);
-    Lock l = s.readLock();
-    try {
-      SelectionLog.Entry e = require(s, selectionId);
-      List<SelectionLog.Entry> one = List.of(e);
-      return SelectionRecords.info(s, e, SelectionLog.liveLastLabel(s.comparisons(), SelectionLog.keysOf(one)), true);
-    } finally {
-      l.unlock();
-    }
+    return history.get(projectId, selectionId);
   }
 
   /** A page of selections, newest first, and the seq to continue below (-1: last page). */
   public record SelectionPage(List<SelectionInfo> selections, long nextBelowSeq) {}
 
-  public static final int MAX_LIST_PAGE = 1000;
+  public static final int MAX_LIST_PAGE = SelectionHistory.MAX_LIST_PAGE;
 
   /** ListSelections: newest first from below seq belowSeq (0: from the newest), with counts. */
   public SelectionPage list(String projectId, long belowSeq, int pageSize, boolean withPairs) {
-    ProjectState s = registry.require(projectId);
-    int size = pageSize == 0 ? 100 : pageSize;
-    if (size < 1 || size > MAX_LIST_PAGE) {
-      throw ActiveRmException.invalid("page_size is " + pageSize + "; use 1.." + MAX_LIST_PAGE + " (0 means 100)",
-          new FieldViolation("page_size", "must be 0.." + MAX_LIST_PAGE));
-    }
-    registry.expirePending(s);
-    Lock l = s.readLock();
-    try {
-      int below = belowSeq <= 0 || belowSeq > Integer.MAX_VALUE ? Integer.MAX_VALUE : (int) belowSeq;
-      List<SelectionLog.Entry> entries = s.selections().newestFirst(below, size);
-      Map<Long, Long> last = SelectionLog.liveLastLabel(s.comparisons(), SelectionLog.keysOf(entries));
-      List<SelectionInfo> out = new ArrayList<>(entries.size());
-      for (SelectionLog.Entry e : entries) {
-        out.add(SelectionRecords.info(s, e, last, withPairs));
-      }
-      int oldest = entries.isEmpty() ? 0 : entries.get(entries.size() - 1).record().seq();
-      boolean more = entries.size() == size && s.selections().anyBelow(oldest);
-      return new SelectionPage(out, more ? oldest : -1);
-    } finally {
-      l.unlock();
-    }
+    return history.list(projectId, belowSeq, pageSize, withPairs);
   }
 
   /** Result of ReleasePairs. */
@@ -153,73 +123,7 @@ public final class Selections {
    * being pending, durably, all or none (NOT_FOUND naming every pair not in the selection).
    */
   public ReleaseResult release(String projectId, String selectionId, List<String> aIds, List<String> bIds) {
-    ProjectState s = registry.require(projectId);
-    Identifiers.require("selection_id", selectionId);
-    Violations invalid = new Violations();
-    for (int i = 0; i < aIds.size(); i++) {
-      String pa = Identifiers.problem(aIds.get(i));
-      if (pa != null) {
-        invalid.add("pairs[" + i + "].a_id", pa);
-      }
-      String pb = Identifiers.problem(bIds.get(i));
-      if (pb != null) {
-        invalid.add("pairs[" + i + "].b_id", pb);
-      }
-    }
-    invalid.throwIfAny(ActiveRmException.Kind.INVALID_ARGUMENT, "Invalid ReleasePairs request; nothing was released:");
-    s.lock().writeLock().lock();
-    try {
-      s.checkNotDeleted();
-      s.selections().expire(clock.millis());
-      SelectionLog.Entry e = require(s, selectionId);
-      SelectionRecord r = e.record();
-      List<Integer> asked = new ArrayList<>();
-      if (aIds.isEmpty()) {
-        for (int i = 0; i < r.aRows().length; i++) {
-          asked.add(i);
-        }
-      } else {
-        Map<Long, Integer> index = new HashMap<>();
-        for (int i = 0; i < r.aRows().length; i++) {
-          index.put(PairKeys.key(r.aRows()[i], r.bRows()[i]), i);
-        }
-        Violations missing = new Violations();
-        for (int i = 0; i < aIds.size(); i++) {
-          int a = s.responses().rowOf(aIds.get(i));
-          int b = s.responses().rowOf(bIds.get(i));
-          Integer idx = a < 0 || b < 0 || a == b ? null : index.get(PairKeys.key(a, b));
-          if (idx == null) {
-            missing.add("pairs[" + i + "]", "('" + aIds.get(i) + "', '" + bIds.get(i) + "') is not a pair of selection '"
-                + selectionId + "'");
-          } else if (!asked.contains(idx)) {
-            asked.add(idx);
-          }
-        }
-        missing.throwIfAny(ActiveRmException.Kind.NOT_FOUND,
-            "ReleasePairs names pairs that selection '" + selectionId + "' of project '" + projectId
-                + "' did not choose (GetSelection lists them). Nothing was released:");
-      }
-      int[] pendingIdx = asked.stream().mapToInt(Integer::intValue).filter(e::isPending).toArray();
-      if (pendingIdx.length > 0) {
-        store.releasePairs(s.key(), r.seq(), pendingIdx, clock.millis());
-        s.selections().release(e, pendingIdx);
-        log.info("project '{}' {}: released {} pending pairs", projectId, selectionId, pendingIdx.length);
-      }
-      return new ReleaseResult(pendingIdx.length, asked.size() - pendingIdx.length, s.selections().pendingCount());
-    } finally {
-      s.lock().writeLock().unlock();
-    }
-  }
-
-  private static SelectionLog.Entry require(ProjectState s, String selectionId) {
-    SelectionLog.Entry e = s.selections().entry(selectionId);
-    if (e == null) {
-      throw ActiveRmException.notFound(
-          "selection '" + selectionId + "' does not exist in project '" + s.spec().id()
-              + "'; use the selection_id returned by SelectBatch (ListSelections shows them)",
-          new FieldViolation("selection_id", "no selection '" + selectionId + "'"));
-    }
-    return e;
+    return releases.release(projectId, selectionId, aIds, bIds);
   }
 
   private static boolean unchanged(ProjectState s, Computed c) {

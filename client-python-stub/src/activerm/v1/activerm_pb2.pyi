@@ -2267,10 +2267,13 @@ class RegisterSelectionRequest(_message.Message):
         ids the server holds (an AddResponses may land between its export and this call) can
         send a row too many safely, while a pool copy that disagrees with the server's (the
         job scored other embeddings than the ones labels and Fit will use) is an error.
-        Rows that no pair names are stored too. Size: the whole request must fit the server's
+        A row that no pair names is INVALID_ARGUMENT (the server is to hold only the labeled
+        and pending part of the pool). Size: the whole request must fit the server's
         message limit (--max-message-mib, 64 MiB by default; a D = 4096 row is 16 KiB, so about
         4 000 rows); when the rows would exceed it, add them with AddResponses first (they are
         then held and need not be sent here; they stay stored if this call is refused).
+        A call with rows takes the project's upload slot, so it waits for an AddResponses to
+        the same project in progress (ABORTED after 30 s, as a second upload would be).
         """
 
     def __init__(

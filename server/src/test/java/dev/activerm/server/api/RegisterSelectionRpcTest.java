@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import dev.activerm.proto.v1.ActiveRewardModelingServiceGrpc.ActiveRewardModelingServiceBlockingStub;
 import dev.activerm.proto.v1.AddComparisonsRequest;
 import dev.activerm.proto.v1.AddResponsesRequest;
+import dev.activerm.proto.v1.AddResponsesResponse;
 import dev.activerm.proto.v1.Comparison;
 import dev.activerm.proto.v1.CreateProjectRequest;
 import dev.activerm.proto.v1.ExportSelectionStateRequest;
@@ -29,10 +30,13 @@ import dev.activerm.server.TestServer;
 import dev.activerm.server.core.project.Limits;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -309,6 +313,54 @@ class RegisterSelectionRpcTest {
     stub().registerSelection(request().clearPairs().addPairs(pair("n0", "n1", 1)).addPairs(pair("n2", "r0", 1))
         .setNewResponses(newRows("n0", "n1", "n2")).build());
     assertThat(info().getNumResponses()).isEqualTo(HELD + 3);
+  }
+
+  /**
+   * A registration with rows takes the project's upload slot: with an AddResponses stream
+   * open at the same time, whichever holds the slot commits first and the other follows; both
+   * commit whole and every id keeps its own row (before and after a restart).
+   */
+  @Test
+  void aRegistrationWithRowsAndAnOpenUploadBothCommitWhole() throws Exception {
+    project();
+    CompletableFuture<AddResponsesResponse> uploaded = new CompletableFuture<>();
+    StreamObserver<AddResponsesRequest> upload = server.async().addResponses(new StreamObserver<>() {
+      @Override
+      public void onNext(AddResponsesResponse value) {
+        uploaded.complete(value);
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        uploaded.completeExceptionally(t);
+      }
+
+      @Override
+      public void onCompleted() {}
+    });
+    float[][] up = {row(200), row(201)};
+    upload.onNext(AddResponsesRequest.newBuilder().setProjectId("p").addAllResponseIds(List.of("u0", "u1"))
+        .addAllPromptIds(List.of("qu", "qu")).setEmbeddings(TestServer.matrix(up)).build());
+    CompletableFuture<Selection> registered = CompletableFuture.supplyAsync(
+        () -> stub().registerSelection(request().build()).getSelection());
+    upload.onCompleted();
+
+    // Hang guards only (a deadlock would never answer), not speed checks.
+    assertThat(uploaded.get(60, TimeUnit.SECONDS).getNumAdded()).isEqualTo(2);
+    assertThat(registered.get(60, TimeUnit.SECONDS).getPairsCount()).isEqualTo(3);
+    for (int restart = 0; restart < 2; restart++) {
+      assertThat(info().getNumResponses()).isEqualTo(HELD + 2 + 4);
+      assertThat(poolFileBytes()).isEqualTo((HELD + 6L) * DIM * Float.BYTES);
+      ListResponsesResponse back = stub().listResponses(ListResponsesRequest.newBuilder().setProjectId("p")
+          .addAllResponseIds(List.of("u0", "u1", "n0", "n1", "n2", "n3")).setIncludeEmbeddings(true).build());
+      float[][] rows = TestServer.rows(back.getEmbeddings());
+      assertThat(rows[0]).containsExactly(row(200));
+      assertThat(rows[1]).containsExactly(row(201));
+      for (int i = 0; i < 4; i++) {
+        assertThat(rows[2 + i]).containsExactly(row(100 + i));
+      }
+      server.restart();
+    }
   }
 
   @Test

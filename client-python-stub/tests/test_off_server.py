@@ -106,3 +106,83 @@ def test_the_asyncio_client_exports_and_registers(server, project):
 
     st, sel, pair = asyncio.run(run())
     assert st.model_version == 1 and [(p.a_id, p.b_id) for p in sel.pairs] == [pair]
+
+
+def _new_rows(project, n, seed=9):
+    ids = [f"new{i}" for i in range(n)]
+    return ids, [f"np{i // 2}" for i in range(n)], np.random.default_rng(seed).standard_normal(
+        (n, project.info.embedding_dim), dtype=np.float32)
+
+
+def test_new_rows_commit_with_the_selection_then_are_labeled_and_fitted(project):
+    ids, _, _ = _labeled(project)
+    st = project.export_selection_state()
+    new_ids, new_prompts, new_x = _new_rows(project, 3)
+    batch = [(new_ids[0], new_ids[1]), (new_ids[2], ids[0])]
+    sel = project.register_selection(batch, [2.0, 1.0], model_version=st.model_version, computed_on="spark",
+                                     new_response_ids=new_ids, new_prompt_ids=new_prompts, new_embeddings=new_x)
+    assert [(p.a_id, p.b_id, p.state) for p in sel.pairs] == [(a, b, "pending") for a, b in batch]
+    assert project.refresh().num_responses == len(ids) + 3
+    back = project.list_responses(new_ids, include_embeddings=True)
+    assert back.prompt_ids == new_prompts
+    np.testing.assert_array_equal(back.embeddings, new_x)  # bit for bit: float32 in, float32 stored
+
+    project.add_comparisons([a for a, _ in batch], [b for _, b in batch], ["a", "b"])
+    assert project.fit().num_comparisons == 10 + 2
+
+
+def test_a_held_id_with_another_embedding_is_refused_and_nothing_is_stored(project):
+    ids, x, _ = _labeled(project)
+    st = project.export_selection_state()
+    new_ids, new_prompts, new_x = _new_rows(project, 1)
+    changed = x[1].copy()
+    changed[0] = np.nextafter(changed[0], np.float32(np.inf))
+    with pytest.raises(activerm.ActiveRmError) as e:
+        project.register_selection([(new_ids[0], ids[1])], [1.0], model_version=st.model_version,
+                                   computed_on="spark", new_response_ids=[new_ids[0], ids[1]],
+                                   new_prompt_ids=[new_prompts[0], "p0"], new_embeddings=np.stack([new_x[0], changed]))
+    assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "new_responses.response_ids[1]" in violations(e.value)
+    assert project.refresh().num_responses == len(ids)
+    assert project.list_selections() == []
+
+
+def test_bad_new_rows_are_refused_before_sending(offline_project):
+    pair = [("a", "b")]
+    x = np.zeros((2, offline_project.info.embedding_dim), dtype=np.float32)
+    with pytest.raises(activerm.InvalidInputError) as e:
+        offline_project.register_selection(pair, [1.0], model_version=1, computed_on="spark",
+                                           new_response_ids=["a", "b"], new_embeddings=x)
+    assert "new_embeddings" in violations(e.value)
+    with pytest.raises(activerm.InvalidInputError) as e:
+        offline_project.register_selection(pair, [1.0], model_version=1, computed_on="spark",
+                                           new_response_ids=["a"], new_prompt_ids=["p", "p"], new_embeddings=x)
+    assert "new_response_ids" in violations(e.value)
+    bad = x.copy()
+    bad[1, 2] = np.nan
+    with pytest.raises(activerm.InvalidInputError) as e:
+        offline_project.register_selection(pair, [1.0], model_version=1, computed_on="spark",
+                                           new_response_ids=["a", "b"], new_prompt_ids=["p", "p"], new_embeddings=bad)
+    assert "new_embeddings[1, 2]" in violations(e.value)
+    with pytest.raises(activerm.InvalidInputError) as e:
+        offline_project.register_selection(pair, [1.0], model_version=1, computed_on="spark",
+                                           new_response_ids=["a", "b"], new_prompt_ids=["p", "p"],
+                                           new_embeddings=np.zeros((2, offline_project.info.embedding_dim + 1)))
+    assert "new_embeddings" in violations(e.value)
+
+
+def test_the_asyncio_client_registers_new_rows(server, project):
+    ids, _, _ = _labeled(project)
+    new_ids, new_prompts, new_x = _new_rows(project, 2)
+
+    async def run():
+        async with activerm.aio.Client(server.target) as c:
+            p = await c.get_project(project.id)
+            st = await p.export_selection_state()
+            return await p.register_selection([(new_ids[0], new_ids[1])], [0.5], model_version=st.model_version,
+                                              computed_on="spark", new_response_ids=new_ids,
+                                              new_prompt_ids=new_prompts, new_embeddings=new_x)
+
+    sel = asyncio.run(run())
+    assert [(p.a_id, p.b_id, p.state) for p in sel.pairs] == [(new_ids[0], new_ids[1], "pending")]
+    assert project.refresh().num_responses == len(ids) + 2

@@ -214,6 +214,6 @@ def export_selection_state(project_id: str) -> Op[SelectionState]:
     return _parse.selection_state((yield Call("ExportSelectionState", req)))
 
 
-def register_selection(project_id: str, **request) -> Op[Selection]:
-    req = _requests.register_selection(project_id, **request)
+def register_selection(project_id: str, dim: int, **request) -> Op[Selection]:
+    req = _requests.register_selection(project_id, dim, **request)
     return _parse.selection((yield Call("RegisterSelection", req)).selection, "RegisterSelection")

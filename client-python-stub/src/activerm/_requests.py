@@ -287,9 +287,28 @@ _SOURCES = {"explicit_pairs": pb.CANDIDATE_SOURCE_EXPLICIT_PAIRS, "within_prompt
             "cross_prompt": pb.CANDIDATE_SOURCE_CROSS_PROMPT}
 
 
-def register_selection(project_id: str, *, pairs, scores, model_version, strategy, computed_on, seed,
-                       num_candidates, candidates, max_candidates, ridge, pending_ttl) -> pb.RegisterSelectionRequest:
+def new_response_rows(dim: int, ids, prompt_ids, embeddings) -> pb.ResponseRows | None:
+    """RegisterSelection's new_responses, checked as add_responses checks an upload; None when all three are None."""
+    given = [x is not None for x in (ids, prompt_ids, embeddings)]
+    if not any(given):
+        return None
+    if not all(given):
+        raise invalid("new_embeddings", "new_response_ids, new_prompt_ids and new_embeddings go together; "
+                                        "give all three or none")
+    x = as_float32_matrix("new_embeddings", embeddings, dim)
+    if x.shape[0] == 0:
+        raise invalid("new_embeddings", "has no rows; leave the three new_* arguments out instead")
+    n = x.shape[0]
+    return pb.ResponseRows(response_ids=check_ids("new_response_ids", ids, n),
+                           prompt_ids=check_ids("new_prompt_ids", prompt_ids, n),
+                           embeddings=pb.Matrix(rows=n, cols=x.shape[1], data=x.tobytes()))
+
+
+def register_selection(project_id: str, dim: int, *, pairs, scores, model_version, strategy, computed_on, seed,
+                       num_candidates, candidates, max_candidates, ridge, pending_ttl, new_response_ids=None,
+                       new_prompt_ids=None, new_embeddings=None) -> pb.RegisterSelectionRequest:
     a, b = check_nonempty_pairs("pairs", pairs)
+    rows = new_response_rows(dim, new_response_ids, new_prompt_ids, new_embeddings)
     s = np.asarray(scores, dtype=np.float64) if not isinstance(scores, (str, bytes)) else None
     if s is None or s.ndim != 1 or s.shape[0] != len(a):
         raise invalid("scores", f"must be {len(a)} numbers, one per pair (got "
@@ -319,4 +338,5 @@ def register_selection(project_id: str, *, pairs, scores, model_version, strateg
         pending_ttl=duration("pending_ttl", pending_ttl),
         computed_on=computed_on,
         params=pb.StrategyParams(ridge=0.0 if ridge is None else check_finite_positive("ridge", ridge)),
+        new_responses=rows,
     )

@@ -440,17 +440,29 @@ class ProjectSurface:
         max_candidates: int | None = None,
         ridge: float | None = None,
         pending_ttl: float | timedelta | None = None,
+        new_response_ids: Sequence[str] | None = None,
+        new_prompt_ids: Sequence[str] | None = None,
+        new_embeddings: np.ndarray | None = None,
         timeout: float | None = None,
     ) -> Selection:
         """Stores a batch computed off the server as a selection: its pairs become pending, as
         select_batch's. model_version: the export's; if the project's latest model is another,
-        FAILED_PRECONDITION and nothing is stored (export again and recompute). Ids the project
-        does not hold are NOT_FOUND; labeled, pending, retired or repeated pairs are
-        INVALID_ARGUMENT; nothing is stored on any error. computed_on: 1..64 of [a-z0-9_-]
-        (shown as Selection.computed_on). candidates: "cross_prompt", "within_prompt" or
-        "explicit_pairs"; num_candidates (None: len(pairs)), seed, max_candidates and ridge are
-        recorded as given."""
+        FAILED_PRECONDITION and nothing is stored (export again and recompute). Ids neither
+        held by the project nor sent in new_response_ids are NOT_FOUND; labeled, pending,
+        retired or repeated pairs are INVALID_ARGUMENT; nothing is stored on any error.
+        computed_on: 1..64 of [a-z0-9_-] (shown as Selection.computed_on). candidates:
+        "cross_prompt", "within_prompt" or "explicit_pairs"; num_candidates (None: len(pairs)),
+        seed, max_candidates and ridge are recorded as given.
+
+        new_response_ids, new_prompt_ids, new_embeddings (all three or none): the rows of
+        chosen responses the project does not hold yet, checked as add_responses checks them
+        ((n, D) float32, finite); they are stored in the same commit as the selection, or not
+        at all. Every id must be named by a pair; an id the project holds is accepted only with
+        its stored prompt id and embedding, bit for bit. The request must fit the server's
+        message limit (64 MiB by default): add more rows with add_responses first."""
         return self._run(_ops.register_selection(
-            self.id, pairs=pairs, scores=scores, model_version=model_version,
+            self.id, self.info.embedding_dim, pairs=pairs, scores=scores, model_version=model_version,
             strategy=strategy, computed_on=computed_on, seed=seed, num_candidates=num_candidates,
-            candidates=candidates, max_candidates=max_candidates, ridge=ridge, pending_ttl=pending_ttl), timeout)
+            candidates=candidates, max_candidates=max_candidates, ridge=ridge, pending_ttl=pending_ttl,
+            new_response_ids=new_response_ids, new_prompt_ids=new_prompt_ids, new_embeddings=new_embeddings),
+            timeout)

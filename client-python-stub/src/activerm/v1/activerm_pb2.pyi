@@ -2214,6 +2214,7 @@ class RegisterSelectionRequest(_message.Message):
     PENDING_TTL_FIELD_NUMBER: _builtins.int
     COMPUTED_ON_FIELD_NUMBER: _builtins.int
     PARAMS_FIELD_NUMBER: _builtins.int
+    NEW_RESPONSES_FIELD_NUMBER: _builtins.int
     project_id: _builtins.str
     """Required."""
     strategy: Global___Strategy.ValueType
@@ -2238,9 +2239,9 @@ class RegisterSelectionRequest(_message.Message):
     @_builtins.property
     def pairs(self) -> _containers.RepeatedCompositeFieldContainer[Global___ScoredPair]:
         """The chosen pairs in the order chosen, 1..100000, each with its finite score (state is
-        ignored). Both ids must be responses of the project (NOT_FOUND otherwise: add them with
-        AddResponses first), different, not retired, and the pair neither labeled nor pending
-        nor listed twice (INVALID_ARGUMENT).
+        ignored). Both ids must be responses of the project or rows of new_responses (NOT_FOUND
+        otherwise, naming each unknown id), different, not retired, and the pair neither
+        labeled nor pending nor listed twice (INVALID_ARGUMENT).
         """
 
     @_builtins.property
@@ -2250,6 +2251,30 @@ class RegisterSelectionRequest(_message.Message):
     @_builtins.property
     def params(self) -> Global___StrategyParams:
         """Knobs the job used (ridge), recorded as given."""
+
+    @_builtins.property
+    def new_responses(self) -> Global___ResponseRows:
+        """Optional: the rows of chosen responses the server does not hold yet (the job scored
+        them from its own copy of the pool). Checked exactly like an AddResponses chunk: one
+        prompt id and one embedding row (embedding_dim finite float32 values, |x| <= 1e6) per
+        id, ids unique within the request, otherwise INVALID_ARGUMENT naming the row. They
+        become responses of the project in the same commit as the selection: if anything about
+        the call is refused (a bad row, an unknown or bad pair, a model that moved on, the
+        pool quota --max-pool-mib-per-project, a full disk), none of them is stored. A row
+        whose id the server already holds is accepted only if its prompt id and its embedding
+        (every float32, bit for bit) equal the stored ones, and is then not stored again;
+        otherwise INVALID_ARGUMENT naming the row. Why: a job that cannot know exactly which
+        ids the server holds (an AddResponses may land between its export and this call) can
+        send a row too many safely, while a pool copy that disagrees with the server's (the
+        job scored other embeddings than the ones labels and Fit will use) is an error.
+        A row that no pair names is INVALID_ARGUMENT (the server is to hold only the labeled
+        and pending part of the pool). Size: the whole request must fit the server's
+        message limit (--max-message-mib, 64 MiB by default; a D = 4096 row is 16 KiB, so about
+        4 000 rows); when the rows would exceed it, add them with AddResponses first (they are
+        then held and need not be sent here; they stay stored if this call is refused).
+        A call with rows takes the project's upload slot, so it waits for an AddResponses to
+        the same project in progress (ABORTED after 30 s, as a second upload would be).
+        """
 
     def __init__(
         self,
@@ -2265,14 +2290,51 @@ class RegisterSelectionRequest(_message.Message):
         pending_ttl: _duration_pb2.Duration | None = ...,
         computed_on: _builtins.str = ...,
         params: Global___StrategyParams | None = ...,
+        new_responses: Global___ResponseRows | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["params", b"params", "pending_ttl", b"pending_ttl"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["new_responses", b"new_responses", "params", b"params", "pending_ttl", b"pending_ttl"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidate_source", b"candidate_source", "computed_on", b"computed_on", "max_candidates", b"max_candidates", "model_version", b"model_version", "num_candidates", b"num_candidates", "pairs", b"pairs", "params", b"params", "pending_ttl", b"pending_ttl", "project_id", b"project_id", "seed", b"seed", "strategy", b"strategy"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidate_source", b"candidate_source", "computed_on", b"computed_on", "max_candidates", b"max_candidates", "model_version", b"model_version", "new_responses", b"new_responses", "num_candidates", b"num_candidates", "pairs", b"pairs", "params", b"params", "pending_ttl", b"pending_ttl", "project_id", b"project_id", "seed", b"seed", "strategy", b"strategy"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RegisterSelectionRequest: _TypeAlias = RegisterSelectionRequest  # noqa: Y015
+
+@_typing.final
+class ResponseRows(_message.Message):
+    """Responses as rows: the same three columns an AddResponses chunk carries."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESPONSE_IDS_FIELD_NUMBER: _builtins.int
+    PROMPT_IDS_FIELD_NUMBER: _builtins.int
+    EMBEDDINGS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def response_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """One id per row (1..256 characters, the rules of AddResponsesRequest.response_ids)."""
+
+    @_builtins.property
+    def prompt_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """One prompt id per row: which prompt the response answers."""
+
+    @_builtins.property
+    def embeddings(self) -> Global___Matrix:
+        """rows x embedding_dim float32, little-endian, row-major; rows == len(response_ids)."""
+
+    def __init__(
+        self,
+        *,
+        response_ids: _abc.Iterable[_builtins.str] | None = ...,
+        prompt_ids: _abc.Iterable[_builtins.str] | None = ...,
+        embeddings: Global___Matrix | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["embeddings", b"embeddings"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["embeddings", b"embeddings", "prompt_ids", b"prompt_ids", "response_ids", b"response_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResponseRows: _TypeAlias = ResponseRows  # noqa: Y015
 
 @_typing.final
 class RegisterSelectionResponse(_message.Message):

@@ -282,7 +282,9 @@ class ActiveRewardModelingServiceServicer:
 
     def RegisterSelection(self, request, context):
         """Registers a batch computed off the server (the Spark job) as a Selection, durably: its
-        pairs become pending exactly as SelectBatch's. FAILED_PRECONDITION (nothing stored) when
+        pairs become pending exactly as SelectBatch's. The request may carry the rows of chosen
+        responses the server does not hold yet (new_responses): they, the selection and its
+        pending pairs commit together or not at all. FAILED_PRECONDITION (nothing stored) when
         the latest model is not the one the batch was computed for.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

@@ -112,7 +112,9 @@ class ActiveRewardModelingServiceStub:
     """
     RegisterSelection: _grpc.UnaryUnaryMultiCallable[_activerm_pb2.RegisterSelectionRequest, _activerm_pb2.RegisterSelectionResponse]
     """Registers a batch computed off the server (the Spark job) as a Selection, durably: its
-    pairs become pending exactly as SelectBatch's. FAILED_PRECONDITION (nothing stored) when
+    pairs become pending exactly as SelectBatch's. The request may carry the rows of chosen
+    responses the server does not hold yet (new_responses): they, the selection and its
+    pending pairs commit together or not at all. FAILED_PRECONDITION (nothing stored) when
     the latest model is not the one the batch was computed for.
     """
 
@@ -186,7 +188,9 @@ class ActiveRewardModelingServiceAsyncStub(ActiveRewardModelingServiceStub):
     """
     RegisterSelection: _aio.UnaryUnaryMultiCallable[_activerm_pb2.RegisterSelectionRequest, _activerm_pb2.RegisterSelectionResponse]  # type: ignore[assignment]
     """Registers a batch computed off the server (the Spark job) as a Selection, durably: its
-    pairs become pending exactly as SelectBatch's. FAILED_PRECONDITION (nothing stored) when
+    pairs become pending exactly as SelectBatch's. The request may carry the rows of chosen
+    responses the server does not hold yet (new_responses): they, the selection and its
+    pending pairs commit together or not at all. FAILED_PRECONDITION (nothing stored) when
     the latest model is not the one the batch was computed for.
     """
 
@@ -371,7 +375,9 @@ class ActiveRewardModelingServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_activerm_pb2.RegisterSelectionResponse, _abc.Awaitable[_activerm_pb2.RegisterSelectionResponse]]:
         """Registers a batch computed off the server (the Spark job) as a Selection, durably: its
-        pairs become pending exactly as SelectBatch's. FAILED_PRECONDITION (nothing stored) when
+        pairs become pending exactly as SelectBatch's. The request may carry the rows of chosen
+        responses the server does not hold yet (new_responses): they, the selection and its
+        pending pairs commit together or not at all. FAILED_PRECONDITION (nothing stored) when
         the latest model is not the one the batch was computed for.
         """
 

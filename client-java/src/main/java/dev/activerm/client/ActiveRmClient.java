@@ -497,12 +497,18 @@ public final class ActiveRmClient implements AutoCloseable {
     return Mapper.selectionState(call(() -> stub().exportSelectionState(request)));
   }
 
-  /** Stores a batch computed off the server as a selection: its pairs become pending. */
+  /**
+   * Stores a batch computed off the server as a selection: its pairs become pending. Rows in
+   * r.newResponses() (chosen responses the server may not hold) are stored in the same commit,
+   * or none of them if the call is refused; the whole request must fit the server's message
+   * limit (--max-message-mib): add more rows with addResponses first.
+   */
   public Selection registerSelection(String projectId, Types.Registration r) {
     if (r.pairs().size() != r.scores().length) {
       throw new IllegalArgumentException("got " + r.pairs().size() + " pairs and " + r.scores().length
           + " scores; send one score per pair");
     }
+    Types.ResponseRows rows = r.newResponses() == null ? Types.ResponseRows.NONE : r.newResponses();
     dev.activerm.proto.v1.RegisterSelectionRequest.Builder b = dev.activerm.proto.v1.RegisterSelectionRequest
         .newBuilder()
         .setProjectId(projectId)
@@ -522,6 +528,12 @@ public final class ActiveRmClient implements AutoCloseable {
       Pair p = r.pairs().get(i);
       b.addPairs(dev.activerm.proto.v1.ScoredPair.newBuilder().setAId(p.aId()).setBId(p.bId())
           .setScore(r.scores()[i]));
+    }
+    if (!rows.isEmpty()) {
+      b.setNewResponses(dev.activerm.proto.v1.ResponseRows.newBuilder()
+          .addAllResponseIds(rows.ids())
+          .addAllPromptIds(rows.promptIds())
+          .setEmbeddings(Mapper.matrix(rows.embeddings(), 0, rows.ids().size(), rows.dim())));
     }
     dev.activerm.proto.v1.RegisterSelectionRequest request = b.build();
     return Mapper.selection(call(() -> stub().registerSelection(request)).getSelection());

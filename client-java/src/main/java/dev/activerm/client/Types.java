@@ -178,7 +178,9 @@ public final class Types {
 
   /**
    * RegisterSelection: a batch chosen off the server for model version modelVersion; pairs in
-   * the order chosen with their scores; computedOn e.g. "spark".
+   * the order chosen with their scores; computedOn e.g. "spark"; newResponses the rows of
+   * chosen responses the server may not hold yet (stored in the same commit as the selection;
+   * {@link ResponseRows#NONE}: none).
    */
   public record Registration(
       Strategy strategy,
@@ -190,7 +192,44 @@ public final class Types {
       SelectOptions.CandidateSource source,
       long maxCandidates,
       double ridge,
-      String computedOn) {}
+      String computedOn,
+      ResponseRows newResponses) {
+    /** Without rows: every id the pairs name is already a response of the project. */
+    public Registration(Strategy strategy, long modelVersion, List<Pair> pairs, double[] scores, long seed,
+        long numCandidates, SelectOptions.CandidateSource source, long maxCandidates, double ridge,
+        String computedOn) {
+      this(strategy, modelVersion, pairs, scores, seed, numCandidates, source, maxCandidates, ridge, computedOn,
+          ResponseRows.NONE);
+    }
+
+    /** The same registration carrying these rows. */
+    public Registration withNewResponses(ResponseRows rows) {
+      return new Registration(strategy, modelVersion, pairs, scores, seed, numCandidates, source, maxCandidates,
+          ridge, computedOn, rows);
+    }
+  }
+
+  /**
+   * Rows of responses: one id, one prompt id and one embedding row (dim float32 values,
+   * row-major in embeddings) each, as AddResponses takes them.
+   */
+  public record ResponseRows(List<String> ids, List<String> promptIds, float[] embeddings, int dim) {
+    public static final ResponseRows NONE = new ResponseRows(List.of(), List.of(), new float[0], 0);
+
+    public ResponseRows {
+      ids = List.copyOf(ids);
+      promptIds = List.copyOf(promptIds);
+      if (promptIds.size() != ids.size() || dim < 0 || (long) ids.size() * dim != embeddings.length
+          || (!ids.isEmpty() && dim == 0)) {
+        throw new IllegalArgumentException("got " + ids.size() + " ids, " + promptIds.size() + " prompt ids and "
+            + embeddings.length + " floats for dim " + dim + "; send one id, one prompt id and dim floats per row");
+      }
+    }
+
+    public boolean isEmpty() {
+      return ids.isEmpty();
+    }
+  }
 
   /** A pair of stored response ids. */
   public record Pair(String aId, String bId) {}

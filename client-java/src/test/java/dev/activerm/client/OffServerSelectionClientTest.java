@@ -159,6 +159,36 @@ class OffServerSelectionClientTest {
   }
 
   @Test
+  void registrationCarriesTheRowsOfResponsesTheServerDoesNotHold() {
+    SelectionState st = client.exportSelectionState("p");
+    float[] rows = {0.5f, -1f, 2f, 1.25f, 0f, -0.75f};
+    Registration r = registration(st.modelVersion(), List.of(new Pair("new-0", "r2"), new Pair("new-1", "new-0")))
+        .withNewResponses(new Types.ResponseRows(List.of("new-0", "new-1"), List.of("q9", "q9"), rows, D));
+
+    Selection sel = client.registerSelection("p", r);
+
+    assertThat(sel.pairs()).extracting(ScoredPair::state).containsOnly(PairState.PENDING);
+    assertThat(client.getProject("p").numResponses()).isEqualTo(N + 2);
+    float[][] back = client.getResponses("p", List.of("new-0", "new-1"), true).embeddings();
+    assertThat(back[0]).containsExactly(0.5f, -1f, 2f);
+    assertThat(back[1]).containsExactly(1.25f, 0f, -0.75f);
+    // The same rows again: their pairs are pending now, so the call is refused and stores nothing.
+    ActiveRmException again = catchThrowableOfType(ActiveRmException.class, () -> client.registerSelection("p", r));
+    assertThat(again.code()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(client.getProject("p").numResponses()).isEqualTo(N + 2);
+  }
+
+  @Test
+  void rowsWhoseShapesDisagreeAreRefusedBeforeTheCall() {
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+        () -> new Types.ResponseRows(List.of("a", "b"), List.of("q"), new float[2 * D], D))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("one prompt id");
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+        () -> new Types.ResponseRows(List.of("a"), List.of("q"), new float[D + 1], D))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("dim floats per row");
+  }
+
+  @Test
   void aStaleModelVersionIsFailedPreconditionAndStoresNothing() {
     long exported = client.exportSelectionState("p").modelVersion();
     client.addComparisons("p", List.of(ComparisonInput.of("r4", "r5", Outcome.A)));

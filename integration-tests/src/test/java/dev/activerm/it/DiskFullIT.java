@@ -5,11 +5,15 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.activerm.client.ActiveRmClient;
 import dev.activerm.client.ActiveRmException;
+import dev.activerm.client.FitOptions;
 import dev.activerm.client.SelectOptions;
 import dev.activerm.client.Types.Comparison;
 import dev.activerm.client.Types.ComparisonInput;
 import dev.activerm.client.Types.Head;
 import dev.activerm.client.Types.Outcome;
+import dev.activerm.client.Types.Pair;
+import dev.activerm.client.Types.Registration;
+import dev.activerm.client.Types.ResponseRows;
 import dev.activerm.client.Types.Strategy;
 import io.grpc.Status;
 import java.nio.file.Path;
@@ -144,6 +148,54 @@ class DiskFullIT {
       float[][] last = client.getResponses("p", List.of("late-99"), true).embeddings();
       assertThat(last[0]).containsExactly(rows(100, 7)[99]);
       assertThat(client.listProjects()).extracting(p -> p.projectId()).containsExactly("p", "p2");
+    }
+  }
+
+  /** A RegisterSelection carrying 400 new rows (100 KiB) as pairs (n-0, n-1), (n-2, n-3), ... for model 1. */
+  static Registration registrationWithRows() {
+    List<String> ids = ids("n", 400);
+    List<Pair> pairs = new ArrayList<>();
+    for (int i = 0; i < 400; i += 2) {
+      pairs.add(new Pair(ids.get(i), ids.get(i + 1)));
+    }
+    float[][] x = rows(400, 3);
+    float[] flat = new float[400 * DIM];
+    for (int i = 0; i < 400; i++) {
+      System.arraycopy(x[i], 0, flat, i * DIM, DIM);
+    }
+    return new Registration(Strategy.DOPT, 1, pairs, new double[pairs.size()], 0, pairs.size(),
+        SelectOptions.CandidateSource.CROSS_PROMPT, 0, 0, "spark")
+        .withNewResponses(new ResponseRows(ids, ids("q", 400), flat, DIM));
+  }
+
+  @Test
+  void aRegistrationWithNewRowsOnAFullDiskStoresNeitherRowsNorSelection() throws Exception {
+    try (ServerProcess server = ServerProcess.start(dataDir);
+        ActiveRmClient client = ActiveRmClient.connect(server.target())) {
+      client.createProject("p", DIM, Head.LINEAR, 1.0);
+      client.addResponses("p", ids("r", 100), ids("q", 100), rows(100, 0));
+      client.addComparisons("p", comparisons(10, "before"));
+      client.fit("p", FitOptions.defaults());
+
+      fs.fill();
+      assertThat(refusedAsFull(() -> client.registerSelection("p", registrationWithRows())))
+          .as("100 KiB of new rows on a full disk").isTrue();
+      assertThat(client.getProject("p").numResponses()).isEqualTo(100);
+      assertThat(client.getProject("p").numPendingPairs()).isZero();
+      assertThat(client.listSelections("p")).isEmpty();
+
+      fs.free();
+      client.registerSelection("p", registrationWithRows());
+      assertThat(client.getProject("p").numResponses()).isEqualTo(500);
+      assertThat(server.terminate(Duration.ofSeconds(60))).isIn(0, 143);
+    }
+    try (ServerProcess server = ServerProcess.start(dataDir);
+        ActiveRmClient client = ActiveRmClient.connect(server.target())) {
+      assertThat(client.getProject("p").numResponses()).isEqualTo(500);
+      assertThat(client.getProject("p").numPendingPairs()).isEqualTo(200);
+      assertThat(client.listSelections("p")).hasSize(1);
+      assertThat(client.getResponses("p", List.of("n-399"), true).embeddings()[0]).containsExactly(rows(400, 3)[399]);
+      assertThat(server.terminate(Duration.ofSeconds(60))).isIn(0, 143);
     }
   }
 

@@ -3,6 +3,7 @@ package dev.activerm.spark;
 import dev.activerm.client.ActiveRmClient;
 import dev.activerm.client.Types.Pair;
 import dev.activerm.client.Types.Registration;
+import dev.activerm.client.Types.ResponseRows;
 import dev.activerm.client.Types.Selection;
 import dev.activerm.client.Types.SelectionState;
 import dev.activerm.client.Types.Strategy;
@@ -106,18 +107,29 @@ public final class SparkSelection {
       scores[i] = chosen.get(i).getDouble(3);
     }
     Result r = new Result(pairs, scores, numCandidates, version, null);
-    return o.register() ? register(client, projectId, o, r) : r;
+    return o.register() ? register(client, projectId, o, r, ChosenRows.gather(spark, pool, pairs, st)) : r;
   }
 
   /**
-   * Stores a computed batch as a selection on the server (its pairs become pending). If the
-   * project's model moved on since the export, the server refuses (FAILED_PRECONDITION) and
-   * stores nothing: run the job again.
+   * Stores a computed batch as a selection on the server (its pairs become pending), sending
+   * no rows: every chosen id must already be a response of the project (NOT_FOUND otherwise).
    */
   public static Result register(ActiveRmClient client, String projectId, SparkSelectOptions o, Result r) {
+    return register(client, projectId, o, r, ResponseRows.NONE);
+  }
+
+  /**
+   * Stores a computed batch as a selection on the server (its pairs become pending) together
+   * with rows, the chosen responses' rows the server may not hold ({@link ChosenRows}): both
+   * are stored, or neither. If the project's model moved on since the export, the server
+   * refuses (FAILED_PRECONDITION) and stores nothing: run the job again. The request must fit
+   * the server's --max-message-mib (2B rows of D float32, plus the pairs).
+   */
+  public static Result register(ActiveRmClient client, String projectId, SparkSelectOptions o, Result r,
+      ResponseRows rows) {
     Selection registered = client.registerSelection(projectId, new Registration(o.strategy(), r.modelVersion(),
         r.pairs(), r.scores(), o.seed(), r.numCandidates(), o.source(), o.maxCandidates(), o.ridge(),
-        SparkSelectOptions.COMPUTED_ON));
+        SparkSelectOptions.COMPUTED_ON).withNewResponses(rows));
     return new Result(r.pairs(), r.scores(), r.numCandidates(), r.modelVersion(), registered);
   }
 

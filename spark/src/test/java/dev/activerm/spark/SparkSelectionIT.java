@@ -262,14 +262,71 @@ class SparkSelectionIT {
     int selections = client.listSelections("p").size();
     int pending = client.exportSelectionState("p").pendingPairs().size();
 
-    Throwable e = catchThrowable(() -> SparkSelection.run(spark, wider, client, "p",
-        SparkSelectOptions.explicit(Strategy.MAX_ENTROPY, 2, List.of(new Pair("new0", "new1"), new Pair("r0", "r1")))
-            .withRegister(true)));
+    // Registered without their rows (the job's own register step sends them: see
+    // aServerHoldingOnlyTheLabeledPart...), ids the server lacks are NOT_FOUND.
+    SparkSelectOptions o = SparkSelectOptions.explicit(Strategy.MAX_ENTROPY, 2,
+        List.of(new Pair("new0", "new1"), new Pair("r0", "r1")));
+    SparkSelection.Result r = SparkSelection.run(spark, wider, client, "p", o);
+    Throwable e = catchThrowable(() -> SparkSelection.register(client, "p", o, r));
     assertThat(e).isInstanceOf(ActiveRmException.class);
     assertThat(((ActiveRmException) e).code()).isEqualTo(Status.Code.NOT_FOUND);
     assertThat(e).hasMessageContaining("add them with AddResponses first").hasMessageContaining("new0");
     assertThat(client.listSelections("p")).hasSize(selections);
     assertThat(client.exportSelectionState("p").pendingPairs()).hasSize(pending);
+  }
+
+  /**
+   * Issue 15's shape: the server holds only the labeled part of the pool (r0..r19, labels
+   * among r0..r15); the job scores cross-prompt candidates over the whole Parquet pool, and
+   * its register step sends the chosen rows the server lacks. They are then pending, labeled
+   * by AddComparisons and fitted on like any.
+   */
+  @Test
+  void aServerHoldingOnlyTheLabeledPartRegistersTheChosenRowsThenLabelsAndFitsThem() {
+    int held = 20;
+    client.createProject("off", D, Head.LINEAR, 1.0);
+    List<String> ids = new ArrayList<>();
+    List<String> prompts = new ArrayList<>();
+    float[][] part = new float[held][];
+    for (int i = 0; i < held; i++) {
+      ids.add("r" + i);
+      prompts.add("q" + (i % 8));
+      part[i] = x[i];
+    }
+    client.addResponses("off", ids, prompts, part);
+    List<ComparisonInput> labels = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      labels.add(ComparisonInput.of("r" + i, "r" + (i + 8), i % 3 == 0 ? Outcome.B : Outcome.A));
+    }
+    client.addComparisons("off", labels);
+    client.fit("off", FitOptions.defaults());
+    byte[] before = client.exportSelectionState("off").parameters();
+
+    SparkSelection.Result r = SparkSelection.run(spark, poolPath, client, "off",
+        SparkSelectOptions.crossPrompt(Strategy.GREEDY_DOPT, 6, 400, 3).withRegister(true));
+
+    Set<String> chosen = new java.util.LinkedHashSet<>();
+    r.pairs().forEach(p -> {
+      chosen.add(p.aId());
+      chosen.add(p.bId());
+    });
+    long unseen = chosen.stream().filter(id -> Integer.parseInt(id.substring(1)) >= held).count();
+    assertThat(unseen).as("the job chose responses the server never saw").isPositive();
+    assertThat(client.getProject("off").numResponses()).isEqualTo(held + unseen);
+    List<String> chosenIds = List.copyOf(chosen);
+    float[][] stored = client.getResponses("off", chosenIds, true).embeddings();
+    for (int i = 0; i < chosenIds.size(); i++) {
+      assertThat(stored[i]).containsExactly(x[Integer.parseInt(chosenIds.get(i).substring(1))]);
+    }
+    assertThat(r.registered().pairs()).extracting(ScoredPair::state).containsOnly(PairState.PENDING);
+    assertThat(keys(client.exportSelectionState("off").pendingPairs())).isEqualTo(keys(r.pairs()));
+
+    List<ComparisonInput> more = r.pairs().stream().map(p -> ComparisonInput.of(p.aId(), p.bId(), Outcome.A))
+        .toList();
+    assertThat(client.addComparisons("off", more).numPendingResolved()).isEqualTo(6);
+    assertThat(client.fit("off", FitOptions.defaults()).report().numComparisons()).isEqualTo(8 + 6);
+    assertThat(client.exportSelectionState("off").parameters()).isNotEqualTo(before);
+    client.deleteProject("off");
   }
 
   @Test

@@ -7,6 +7,7 @@ import dev.activerm.proto.v1.Float64Matrix;
 import dev.activerm.proto.v1.RegisterSelectionRequest;
 import dev.activerm.proto.v1.RegisterSelectionResponse;
 import dev.activerm.proto.v1.ResponsePair;
+import dev.activerm.proto.v1.ResponseRows;
 import dev.activerm.proto.v1.ScoredPair;
 import dev.activerm.server.core.selection.CandidateSource;
 import dev.activerm.server.core.selection.ExportedState;
@@ -72,10 +73,21 @@ final class OffServerRpcMapper {
     RegisterRequest req = new RegisterRequest(r.getProjectId(), SelectionRpcMapper.strategy(r.getStrategy()),
         r.getModelVersion(), a, b, scores, r.getSeed(), r.getNumCandidates(), source, r.getMaxCandidates(),
         ProtoMapper.ttlMillis(r.getPendingTtl()), r.getComputedOn(),
-        new StrategyParams(r.getParams().getRidge(), 0, 0, 0, 0, 0));
+        new StrategyParams(r.getParams().getRidge(), 0, 0, 0, 0, 0), rows(r));
     return RegisterSelectionResponse.newBuilder()
         .setSelection(SelectionRpcMapper.selection(registrations.register(req)))
         .build();
+  }
+
+  /** new_responses in domain terms; absent: none. */
+  private static RegisterRequest.Rows rows(RegisterSelectionRequest r) {
+    if (!r.hasNewResponses()) {
+      return RegisterRequest.Rows.NONE;
+    }
+    ResponseRows rows = r.getNewResponses();
+    float[] values = MatrixCodec.decode(rows.getEmbeddings(), "new_responses.embeddings");
+    return new RegisterRequest.Rows(rows.getResponseIdsList(), rows.getPromptIdsList(), rows.getEmbeddings().getRows(),
+        rows.getEmbeddings().getCols(), values);
   }
 
   private static Float64Matrix float64(double[] values, int h) {

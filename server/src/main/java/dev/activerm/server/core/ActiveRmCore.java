@@ -57,9 +57,10 @@ public final class ActiveRmCore {
     DerivedStateCache cache = new DerivedStateCache(cacheBytes);
     projects.onDelete(cache::invalidateProject);
     ModelVersions versions = ModelVersions.load(projects, store, cache);
+    Responses responses = new Responses(projects, store, poolFiles, limits);
     return new ActiveRmCore(
         projects,
-        new Responses(projects, store, poolFiles, limits),
+        responses,
         new Comparisons(projects, store, clock),
         new Fitting(projects, versions, clock),
         new Scoring(projects, versions, cache),
@@ -67,7 +68,7 @@ public final class ActiveRmCore {
         versions,
         new Retirements(projects, store, clock),
         new StateExport(projects, cache),
-        new Registrations(projects, store, clock));
+        new Registrations(projects, responses, store, clock));
   }
 
   public ProjectRegistry projects() {

@@ -32,6 +32,8 @@ public final class SqliteStore implements AutoCloseable {
 
   private final Connection connection;
   private final Path dataDir;
+  /** True while {@link #inOneTransaction} runs its writes: they join its transaction. */
+  private boolean joined;
 
   private SqliteStore(Connection connection, Path dataDir) {
     this.connection = connection;
@@ -368,13 +370,21 @@ public final class SqliteStore implements AutoCloseable {
    * active"). Here each call begins afresh, and a failure always ends in ROLLBACK.
    */
   private <T> T inTransaction(String what, Work<T> work) {
+    // Inside inOneTransaction the outer call begins, commits and rolls back for all of them.
+    boolean outer = !joined;
     try {
-      execute("BEGIN");
+      if (outer) {
+        execute("BEGIN");
+      }
       T result = work.run();
-      execute("COMMIT");
+      if (outer) {
+        execute("COMMIT");
+      }
       return result;
     } catch (SQLException | RuntimeException e) {
-      rollback(e);
+      if (outer) {
+        rollback(e);
+      }
       if (e instanceof StoreException se) {
         throw se;
       }
@@ -383,6 +393,26 @@ public final class SqliteStore implements AutoCloseable {
       }
       throw new StoreException(what + " failed: " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * Runs several of this store's public writes (called from writes, on this thread) as one
+   * transaction: RegisterSelection's new response rows and the selection naming them commit
+   * together or not at all. Durable when this returns.
+   */
+  public synchronized void inOneTransaction(String what, Runnable writes) {
+    if (joined) {
+      throw new IllegalStateException("inOneTransaction does not nest");
+    }
+    inTransaction(what, () -> {
+      joined = true;
+      try {
+        writes.run();
+      } finally {
+        joined = false;
+      }
+      return null;
+    });
   }
 
   private <T> T inTransaction(Work<T> work) {

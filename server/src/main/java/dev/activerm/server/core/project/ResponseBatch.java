@@ -31,6 +31,8 @@ public final class ResponseBatch {
   private long bytes;
   private int chunkIndex;
   private final AtomicBoolean ended = new AtomicBoolean();
+  /** Another durable write that commits in the same transaction as the rows; null for AddResponses. */
+  private Runnable alsoDurable;
 
   ResponseBatch(ProjectState state, PoolFiles.Writer writer, String projectId, int dim, long maxBytes) {
     this.state = state;
@@ -124,6 +126,19 @@ public final class ResponseBatch {
     writer.write(values);
     ids.addAll(chunkIds);
     promptIds.addAll(chunkPromptIds);
+  }
+
+  /**
+   * Makes write (RegisterSelection's selection insert, a store call) part of the database
+   * transaction that commits these rows in {@link Responses#commit}: the rows and the
+   * selection naming them then exist together or not at all.
+   */
+  public void commitWith(Runnable write) {
+    alsoDurable = write;
+  }
+
+  Runnable alsoDurable() {
+    return alsoDurable;
   }
 
   /** Marks the batch as ended (committed or aborted); true the first time only. */

@@ -116,7 +116,7 @@ public final class Responses {
       // upload slot), so the map extended here is still the current one.
       PoolMap extended = s.pool().extendedBy(batch.writer(), poolFiles, s.key());
       long t1 = System.nanoTime();
-      store.appendResponses(s.key(), firstRow, batch.ids(), batch.promptIds());
+      appendIds(s, firstRow, batch);
       batch.writer().keep();
       long t2 = System.nanoTime();
       s.lock().writeLock().lock();
@@ -133,6 +133,23 @@ public final class Responses {
     } finally {
       abort(batch);
     }
+  }
+
+  /**
+   * The commit point of a batch's rows: their ids in the database. A batch carrying another
+   * durable write ({@link ResponseBatch#commitWith}, RegisterSelection's selection) commits it
+   * in the same transaction, so a failure of either stores neither.
+   */
+  private void appendIds(ProjectState s, int firstRow, ResponseBatch batch) {
+    Runnable also = batch.alsoDurable();
+    if (also == null) {
+      store.appendResponses(s.key(), firstRow, batch.ids(), batch.promptIds());
+      return;
+    }
+    store.inOneTransaction("storing responses with the selection that names them", () -> {
+      store.appendResponses(s.key(), firstRow, batch.ids(), batch.promptIds());
+      also.run();
+    });
   }
 
   /**

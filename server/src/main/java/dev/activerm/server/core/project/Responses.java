@@ -14,8 +14,8 @@ import org.slf4j.LoggerFactory;
 /**
  * AddResponses (the ingest protocol: open a batch, stream its chunks to the pool file, commit
  * or abort) and ListResponses. A commit fsyncs the rows already written past the pool file's
- * committed end, commits their ids in the database (the moment they exist), then shows them
- * in memory.
+ * committed end, commits their ids in the database (one BLOB per batch, the moment they
+ * exist), then shows them in memory.
  */
 public final class Responses {
   private static final Logger log = LoggerFactory.getLogger(Responses.class);
@@ -115,14 +115,16 @@ public final class Responses {
       // commit: after it, only publishing the map is left. The project is its one writer (the
       // upload slot), so the map extended here is still the current one.
       PoolMap extended = s.pool().extendedBy(batch.writer(), poolFiles, s.key());
+      // Only this call appends (the upload slot), so the count is still right at the commit.
+      int promptsAfter = s.responses().promptsAfter(batch.promptIds());
       long t1 = System.nanoTime();
-      store.appendResponses(s.key(), firstRow, batch.ids(), batch.promptIds());
+      store.appendResponses(s.key(), firstRow, batch.ids(), batch.promptIds(), promptsAfter);
       batch.writer().keep();
       long t2 = System.nanoTime();
       s.lock().writeLock().lock();
       try {
         s.pool().publish(extended);
-        s.responses().append(batch.ids(), batch.promptIds());
+        s.appendResponses(firstRow, batch.ids(), batch.promptIds(), promptsAfter);
       } finally {
         s.lock().writeLock().unlock();
       }

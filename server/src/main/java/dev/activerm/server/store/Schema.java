@@ -112,8 +112,9 @@ final class Schema {
     ResponseRows.createTables(s);
     ResponseRows rows = new ResponseRows(s.getConnection());
     long total = 0;
-    try (ResultSet rs = s.getConnection().createStatement().executeQuery(
-        "SELECT project_key, row_index, response_id, prompt_id FROM responses ORDER BY project_key, row_index")) {
+    try (Statement read = s.getConnection().createStatement();
+        ResultSet rs = read.executeQuery(
+            "SELECT project_key, row_index, response_id, prompt_id FROM responses ORDER BY project_key, row_index")) {
       long key = -1;
       int next = 0;
       Set<String> prompts = new HashSet<>();

@@ -95,6 +95,31 @@ class ResponseBatchesMigrationTest {
     }
   }
 
+  @Test
+  void damagedStoredIdsAnswerDataLossOnTheFirstCallThatNeedsThemWhileGetProjectStillWorks() throws Exception {
+    copyFixture();
+    try (TestServer server = new TestServer(dir)) {
+      assertThat(project(server, "alpha").getNumResponses()).isEqualTo(10); // migrated
+    }
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("activerm.db"))) {
+      c.createStatement().executeUpdate("UPDATE response_batches SET prompt_ids = x'0a71' WHERE project_key = 1");
+    }
+    try (TestServer server = new TestServer(dir)) {
+      assertThat(project(server, "alpha").getNumPrompts()).isEqualTo(4);
+      for (int attempt = 0; attempt < 2; attempt++) {
+        assertThatThrownBy(() -> server.blocking().listResponses(
+                ListResponsesRequest.newBuilder().setProjectId("alpha").build()))
+            .isInstanceOfSatisfying(StatusRuntimeException.class,
+                e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.DATA_LOSS))
+            .hasMessageContaining("activerm.db under --data-dir: the response ids of project key 1 are damaged")
+            .hasMessageContaining("the prompt ids of rows 0..9 are unreadable")
+            .hasMessageContaining("restore the data dir from a backup");
+      }
+      // The other projects are untouched.
+      assertEveryRow(server, "beta", 3, 2, 2, List.of());
+    }
+  }
+
   private static void assertEveryRow(TestServer server, String project, int rows, int dim, int prompts,
       List<Integer> retired) {
     ListResponsesResponse page = server.blocking().listResponses(ListResponsesRequest.newBuilder()

@@ -2,6 +2,7 @@ package dev.activerm.server.core.project;
 
 import dev.activerm.server.core.errors.ActiveRmException;
 import dev.activerm.server.core.errors.FieldViolation;
+import dev.activerm.server.core.errors.Shown;
 import dev.activerm.server.core.model.HeadSpec;
 import dev.activerm.server.store.PoolFiles;
 import dev.activerm.server.store.ProjectRecord;
@@ -104,7 +105,7 @@ public final class ProjectRegistry {
     store.loadResponses(r.key(), rows, (id, prompt) -> {
       if (!index.add(id, prompt)) {
         throw StoreException.damaged("activerm.db under --data-dir: project '" + r.id() + "' stores the response id '"
-            + dev.activerm.server.core.errors.Shown.id(id) + "' twice (rows " + index.rowOf(id) + " and " + index.size()
+            + Shown.id(id) + "' twice (rows " + index.rowOf(id) + " and " + index.size()
             + "). Nothing wrong was served; restore the data dir from a backup (docs/operations.md, 'Backup and"
             + " restore')");
       }

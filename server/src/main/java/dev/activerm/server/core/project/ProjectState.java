@@ -5,6 +5,7 @@ import dev.activerm.server.core.errors.ActiveRmException;
 import dev.activerm.server.core.errors.FieldViolation;
 import dev.activerm.server.core.model.FittedModel;
 import dev.activerm.server.core.model.RewardModel;
+import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -84,7 +85,7 @@ public final class ProjectState {
    * Shows rows firstRow.. the store has just committed, under the write lock (with the pool's
    * longer map); promptsAfter is the distinct prompt count with them.
    */
-  void appendResponses(int firstRow, java.util.List<String> ids, java.util.List<String> promptIds, int promptsAfter) {
+  void appendResponses(int firstRow, List<String> ids, List<String> promptIds, int promptsAfter) {
     responses.append(firstRow, ids, promptIds, promptsAfter);
   }
 

@@ -29,14 +29,14 @@ import java.util.regex.Pattern;
  *
  * <p>Run: {@code mvn -B -q -pl integration-tests -am -Pbench-ingest -DskipTests verify}
  * (sizes: -Dbench.rows=200000 -Dbench.dim=1024 -Dbench.callRows=20000; -Dbench.baseJar=PATH;
- * the server's heap flag -Dbench.serverXmx=-Xmx6g).
+ * the server's heap flag -Dbench.serverXmx=-Xmx6g; -Dbench.workDir=DIR for the data dirs).
  */
 public final class IngestBenchmark {
   /** Cross-prompt candidates of the timed SelectBatch calls (main's 6 GiB heap, 4 GB of it pool, fits 50 000). */
   static final int CANDIDATES = 50_000;
 
   record Result(String name, double fileSeconds, double ingestSeconds, double restartSeconds, long idleHeapMiB,
-      long idleRssMiB, double select1Seconds, double select2Seconds, long selectPeakHeapMiB, long selectPeakRssMiB,
+      long idleRssMiB, double firstIdSeconds, long idsHeapMiB, double select1Seconds, double select2Seconds, long selectPeakHeapMiB, long selectPeakRssMiB,
       List<String> serverLines) {}
 
   public static void main(String[] args) throws Exception {
@@ -66,12 +66,14 @@ public final class IngestBenchmark {
     }
     System.out.printf("%nsummary (load after: %s)%n", load());
     System.out.println("| jar | file write + fsync | AddResponses, acknowledged | share | restart until served"
-        + " | idle heap / RSS | SelectBatch 1st / 2nd | peak heap / RSS during SelectBatch |");
+        + " | idle heap / RSS | first call needing ids | heap with ids | SelectBatch 1st / 2nd"
+        + " | peak heap / RSS during SelectBatch |");
     for (Result r : results) {
-      System.out.printf("| %s | %.2f s, %.0f MB/s | %.2f s, %.0f MB/s | %.0f%% | %.2f s | %d / %d MiB | %.2f / %.2f s"
-          + " | %d / %d MiB |%n", r.name(), r.fileSeconds(), mb / r.fileSeconds(), r.ingestSeconds(),
+      System.out.printf("| %s | %.2f s, %.0f MB/s | %.2f s, %.0f MB/s | %.0f%% | %.2f s | %d / %d MiB | %.2f s | %d MiB"
+          + " | %.2f / %.2f s | %d / %d MiB |%n", r.name(), r.fileSeconds(), mb / r.fileSeconds(), r.ingestSeconds(),
           mb / r.ingestSeconds(), 100 * r.fileSeconds() / r.ingestSeconds(), r.restartSeconds(), r.idleHeapMiB(),
-          r.idleRssMiB(), r.select1Seconds(), r.select2Seconds(), r.selectPeakHeapMiB(), r.selectPeakRssMiB());
+          r.idleRssMiB(), r.firstIdSeconds(), r.idsHeapMiB(), r.select1Seconds(), r.select2Seconds(),
+          r.selectPeakHeapMiB(), r.selectPeakRssMiB());
     }
   }
 
@@ -81,6 +83,8 @@ public final class IngestBenchmark {
         r.ingestSeconds(), mb / r.ingestSeconds(), 100 * r.fileSeconds() / r.ingestSeconds());
     System.out.printf("restart    process start -> project served: %6.2f s%n", r.restartSeconds());
     System.out.printf("idle       heap after a full GC %d MiB, RSS %d MiB%n", r.idleHeapMiB(), r.idleRssMiB());
+    System.out.printf("first id   GetResponses of one id after the restart: %.2f s; heap after a full GC then %d MiB%n",
+        r.firstIdSeconds(), r.idsHeapMiB());
     System.out.printf("select     GREEDY_DOPT, 50 000 cross-prompt candidates: first %.2f s, second %.2f s;"
         + " peak heap %d MiB, peak RSS %d MiB%n", r.select1Seconds(), r.select2Seconds(), r.selectPeakHeapMiB(),
         r.selectPeakRssMiB());
@@ -103,7 +107,8 @@ public final class IngestBenchmark {
       ids.add("resp-" + i);
       prompts.add("prompt-" + (i / 8));
     }
-    Path work = Files.createTempDirectory("activerm-bench-");
+    Path work = Files.createTempDirectory(Path.of(System.getProperty("bench.workDir", System.getProperty("java.io.tmpdir"))),
+        "activerm-bench-");
     try {
       double fileSeconds = writeFile(work.resolve("baseline.f32"), rows, dim, callRows);
       Files.delete(work.resolve("baseline.f32"));
@@ -159,6 +164,17 @@ public final class IngestBenchmark {
         long idleRss = rssMiB(server.pid());
         System.out.printf("  ingest %.2f s, file %.2f s, restart %.2f s, idle heap %d MiB, RSS %d MiB%n", ingestSeconds,
             fileSeconds, restartSeconds, idleHeap, idleRss);
+        // The first call that needs the id index: a server that reads ids on first use pays
+        // that here instead of at start-up, so both are reported.
+        long tIds = System.nanoTime();
+        int found = client.getResponses("bench", List.of(ids.get(rows - 1)), false).ids().size();
+        double firstIdSeconds = (System.nanoTime() - tIds) / 1e9;
+        if (found != 1) {
+          throw new IllegalStateException("GetResponses found " + found + " of 1 id");
+        }
+        server.log().stream().filter(l -> l.contains("response ids in")).forEach(lines::add);
+        long idsHeap = liveHeapMiB(server.pid());
+        System.out.printf("  first id-needing call %.2f s, heap with ids %d MiB%n", firstIdSeconds, idsHeap);
         SelectOptions select = new SelectOptions(8, Strategy.GREEDY_DOPT, SelectOptions.CandidateSource.CROSS_PROMPT,
             List.of(), List.of(), CANDIDATES, 1, false, false, 0);
         MemorySampler sampler = new MemorySampler(server.pid());
@@ -171,7 +187,8 @@ public final class IngestBenchmark {
             SelectOptions.CandidateSource.CROSS_PROMPT, List.of(), List.of(), CANDIDATES, 2, false, false, 0));
         double select2 = (System.nanoTime() - t) / 1e9;
         long[] peak = sampler.stop();
-        return new Result(name, fileSeconds, ingestSeconds, restartSeconds, idleHeap, idleRss, select1, select2,
+        return new Result(name, fileSeconds, ingestSeconds, restartSeconds, idleHeap, idleRss, firstIdSeconds, idsHeap,
+            select1, select2,
             peak[0], peak[1], lines);
       }
     } finally {

@@ -111,7 +111,7 @@ final class AddResponsesCall implements StreamObserver<AddResponsesRequest> {
               + batch.projectId() + "'; one AddResponses call writes to one project",
           new FieldViolation("project_id", "differs from the first chunk"));
     }
-    float[] values = MatrixCodec.decode(chunk.getEmbeddings(), "embeddings");
+    java.nio.FloatBuffer values = MatrixCodec.view(chunk.getEmbeddings(), "embeddings");
     batch.addChunk(
         chunk.getResponseIdsList(), chunk.getPromptIdsList(),
         chunk.getEmbeddings().getRows(), chunk.getEmbeddings().getCols(), values);

@@ -7,6 +7,7 @@ import dev.activerm.server.core.errors.ActiveRmException;
 import dev.activerm.server.core.errors.FieldViolation;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 
 /** Matrix messages <-> float arrays: little-endian float32, row-major, length checked. */
 public final class MatrixCodec {
@@ -14,6 +15,19 @@ public final class MatrixCodec {
 
   /** Decodes a matrix; field names the message field for error messages (e.g. "embeddings"). */
   public static float[] decode(Matrix m, String field) {
+    FloatBuffer floats = view(m, field);
+    float[] out = new float[floats.remaining()];
+    floats.get(out);
+    return out;
+  }
+
+  /**
+   * The matrix's values as a read-only little-endian view of the message's bytes, checked as
+   * {@link #decode} does: no copy, for a caller that only reads them once (AddResponses writes
+   * them to the pool file; an 8 MiB float[] per chunk was one more copy and a humongous
+   * allocation for the collector).
+   */
+  public static FloatBuffer view(Matrix m, String field) {
     if (m.getRows() < 0 || m.getCols() < 0) {
       throw ActiveRmException.invalid(
           field + " has shape " + m.getRows() + " x " + m.getCols() + "; rows and cols must be >= 0",
@@ -26,9 +40,7 @@ public final class MatrixCodec {
               + " float32 matrix needs " + expected + " (rows * cols * 4, little-endian, row-major)",
           new FieldViolation(field + ".data", "length " + m.getData().size() + " != " + expected));
     }
-    float[] out = new float[(int) (expected / Float.BYTES)];
-    m.getData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(out);
-    return out;
+    return m.getData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
   }
 
   public static Matrix encode(float[] values, int rows, int cols) {

@@ -303,13 +303,25 @@ public final class PoolFiles {
     }
 
     public void write(float[] values) {
+      write(FloatBuffer.wrap(values));
+    }
+
+    /**
+     * Appends the values from values' position to its limit (left unchanged), copied once into
+     * a borrowed direct buffer in the file's byte order: from a view of the request's bytes
+     * that is the only copy before the page cache.
+     */
+    public void write(FloatBuffer values) {
+      FloatBuffer src = values.duplicate();
+      int total = src.remaining();
       ByteBuffer buffer = WRITE_BUFFERS.acquire();
       FloatBuffer floats = buffer.asFloatBuffer();
       try {
-        for (int offset = 0; offset < values.length; ) {
-          int n = Math.min(floats.capacity(), values.length - offset);
+        while (src.hasRemaining()) {
+          int n = Math.min(floats.capacity(), src.remaining());
           floats.clear();
-          floats.put(values, offset, n);
+          floats.put(src.slice().limit(n));
+          src.position(src.position() + n);
           buffer.clear().limit(n * Float.BYTES);
           if (crc != null) {
             crc.update(buffer);
@@ -317,14 +329,13 @@ public final class PoolFiles {
           while (buffer.hasRemaining()) {
             position += channel.write(buffer, position);
           }
-          offset += n;
         }
       } catch (IOException e) {
         throw failure("writing embeddings to " + file, e, file.getParent());
       } finally {
         WRITE_BUFFERS.release(buffer);
       }
-      unflushed += (long) values.length * Float.BYTES;
+      unflushed += (long) total * Float.BYTES;
       if (unflushed >= FLUSH_EVERY_BYTES && flushing.isDone()) {
         unflushed = 0;
         // Best effort: a failure here surfaces again at sync(), which forces once more.

@@ -25,8 +25,8 @@ public final class StoreException extends RuntimeException {
     this.damaged = damaged;
   }
 
-  /** Stored bytes do not match their checksum; the message says which and how to restore them. */
-  static StoreException damaged(String message) {
+  /** Stored data is damaged (bytes that do not match their checksum, ids that do not add up); the message says which and how to restore them. */
+  public static StoreException damaged(String message) {
     return new StoreException(message, null, false, true);
   }
 

@@ -36,7 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  * A data dir written by the server before the labeling lifecycle (schema 1; made by commit
  * 7b66746 through its gRPC API: project "old", 5 responses, comparisons by "ann" and nobody, a
  * Fit, a RANDOM selection sel-1 of 3 pairs with its first pair labeled afterwards) loads,
- * migrates to schema 2 and then 3 and keeps every row's meaning.
+ * migrates to schema 2, 3 and 4 and keeps every row's meaning.
  */
 class SchemaMigrationTest {
   @TempDir Path dir;
@@ -95,7 +95,7 @@ class SchemaMigrationTest {
     }
     try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("activerm.db"));
         ResultSet rs = c.createStatement().executeQuery("PRAGMA user_version")) {
-      assertThat(rs.getInt(1)).isEqualTo(SqliteStore.SCHEMA_VERSION).isEqualTo(3);
+      assertThat(rs.getInt(1)).isEqualTo(SqliteStore.SCHEMA_VERSION).isEqualTo(4);
     }
   }
 }

@@ -2,9 +2,11 @@ package dev.activerm.server.core.project;
 
 import dev.activerm.server.core.errors.ActiveRmException;
 import dev.activerm.server.core.errors.FieldViolation;
+import dev.activerm.server.core.errors.Shown;
 import dev.activerm.server.core.model.HeadSpec;
 import dev.activerm.server.store.PoolFiles;
 import dev.activerm.server.store.ProjectRecord;
+import dev.activerm.server.store.ResponseSummary;
 import dev.activerm.server.store.SqliteStore;
 import dev.activerm.server.store.StoreException;
 import java.time.Clock;
@@ -48,7 +50,10 @@ public final class ProjectRegistry {
     this.limits = limits;
   }
 
-  /** Loads every project from the store: ids and comparisons from the database, pools from their files. */
+  /**
+   * Loads every project from the store: row counts, comparisons and selections from the database,
+   * pools mapped from their files; ids are read when a call first needs them (LazyResponseIndex).
+   */
   public static ProjectRegistry load(SqliteStore store, PoolFiles poolFiles, Clock clock, Limits limits) {
     long start = System.nanoTime();
     ProjectRegistry registry = new ProjectRegistry(store, poolFiles, clock, limits);
@@ -61,15 +66,11 @@ public final class ProjectRegistry {
     long idNanos = 0;
     long poolNanos = 0;
     for (ProjectRecord r : records) {
-      ProjectState state = new ProjectState(r.key(), ProjectRecords.spec(r));
-      List<String> ids = new ArrayList<>();
-      List<String> promptIds = new ArrayList<>();
       long t0 = System.nanoTime();
-      int committed = store.loadResponses(r.key(), (id, prompt) -> {
-        ids.add(id);
-        promptIds.add(prompt);
-      });
-      state.responses().append(ids, promptIds);
+      ResponseSummary summary = store.responseSummary(r.key());
+      ProjectState state = new ProjectState(r.key(), ProjectRecords.spec(r), new LazyResponseIndex(
+          n -> loadIds(store, r, n), summary.rows(), summary.prompts(), summary.retired()));
+      int committed = summary.rows();
       long t1 = System.nanoTime();
       try {
         state.pool().publish(poolFiles.map(r.key(), committed, r.embeddingDim()));
@@ -78,9 +79,6 @@ public final class ProjectRegistry {
       }
       idNanos += t1 - t0;
       poolNanos += System.nanoTime() - t1;
-      for (int row : store.loadRetiredRows(r.key())) {
-        state.responses().retire(row);
-      }
       store.loadComparisons(r.key(), c -> ProjectRecords.append(state.comparisons(), c));
       Map<Integer, List<Integer>> released = new HashMap<>();
       store.loadReleasedPairs(r.key(), (seq, idx) -> released.computeIfAbsent(seq, k -> new ArrayList<>()).add(idx));
@@ -89,10 +87,40 @@ public final class ProjectRegistry {
       rows += committed;
     }
     log.info(
-        "loaded {} projects, {} responses in {} ms (ids {} ms, mapping pool files {} ms)",
+        "loaded {} projects, {} responses in {} ms (row counts {} ms, mapping pool files {} ms; ids are read on"
+            + " first use)",
         registry.projects.size(), rows, (System.nanoTime() - start) / 1_000_000, idNanos / 1_000_000,
         poolNanos / 1_000_000);
     return registry;
+  }
+
+  /**
+   * Reads the ids of a project's first rows rows and its retired rows: the first call that
+   * needs ids after a start runs this (LazyResponseIndex). DATA_LOSS (a damaged StoreException)
+   * if the ids do not add up, naming the database and how to restore it.
+   */
+  private static ResponseIndex loadIds(SqliteStore store, ProjectRecord r, int rows) {
+    long start = System.nanoTime();
+    ResponseIndex index = new ResponseIndex(rows);
+    store.loadResponses(r.key(), rows, (id, prompt) -> {
+      if (!index.add(id, prompt)) {
+        throw StoreException.damaged("activerm.db under --data-dir: project '" + r.id() + "' stores the response id '"
+            + Shown.id(id) + "' twice (rows " + index.rowOf(id) + " and " + index.size()
+            + "). Nothing wrong was served; restore the data dir from a backup (docs/operations.md, 'Backup and"
+            + " restore')");
+      }
+    });
+    for (int row : store.loadRetiredRows(r.key())) {
+      if (row < 0 || row >= rows) {
+        throw StoreException.damaged("activerm.db under --data-dir: project '" + r.id() + "' has retired row " + row
+            + " of " + rows + ". Nothing wrong was served; restore the data dir from a backup (docs/operations.md,"
+            + " 'Backup and restore')");
+      }
+      index.retire(row);
+    }
+    log.info("project '{}': read {} response ids in {} ms (their first use since the start)", r.id(), rows,
+        (System.nanoTime() - start) / 1_000_000);
+    return index;
   }
 
   /**

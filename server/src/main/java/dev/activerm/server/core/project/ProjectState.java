@@ -5,6 +5,7 @@ import dev.activerm.server.core.errors.ActiveRmException;
 import dev.activerm.server.core.errors.FieldViolation;
 import dev.activerm.server.core.model.FittedModel;
 import dev.activerm.server.core.model.RewardModel;
+import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -26,7 +27,7 @@ public final class ProjectState {
   private final long key;
   private final ProjectSpec spec;
   private final EmbeddingPool pool;
-  private final ResponseIndex responses = new ResponseIndex();
+  private final LazyResponseIndex responses;
   private final ComparisonLog comparisons = new ComparisonLog();
   private final SelectionLog selections = new SelectionLog();
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
@@ -41,10 +42,17 @@ public final class ProjectState {
   /** Latest fitted model version, null before the first Fit; set by Fit, read by Score and SelectBatch. */
   private volatile FittedModel latest;
 
+  /** A new project (no rows yet). */
   ProjectState(long key, ProjectSpec spec) {
+    this(key, spec, new LazyResponseIndex());
+  }
+
+  /** A stored project whose ids are read by responses' loader on first use. */
+  ProjectState(long key, ProjectSpec spec, LazyResponseIndex responses) {
     this.key = key;
     this.spec = spec;
     this.pool = new EmbeddingPool(spec.embeddingDim());
+    this.responses = responses;
   }
 
   /** The store's key of the project (pool file name, database rows, cache keys). */
@@ -60,8 +68,25 @@ public final class ProjectState {
     return pool;
   }
 
+  /**
+   * The project's ids by row; the first call after a start reads them from the store
+   * ({@link LazyResponseIndex}), and fails (DATA_LOSS) if they are damaged.
+   */
   public ResponseIndex responses() {
-    return responses;
+    return responses.get();
+  }
+
+  /** Whether the ids are in memory yet (they are read on first use); for tests. */
+  boolean idsLoaded() {
+    return responses.loaded();
+  }
+
+  /**
+   * Shows rows firstRow.. the store has just committed, under the write lock (with the pool's
+   * longer map); promptsAfter is the distinct prompt count with them.
+   */
+  void appendResponses(int firstRow, List<String> ids, List<String> promptIds, int promptsAfter) {
+    responses.append(firstRow, ids, promptIds, promptsAfter);
   }
 
   public ComparisonLog comparisons() {

@@ -4,6 +4,7 @@ import dev.activerm.server.core.errors.Shown;
 import dev.activerm.server.core.errors.ActiveRmException;
 import dev.activerm.server.core.errors.Violations;
 import dev.activerm.server.store.PoolFiles;
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
@@ -55,9 +56,17 @@ public final class ResponseBatch {
    * per row. Throws INVALID_ARGUMENT naming every bad field (with its row) otherwise.
    */
   public void addChunk(List<String> chunkIds, List<String> chunkPromptIds, int rows, int cols, float[] values) {
+    addChunk(chunkIds, chunkPromptIds, rows, cols, FloatBuffer.wrap(values));
+  }
+
+  /**
+   * The same with the values in a buffer (its position to its limit, e.g. a view of the
+   * request's bytes), read twice (checked, then copied to the pool file) and never modified.
+   */
+  public void addChunk(List<String> chunkIds, List<String> chunkPromptIds, int rows, int cols, FloatBuffer values) {
     int chunk = chunkIndex++;
     String where = "chunk " + chunk + ": ";
-    bytes += (long) values.length * Float.BYTES;
+    bytes += (long) values.remaining() * Float.BYTES;
     if (Limits.exceeds(bytes, maxBytes)) {
       throw ActiveRmException.resourceExhausted(
           "this AddResponses call has sent " + (bytes >> 20) + " MiB of embeddings; one call may carry at most "
@@ -108,8 +117,10 @@ public final class ResponseBatch {
         v.add("prompt_ids[" + i + "]", where + "row " + (firstRow + i) + " of the call: " + promptProblem);
       }
     }
-    for (int i = 0; i < values.length; i++) {
-      String problem = EmbeddingValues.problem(values[i]);
+    int base = values.position();
+    int n = values.remaining();
+    for (int i = 0; i < n; i++) {
+      String problem = EmbeddingValues.problem(values.get(base + i));
       if (problem != null) {
         int row = i / dim;
         v.add(

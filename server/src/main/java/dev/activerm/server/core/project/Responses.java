@@ -14,8 +14,8 @@ import org.slf4j.LoggerFactory;
 /**
  * AddResponses (the ingest protocol: open a batch, stream its chunks to the pool file, commit
  * or abort) and ListResponses. A commit fsyncs the rows already written past the pool file's
- * committed end, commits their ids in the database (the moment they exist), then shows them
- * in memory.
+ * committed end, commits their ids in the database (one BLOB per batch, the moment they
+ * exist), then shows them in memory.
  */
 public final class Responses {
   private static final Logger log = LoggerFactory.getLogger(Responses.class);
@@ -115,14 +115,16 @@ public final class Responses {
       // commit: after it, only publishing the map is left. The project is its one writer (the
       // upload slot), so the map extended here is still the current one.
       PoolMap extended = s.pool().extendedBy(batch.writer(), poolFiles, s.key());
+      // Only this call appends (the upload slot), so the count is still right at the commit.
+      int promptsAfter = s.responses().promptsAfter(batch.promptIds());
       long t1 = System.nanoTime();
-      appendIds(s, firstRow, batch);
+      appendIds(s, firstRow, batch, promptsAfter);
       batch.writer().keep();
       long t2 = System.nanoTime();
       s.lock().writeLock().lock();
       try {
         s.pool().publish(extended);
-        s.responses().append(batch.ids(), batch.promptIds());
+        s.appendResponses(firstRow, batch.ids(), batch.promptIds(), promptsAfter);
       } finally {
         s.lock().writeLock().unlock();
       }
@@ -140,14 +142,14 @@ public final class Responses {
    * durable write ({@link ResponseBatch#commitWith}, RegisterSelection's selection) commits it
    * in the same transaction, so a failure of either stores neither.
    */
-  private void appendIds(ProjectState s, int firstRow, ResponseBatch batch) {
+  private void appendIds(ProjectState s, int firstRow, ResponseBatch batch, int promptsAfter) {
     Runnable also = batch.alsoDurable();
     if (also == null) {
-      store.appendResponses(s.key(), firstRow, batch.ids(), batch.promptIds());
+      store.appendResponses(s.key(), firstRow, batch.ids(), batch.promptIds(), promptsAfter);
       return;
     }
     store.inOneTransaction("storing responses with the selection that names them", () -> {
-      store.appendResponses(s.key(), firstRow, batch.ids(), batch.promptIds());
+      store.appendResponses(s.key(), firstRow, batch.ids(), batch.promptIds(), promptsAfter);
       also.run();
     });
   }

@@ -28,7 +28,7 @@ class ProjectRegistryStartupTest {
         w.sync();
         w.keep();
       }
-      store.appendResponses(key, 0, java.util.List.of("r"), java.util.List.of("q"));
+      store.appendResponses(key, 0, java.util.List.of("r"), java.util.List.of("q"), 1);
       // The delete's commit, then a crash before its files were removed.
       store.deleteProject(key);
     }

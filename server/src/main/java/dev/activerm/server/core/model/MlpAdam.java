@@ -1,5 +1,6 @@
 package dev.activerm.server.core.model;
 
+import dev.activerm.server.core.linalg.Parallel;
 import java.nio.FloatBuffer;
 
 /**
@@ -48,15 +49,32 @@ final class MlpAdam {
 
   private static void update(FloatBuffer p, FloatBuffer g, float[] m, float[] v, double stepSize, double bc2Sqrt,
       double decay) {
+    // All in float, as PyTorch's AdamW: the double sqrt and divide per element cost a fifth
+    // of a minibatch's Java time at 2 048 -> 3 x 512.
     float keep = (float) (1.0 - decay);
     float b1 = (float) BETA1;
     float b2 = (float) BETA2;
-    for (int i = 0; i < m.length; i++) {
-      float gi = g.get(i);
-      m[i] = b1 * m[i] + (1 - b1) * gi;
-      v[i] = b2 * v[i] + (1 - b2) * gi * gi;
-      double denom = Math.sqrt(v[i]) / bc2Sqrt + EPS;
-      p.put(i, (float) (p.get(i) * keep - stepSize * m[i] / denom));
-    }
+    float step = (float) stepSize;
+    float invBc2Sqrt = (float) (1.0 / bc2Sqrt);
+    float eps = (float) EPS;
+    // Elementwise, so splitting the range over the compute pool changes no bits.
+    Parallel.forRange(m.length, (from, to) -> {
+      int n = to - from;
+      float[] pc = new float[n];
+      float[] gc = new float[n];
+      p.get(from, pc, 0, n);
+      g.get(from, gc, 0, n);
+      for (int j = 0; j < n; j++) {
+        int i = from + j;
+        float gi = gc[j];
+        float mi = b1 * m[i] + (1 - b1) * gi;
+        float vi = b2 * v[i] + (1 - b2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        float denom = (float) Math.sqrt(vi) * invBc2Sqrt + eps;
+        pc[j] = pc[j] * keep - step * mi / denom;
+      }
+      p.put(from, pc, 0, n);
+    });
   }
 }

@@ -1,6 +1,7 @@
 package dev.activerm.server.core.model;
 
 import dev.activerm.server.core.linalg.Blas;
+import dev.activerm.server.core.linalg.Parallel;
 import java.nio.FloatBuffer;
 import org.bytedeco.javacpp.FloatPointer;
 
@@ -9,12 +10,18 @@ import org.bytedeco.javacpp.FloatPointer;
  * minibatch's activations live off-heap, allocated once per Fit, so the sgemm / sgemv calls of
  * forward and backward pass pointers and JavaCPP copies nothing (for Java arrays it mallocs
  * and copies every argument in and out on every call: about 40 MB per minibatch at
- * 2 048 -> 3 x 512). Java reads and writes the same memory through direct FloatBuffer views
- * for the elementwise steps (bias, GELU, the loss, bias gradients).
+ * 2 048 -> 3 x 512). Java reads and writes the same memory through direct FloatBuffer views,
+ * a row at a time into heap scratch (bulk copies; per-element direct-buffer access is about
+ * twice as slow as a heap loop).
  *
- * <p>Biases, their gradients and GELU's denominators stay on the heap: no BLAS call reads
- * them. The arithmetic is the heap trainer's, operation for operation (same OpenBLAS calls on
- * the same values, same double GELU), so a fit's bits do not change.
+ * <p>The elementwise passes (row gather, bias + GELU with its derivative, GELU backward, the
+ * last layer's outer product) run on the compute pool split by rows, and the bias gradients
+ * split by columns with each column summed over rows in order: no result depends on the
+ * partition, so a fit's bits do not depend on the pool's size (only on OpenBLAS's, as
+ * before). Without this, the serial Java passes left one of the two cores idle for a third
+ * of each minibatch.
+ *
+ * <p>Biases, their gradients and GELU's derivatives stay on the heap: no BLAS call reads them.
  */
 final class MlpBatch implements AutoCloseable {
   final int[] sizes;
@@ -28,9 +35,11 @@ final class MlpBatch implements AutoCloseable {
   private final FloatPointer gLast;
   final float[][] gb;
   private final FloatPointer x;
-  private final FloatPointer[] pre;
+  /** One layer's sgemm output before bias and GELU (consumed at once, shared by the layers). */
+  private final FloatPointer pre;
   private final FloatPointer[] act;
-  private final double[][] den;
+  /** GELU'(b_l + W_l a) per layer, from the forward pass. */
+  private final float[][] dgelu;
   private final FloatPointer r;
   private final FloatPointer dr;
   private final FloatPointer da;
@@ -46,9 +55,8 @@ final class MlpBatch implements AutoCloseable {
     this.maxRows = 2 * maxBatch;
     w = new FloatPointer[layers];
     gW = new FloatPointer[layers];
-    pre = new FloatPointer[layers];
     act = new FloatPointer[layers];
-    den = new double[layers][];
+    dgelu = new float[layers][];
     gb = new float[layers][];
     int widest = 0;
     try {
@@ -56,9 +64,8 @@ final class MlpBatch implements AutoCloseable {
         int out = sizes[l + 1];
         w[l] = allocate(net.weights[l].length);
         gW[l] = allocate(net.weights[l].length);
-        pre[l] = allocate((long) maxRows * out);
         act[l] = allocate((long) maxRows * out);
-        den[l] = new double[maxRows * out];
+        dgelu[l] = new float[maxRows * out];
         gb[l] = new float[out];
         widest = Math.max(widest, out);
       }
@@ -67,6 +74,7 @@ final class MlpBatch implements AutoCloseable {
       x = allocate((long) maxRows * sizes[0]);
       r = allocate(maxRows);
       dr = allocate(maxRows);
+      pre = allocate((long) maxRows * widest);
       da = allocate((long) maxRows * widest);
       dp = allocate((long) maxRows * widest);
     } catch (RuntimeException | Error e) {
@@ -138,11 +146,12 @@ final class MlpBatch implements AutoCloseable {
     }
     FloatBuffer xb = x.asBuffer();
     float[] rowsX = data.rows();
-    for (int i = 0; i < count; i++) {
-      int k = idx[from + i];
-      xb.put(i * d, rowsX, data.a()[k] * d, d);
-      xb.put((count + i) * d, rowsX, data.b()[k] * d, d);
-    }
+    byRows(rows, (i0, i1) -> {
+      for (int i = i0; i < i1; i++) {
+        int k = i < count ? data.a()[idx[from + i]] : data.b()[idx[from + i - count]];
+        xb.put(i * d, rowsX, k * d, d);
+      }
+    });
     forward(rows);
     int h = sizes[layers];
     FloatPointer phi = act[layers - 1];
@@ -173,28 +182,36 @@ final class MlpBatch implements AutoCloseable {
     }
     // dA_L = dr w^T.
     FloatBuffer dab = da.asBuffer();
-    for (int i = 0; i < rows; i++) {
-      float g = drb.get(i);
-      int off = i * h;
-      for (int j = 0; j < h; j++) {
-        dab.put(off + j, g * lastHeap[j]);
+    byRows(rows, (i0, i1) -> {
+      float[] row = new float[h];
+      for (int i = i0; i < i1; i++) {
+        float g = drb.get(i);
+        for (int j = 0; j < h; j++) {
+          row[j] = g * lastHeap[j];
+        }
+        dab.put(i * h, row, 0, h);
       }
-    }
+    });
     FloatBuffer dpb = dp.asBuffer();
     for (int l = layers - 1; l >= 0; l--) {
       int out = sizes[l + 1];
       int in = sizes[l];
-      geluBackward(pre[l].asBuffer(), den[l], dab, dpb, rows * out);
+      float[] gl = dgelu[l];
+      // dp = da * GELU'(pre), elementwise.
+      byRows(rows, (i0, i1) -> {
+        float[] row = new float[out];
+        for (int i = i0; i < i1; i++) {
+          dab.get(i * out, row, 0, out);
+          int off = i * out;
+          for (int j = 0; j < out; j++) {
+            row[j] *= gl[off + j];
+          }
+          dpb.put(off, row, 0, out);
+        }
+      });
       FloatPointer prev = l == 0 ? x : act[l - 1];
       Blas.sgemm(true, false, out, in, rows, 1f, dp, out, prev, in, 0f, gW[l], in);
-      float[] g = gb[l];
-      java.util.Arrays.fill(g, 0f);
-      for (int i = 0; i < rows; i++) {
-        int off = i * out;
-        for (int j = 0; j < out; j++) {
-          g[j] += dpb.get(off + j);
-        }
-      }
+      biasGradient(dpb, rows, out, gb[l]);
       if (l > 0) {
         Blas.sgemm(false, false, rows, in, out, 1f, dp, out, w[l], in, 0f, da, in);
       }
@@ -202,42 +219,57 @@ final class MlpBatch implements AutoCloseable {
     return objective;
   }
 
-  /** pre[l] = b_l + W_l a (bias broadcast, then sgemm with beta 1, as PyTorch's addmm), act[l] = GELU. */
+  /** g[j] = sum over rows i (in order) of dp[i, j]; split by columns so no sum depends on the split. */
+  private static void biasGradient(FloatBuffer dpb, int rows, int out, float[] g) {
+    int parts = Math.min(Parallel.threads(), Math.max(1, out / 64));
+    Parallel.forParts(parts, part -> {
+      int j0 = (int) ((long) out * part / parts);
+      int j1 = (int) ((long) out * (part + 1) / parts);
+      int width = j1 - j0;
+      float[] sum = new float[width];
+      float[] row = new float[width];
+      for (int i = 0; i < rows; i++) {
+        dpb.get(i * out + j0, row, 0, width);
+        for (int j = 0; j < width; j++) {
+          sum[j] += row[j];
+        }
+      }
+      System.arraycopy(sum, 0, g, j0, width);
+    });
+  }
+
+  /**
+   * act[l] = GELU(b_l + W_l a): sgemm with beta 0 into pre, then the bias add fused into the
+   * GELU pass, which also keeps GELU' for the backward pass.
+   */
   private void forward(int rows) {
     FloatPointer in = x;
+    FloatBuffer p = pre.asBuffer();
     for (int l = 0; l < layers; l++) {
       int out = sizes[l + 1];
       int inDim = sizes[l];
-      FloatBuffer p = pre[l].asBuffer();
+      Blas.sgemm(false, true, rows, out, inDim, 1f, in, inDim, w[l], inDim, 0f, pre, out);
       float[] bias = net.biases[l];
-      for (int i = 0; i < rows; i++) {
-        p.put(i * out, bias, 0, out);
-      }
-      Blas.sgemm(false, true, rows, out, inDim, 1f, in, inDim, w[l], inDim, 1f, pre[l], out);
-      gelu(p, act[l].asBuffer(), den[l], rows * out);
+      float[] gl = dgelu[l];
+      FloatBuffer a = act[l].asBuffer();
+      byRows(rows, (i0, i1) -> {
+        float[] row = new float[out];
+        float[] res = new float[out];
+        for (int i = i0; i < i1; i++) {
+          p.get(i * out, row, 0, out);
+          Gelu.forward(row, 0, bias, res, 0, gl, i * out, out);
+          a.put(i * out, res, 0, out);
+        }
+      });
       in = act[l];
     }
   }
 
-  /** MlpNetwork's GELU (same doubles) over native buffers, keeping each 1 + e^(-2u). */
-  private static void gelu(FloatBuffer p, FloatBuffer a, double[] den, int count) {
-    for (int i = 0; i < count; i++) {
-      double v = p.get(i);
-      double u = MlpNetwork.C * (v + MlpNetwork.K * v * v * v);
-      double e = 1.0 + Math.exp(-2.0 * u);
-      den[i] = e;
-      a.put(i, (float) (v / e));
-    }
-  }
-
-  /** dp = da * GELU'(p), as {@link MlpNetwork#geluBackward}, over native buffers. */
-  private static void geluBackward(FloatBuffer p, double[] den, FloatBuffer da, FloatBuffer dp, int count) {
-    for (int i = 0; i < count; i++) {
-      double v = p.get(i);
-      double s = 1.0 / den[i];
-      double du = MlpNetwork.C * (1.0 + 3.0 * MlpNetwork.K * v * v);
-      dp.put(i, (float) (da.get(i) * (s + v * s * (1.0 - s) * 2.0 * du)));
-    }
+  /** Runs body over [0, rows) split into one contiguous block per compute thread. */
+  private static void byRows(int rows, Parallel.Range body) {
+    int parts = Math.min(Parallel.threads(), Math.max(1, rows / 16));
+    Parallel.forParts(parts,
+        part -> body.run((int) ((long) rows * part / parts), (int) ((long) rows * (part + 1) / parts)));
   }
 
   /** Frees the native memory (idempotent; the heap network is untouched). */
@@ -245,9 +277,8 @@ final class MlpBatch implements AutoCloseable {
   public void close() {
     closeAll(w);
     closeAll(gW);
-    closeAll(pre);
     closeAll(act);
-    closeAll(new FloatPointer[] {last, gLast, x, r, dr, da, dp});
+    closeAll(new FloatPointer[] {last, gLast, x, r, dr, pre, da, dp});
   }
 
   private static void closeAll(FloatPointer[] ps) {

@@ -9,12 +9,10 @@ import java.util.SplittableRandom;
  * r(x) = w^T phi(x) with no bias on the last layer. float32 parameters, row-major
  * W_l (sizes[l] x sizes[l-1]); layers run as OpenBLAS sgemm over blocks of rows.
  *
- * <p>GELU is the tanh form x * sigma(2u), u = sqrt(2/pi) (x + 0.044715 x^3), i.e.
- * PyTorch's GELU(approximate="tanh").
+ * <p>GELU is the tanh form 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3), i.e.
+ * PyTorch's GELU(approximate="tanh"), in float32 ({@link Gelu}).
  */
 public final class MlpNetwork {
-  static final double C = Math.sqrt(2.0 / Math.PI);
-  static final double K = 0.044715;
   /** Rows per forward block when computing features for many rows. */
   private static final int FORWARD_BLOCK = 1024;
 
@@ -119,7 +117,8 @@ public final class MlpNetwork {
   /**
    * Forward through the hidden layers for rows of x (rows x D): pre[l] gets W_l a + b_l and
    * act[l] its GELU (each at least rows x sizes[l + 1]); act[L - 1] is phi. Training runs the
-   * same arithmetic over native buffers in {@link MlpBatch}.
+   * same arithmetic (sgemm with beta 0, then {@link Gelu#forward} adds the bias) over native
+   * buffers in {@link MlpBatch}.
    */
   void forward(float[] x, int rows, float[][] pre, float[][] act) {
     float[] in = x;
@@ -127,12 +126,11 @@ public final class MlpNetwork {
       int out = sizes[l + 1];
       int inDim = sizes[l];
       float[] p = pre[l];
-      float[] bias = biases[l];
+      float[] a = act[l];
+      Blas.sgemm(false, true, rows, out, inDim, 1f, in, inDim, weights[l], inDim, 0f, p, out);
       for (int i = 0; i < rows; i++) {
-        System.arraycopy(bias, 0, p, i * out, out);
+        Gelu.forward(p, i * out, biases[l], a, i * out, null, 0, out);
       }
-      Blas.sgemm(false, true, rows, out, inDim, 1f, in, inDim, weights[l], inDim, 1f, p, out);
-      gelu(p, act[l], rows * out);
       in = act[l];
     }
   }
@@ -167,13 +165,5 @@ public final class MlpNetwork {
       w[j] = last[j];
     }
     return RowKernels.rowDots(phi, h, w);
-  }
-
-  static void gelu(float[] p, float[] a, int count) {
-    for (int i = 0; i < count; i++) {
-      double x = p[i];
-      double u = C * (x + K * x * x * x);
-      a[i] = (float) (x / (1.0 + Math.exp(-2.0 * u)));
-    }
   }
 }

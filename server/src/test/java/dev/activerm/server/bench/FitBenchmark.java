@@ -31,6 +31,9 @@ class FitBenchmark {
     Files.createDirectories(dir);
     int threads = Integer.getInteger("activerm.bench.threads", 2);
     Blas.setThreads(threads);
+    // The Java compute pool (the MLP's elementwise passes) at the same count as OpenBLAS and
+    // the Python side's threads, as the server's --compute-threads sets both.
+    dev.activerm.server.core.linalg.Parallel.setThreads(threads);
     StringBuilder out = new StringBuilder();
 
     // -Dactiverm.bench.only=mlp skips LINEAR (for MLP-only runs, e.g. profiles).
@@ -54,7 +57,8 @@ class FitBenchmark {
         new dev.activerm.server.core.model.MlpRewardModel(1, r.network()));
     out.append(String.format(Locale.ROOT, "mlp seconds=%.3f epochs=%d train_loss=%.5f train_acc=%.4f model_hash=%08x%n",
         secs, r.report().iterations(), r.report().loss(), r.report().trainAccuracy(), java.util.Arrays.hashCode(model)));
-    out.append("threads=").append(threads).append('\n');
+    out.append("threads=").append(threads).append(" compute_pool=")
+        .append(dev.activerm.server.core.linalg.Parallel.threads()).append('\n');
     out.append("openblas=").append(org.bytedeco.openblas.global.openblas_nolapack.OPENBLAS_VERSION.trim())
         .append(" built_core=").append(org.bytedeco.openblas.global.openblas_nolapack.OPENBLAS_CHAR_CORENAME)
         .append(" OPENBLAS_CORETYPE=").append(System.getenv("OPENBLAS_CORETYPE")).append('\n');

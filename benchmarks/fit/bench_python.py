@@ -9,6 +9,7 @@ import numpy as np
 
 d = sys.argv[1]
 threads = int(os.environ.get("BENCH_THREADS", "2"))
+epochs = int(os.environ.get("BENCH_MLP_EPOCHS", "10"))  # as -Dactiverm.bench.mlp.epochs on the Java side
 
 
 def blas_info():
@@ -78,7 +79,7 @@ def mlp():
         n = len(a)
         g = torch.Generator().manual_seed(1)
         t0 = time.perf_counter()
-        for epoch in range(10):
+        for epoch in range(epochs):
             perm = torch.randperm(n, generator=g)
             for i in range(0, n, 256):
                 idx = perm[i:i + 256]
@@ -92,7 +93,13 @@ def mlp():
                 loss.backward()
                 opt.step()
         secs = time.perf_counter() - t0
-        print(f"torch {torch.__version__} mlp seconds={secs:.3f} epochs=10 threads={torch.get_num_threads()}", flush=True)
+        with torch.no_grad():
+            r = net(xt).squeeze(1).double()
+            s = r[at] - r[bt]
+            train_loss = torch.nn.functional.binary_cross_entropy_with_logits(s, yt.double()).item()
+            train_acc = ((s > 0).double() == yt.double()).double().mean().item()
+        print(f"torch {torch.__version__} mlp seconds={secs:.3f} epochs={epochs} threads={torch.get_num_threads()} "
+              f"train_loss={train_loss:.5f} train_acc={train_acc:.4f}", flush=True)
     else:
         print("torch not importable; numpy MLP instead", flush=True)
         numpy_mlp(x, a, b, y)
@@ -151,5 +158,6 @@ def numpy_mlp(x, a, b, y):
 
 import sklearn.linear_model  # noqa: E402,F401  (loads scipy/numpy BLAS before blas_info looks)
 blas_info()
-linear()
+if os.environ.get("BENCH_ONLY") != "mlp":  # BENCH_ONLY=mlp as -Dactiverm.bench.only=mlp
+    linear()
 mlp()

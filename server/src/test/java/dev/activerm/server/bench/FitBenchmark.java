@@ -31,8 +31,42 @@ class FitBenchmark {
     Files.createDirectories(dir);
     int threads = Integer.getInteger("activerm.bench.threads", 2);
     Blas.setThreads(threads);
+    // The Java compute pool (the MLP's elementwise passes) at the same count as OpenBLAS and
+    // the Python side's threads, as the server's --compute-threads sets both.
+    dev.activerm.server.core.linalg.Parallel.setThreads(threads);
     StringBuilder out = new StringBuilder();
 
+    // -Dactiverm.bench.only=mlp skips LINEAR (for MLP-only runs, e.g. profiles).
+    boolean linear = !"mlp".equals(System.getProperty("activerm.bench.only"));
+    int mlpEpochs = Integer.getInteger("activerm.bench.mlp.epochs", 10);
+    if (linear) {
+      linear(dir, out);
+    }
+
+    // MLP: 20 000 comparisons over 10 000 responses, D = 2048, 3 x 512, 10 epochs, batch 256.
+    ComparisonSet mlp = generate(10_000, 2048, 20_000, 1.5, 21, true);
+    write(dir, "mlp", mlp);
+    MlpTrainer.fit(generate(500, 2048, 1_000, 1.5, 22, true), new int[] {512, 512, 512}, 1.0,
+        new MlpFitOptions(1e-3, 1, 256, 0, 0, 3), 1, null); // JIT warm-up
+    long t0 = System.nanoTime();
+    MlpTrainer.Result r = MlpTrainer.fit(mlp, new int[] {512, 512, 512}, 1.0,
+        new MlpFitOptions(1e-3, mlpEpochs, 256, 0, 0, 3), 1, null);
+    double secs = (System.nanoTime() - t0) / 1e9;
+    // The model's bytes, hashed: equal hashes across code versions mean a bit-identical fit.
+    byte[] model = dev.activerm.server.core.model.ModelCodec.encode(
+        new dev.activerm.server.core.model.MlpRewardModel(1, r.network()));
+    out.append(String.format(Locale.ROOT, "mlp seconds=%.3f epochs=%d train_loss=%.5f train_acc=%.4f model_hash=%08x%n",
+        secs, r.report().iterations(), r.report().loss(), r.report().trainAccuracy(), java.util.Arrays.hashCode(model)));
+    out.append("threads=").append(threads).append(" compute_pool=")
+        .append(dev.activerm.server.core.linalg.Parallel.threads()).append('\n');
+    out.append("openblas=").append(org.bytedeco.openblas.global.openblas_nolapack.OPENBLAS_VERSION.trim())
+        .append(" built_core=").append(org.bytedeco.openblas.global.openblas_nolapack.OPENBLAS_CHAR_CORENAME)
+        .append(" OPENBLAS_CORETYPE=").append(System.getenv("OPENBLAS_CORETYPE")).append('\n');
+    Files.writeString(dir.resolve("java.txt"), out.toString());
+    System.out.print(out);
+  }
+
+  private static void linear(Path dir, StringBuilder out) throws IOException {
     // LINEAR: 100 000 comparisons over 20 000 responses, D = 1024.
     ComparisonSet lin = generate(20_000, 1024, 100_000, 1.5, 11, false);
     write(dir, "linear", lin);
@@ -46,24 +80,6 @@ class FitBenchmark {
           tol, secs, r.report().iterations(), r.report().gradientNorm(), r.report().loss()));
       writeDoubles(dir.resolve("linear_w_tol" + tol + ".f64"), r.weights());
     }
-
-    // MLP: 20 000 comparisons over 10 000 responses, D = 2048, 3 x 512, 10 epochs, batch 256.
-    ComparisonSet mlp = generate(10_000, 2048, 20_000, 1.5, 21, true);
-    write(dir, "mlp", mlp);
-    MlpTrainer.fit(generate(500, 2048, 1_000, 1.5, 22, true), new int[] {512, 512, 512}, 1.0,
-        new MlpFitOptions(1e-3, 1, 256, 0, 0, 3), 1, null); // JIT warm-up
-    long t0 = System.nanoTime();
-    MlpTrainer.Result r = MlpTrainer.fit(mlp, new int[] {512, 512, 512}, 1.0,
-        new MlpFitOptions(1e-3, 10, 256, 0, 0, 3), 1, null);
-    double secs = (System.nanoTime() - t0) / 1e9;
-    out.append(String.format(Locale.ROOT, "mlp seconds=%.3f epochs=%d train_loss=%.5f train_acc=%.4f%n",
-        secs, r.report().iterations(), r.report().loss(), r.report().trainAccuracy()));
-    out.append("threads=").append(threads).append('\n');
-    out.append("openblas=").append(org.bytedeco.openblas.global.openblas_nolapack.OPENBLAS_VERSION.trim())
-        .append(" built_core=").append(org.bytedeco.openblas.global.openblas_nolapack.OPENBLAS_CHAR_CORENAME)
-        .append(" OPENBLAS_CORETYPE=").append(System.getenv("OPENBLAS_CORETYPE")).append('\n');
-    Files.writeString(dir.resolve("java.txt"), out.toString());
-    System.out.print(out);
   }
 
   /** Gaussian rows, planted w with ||w|| = norm, labels ~ Bernoulli(sigma(w^T (x_a - x_b))) (nonlinear: tanh of it). */

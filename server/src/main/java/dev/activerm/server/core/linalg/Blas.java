@@ -43,6 +43,18 @@ public final class Blas {
         openblas_nolapack.CblasRowMajor, trans(transA), trans(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   }
 
+  /**
+   * C = alpha * op(A) op(B) + beta * C, float32, row-major, all off-heap: for Java arrays
+   * JavaCPP mallocs a copy of every argument and copies it back on each call (A, B and C,
+   * in and out), which for an MLP layer costs a good part of the product itself.
+   */
+  public static void sgemm(
+      boolean transA, boolean transB, int m, int n, int k,
+      float alpha, FloatPointer a, int lda, FloatPointer b, int ldb, float beta, FloatPointer c, int ldc) {
+    openblas_nolapack.cblas_sgemm(
+        openblas_nolapack.CblasRowMajor, trans(transA), trans(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
+
   /** C = alpha * op(A) op(B) + beta * C, float64, row-major. */
   public static void dgemm(
       boolean transA, boolean transB, int m, int n, int k,

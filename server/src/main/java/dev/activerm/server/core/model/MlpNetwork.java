@@ -9,12 +9,10 @@ import java.util.SplittableRandom;
  * r(x) = w^T phi(x) with no bias on the last layer. float32 parameters, row-major
  * W_l (sizes[l] x sizes[l-1]); layers run as OpenBLAS sgemm over blocks of rows.
  *
- * <p>GELU is the tanh form x * sigma(2u), u = sqrt(2/pi) (x + 0.044715 x^3), i.e.
- * PyTorch's GELU(approximate="tanh").
+ * <p>GELU is the tanh form 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3), i.e.
+ * PyTorch's GELU(approximate="tanh"), in float32 ({@link Gelu}).
  */
 public final class MlpNetwork {
-  private static final double C = Math.sqrt(2.0 / Math.PI);
-  private static final double K = 0.044715;
   /** Rows per forward block when computing features for many rows. */
   private static final int FORWARD_BLOCK = 1024;
 
@@ -118,32 +116,20 @@ public final class MlpNetwork {
 
   /**
    * Forward through the hidden layers for rows of x (rows x D): pre[l] gets W_l a + b_l and
-   * act[l] its GELU (each at least rows x sizes[l + 1]); act[L - 1] is phi.
+   * act[l] its GELU (each at least rows x sizes[l + 1]); act[L - 1] is phi. Training runs the
+   * same arithmetic (sgemm with beta 0, then {@link Gelu#forward} adds the bias) over native
+   * buffers in {@link MlpBatch}.
    */
   void forward(float[] x, int rows, float[][] pre, float[][] act) {
-    forward(x, rows, pre, act, null);
-  }
-
-  /**
-   * Same as {@link #forward(float[], int, float[][], float[][])}; when den is not null,
-   * den[l] also gets GELU's denominator 1 + e^(-2u) per element, so the backward pass needs
-   * no second exp (same doubles, so bit-identical gradients).
-   */
-  void forward(float[] x, int rows, float[][] pre, float[][] act, double[][] den) {
     float[] in = x;
     for (int l = 0; l < weights.length; l++) {
       int out = sizes[l + 1];
       int inDim = sizes[l];
       float[] p = pre[l];
-      float[] bias = biases[l];
+      float[] a = act[l];
+      Blas.sgemm(false, true, rows, out, inDim, 1f, in, inDim, weights[l], inDim, 0f, p, out);
       for (int i = 0; i < rows; i++) {
-        System.arraycopy(bias, 0, p, i * out, out);
-      }
-      Blas.sgemm(false, true, rows, out, inDim, 1f, in, inDim, weights[l], inDim, 1f, p, out);
-      if (den == null) {
-        gelu(p, act[l], rows * out);
-      } else {
-        gelu(p, act[l], den[l], rows * out);
+        Gelu.forward(p, i * out, biases[l], a, i * out, null, 0, out);
       }
       in = act[l];
     }
@@ -179,34 +165,5 @@ public final class MlpNetwork {
       w[j] = last[j];
     }
     return RowKernels.rowDots(phi, h, w);
-  }
-
-  static void gelu(float[] p, float[] a, int count) {
-    for (int i = 0; i < count; i++) {
-      double x = p[i];
-      double u = C * (x + K * x * x * x);
-      a[i] = (float) (x / (1.0 + Math.exp(-2.0 * u)));
-    }
-  }
-
-  /** GELU into a, keeping each denominator 1 + e^(-2u) in den for {@link #geluBackward}. */
-  static void gelu(float[] p, float[] a, double[] den, int count) {
-    for (int i = 0; i < count; i++) {
-      double x = p[i];
-      double u = C * (x + K * x * x * x);
-      double e = 1.0 + Math.exp(-2.0 * u);
-      den[i] = e;
-      a[i] = (float) (x / e);
-    }
-  }
-
-  /** dp = da * GELU'(p), elementwise, given the denominators 1 + e^(-2u) from the forward pass. */
-  static void geluBackward(float[] p, double[] den, float[] da, float[] dp, int count) {
-    for (int i = 0; i < count; i++) {
-      double x = p[i];
-      double s = 1.0 / den[i];
-      double du = C * (1.0 + 3.0 * K * x * x);
-      dp[i] = (float) (da[i] * (s + x * s * (1.0 - s) * 2.0 * du));
-    }
   }
 }

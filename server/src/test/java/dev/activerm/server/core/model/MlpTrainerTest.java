@@ -25,17 +25,18 @@ class MlpTrainerTest {
     for (int i = 0; i < n; i++) {
       idx[i] = i;
     }
-    MlpTrainer.Workspace ws = new MlpTrainer.Workspace(net, n);
-    double value = MlpTrainer.batchGradient(net, data, idx, 0, n, penalty, ws);
-
     double[][] params = flatten(net);
-    assertThat(value).isCloseTo(referenceObjective(params, net.sizes, data, penalty), org.assertj.core.api.Assertions.within(1e-5));
     float[][] grads = new float[2 * hidden.length + 1][];
-    for (int l = 0; l < hidden.length; l++) {
-      grads[2 * l] = ws.gW[l];
-      grads[2 * l + 1] = ws.gb[l];
+    double value;
+    try (MlpBatch ws = new MlpBatch(net, n)) {
+      value = ws.gradient(data, idx, 0, n, penalty);
+      for (int l = 0; l < hidden.length; l++) {
+        grads[2 * l] = toArray(ws.weightGradient(l), net.weights[l].length);
+        grads[2 * l + 1] = ws.gb[l].clone();
+      }
+      grads[2 * hidden.length] = toArray(ws.lastGradient(), net.last.length);
     }
-    grads[2 * hidden.length] = ws.gLast;
+    assertThat(value).isCloseTo(referenceObjective(params, net.sizes, data, penalty), org.assertj.core.api.Assertions.within(1e-5));
     double h = 1e-5;
     int checked = 0;
     for (int t = 0; t < params.length; t++) {
@@ -54,6 +55,103 @@ class MlpTrainerTest {
       }
     }
     assertThat(checked).isEqualTo((int) net.parameterCount());
+  }
+
+  /**
+   * Two full-batch AdamW steps against Adam's closed form in double (PyTorch's AdamW
+   * documentation), with the gradients taken by central finite differences of the independent
+   * reference objective. After step 1, m_hat = g_1 and v_hat = g_1^2, so the step is
+   * lr g_1 / (|g_1| + eps); step 2 uses m = 0.09 g_1 + 0.1 g_2, v = 0.000999 g_1^2 + 0.001 g_2^2
+   * and the bias corrections 1 - 0.9^2, 1 - 0.999^2. Decay (1 - lr wd) on weights and w only.
+   * Tolerance 2e-6 + 1e-5 |p| (float32 parameters; the step is about lr = 1e-2 per element);
+   * elements whose gradient is below 1e-5 in either step are checked only to move by at most
+   * about 2 lr (there the step's size depends on the FD noise relative to eps and |g|).
+   */
+  @Test
+  void twoAdamWStepsMatchTheClosedForm() {
+    int dim = 4;
+    int[] hidden = {3, 2};
+    Planted p = new Planted(6, dim, 61, x -> x[0] - x[1] * x[2]);
+    ComparisonSet data = p.comparisons(8, 62, 0.3, true);
+    MlpNetwork start = MlpNetwork.init(dim, hidden, 63);
+    double lambda = 0.8;
+    double lr = 1e-2;
+    double wd = 0.1;
+    double penalty = lambda / data.size();
+    MlpFitOptions o = new MlpFitOptions(lr, 2, data.size(), wd, 0.0, 3);
+    MlpNetwork trained = MlpTrainer.fit(data, hidden, lambda, o, 5, start).network();
+
+    double[][] p0 = flatten(start);
+    double[][] g1 = finiteDifferenceGradient(p0, start.sizes, data, penalty);
+    double[][] p1 = new double[p0.length][];
+    for (int t = 0; t < p0.length; t++) {
+      double keep = isBias(t, hidden.length) ? 1 : 1 - lr * wd;
+      p1[t] = new double[p0[t].length];
+      for (int i = 0; i < p0[t].length; i++) {
+        p1[t][i] = p0[t][i] * keep - lr * g1[t][i] / (Math.abs(g1[t][i]) + 1e-8);
+      }
+    }
+    double[][] g2 = finiteDifferenceGradient(p1, start.sizes, data, penalty);
+    double[][] got = flatten(trained);
+    double bc1 = 1 - 0.9 * 0.9;
+    double bc2 = 1 - 0.999 * 0.999;
+    int exact = 0;
+    for (int t = 0; t < p0.length; t++) {
+      double keep = isBias(t, hidden.length) ? 1 : 1 - lr * wd;
+      for (int i = 0; i < p0[t].length; i++) {
+        double m = 0.09 * g1[t][i] + 0.1 * g2[t][i];
+        double v = 0.000999 * g1[t][i] * g1[t][i] + 0.001 * g2[t][i] * g2[t][i];
+        double want = p1[t][i] * keep - (lr / bc1) * m / (Math.sqrt(v / bc2) + 1e-8);
+        if (Math.abs(g1[t][i]) > 1e-5 && Math.abs(g2[t][i]) > 1e-5) {
+          assertThat(Math.abs(got[t][i] - want))
+              .as("tensor %d element %d: trained %s, closed form %s", t, i, got[t][i], want)
+              .isLessThanOrEqualTo(2e-6 + 1e-5 * Math.abs(want));
+          exact++;
+        } else {
+          // Each Adam step moves by at most 1.001 lr here (Cauchy-Schwarz on m and v), plus the decay.
+          assertThat(Math.abs(got[t][i] - p0[t][i])).isLessThanOrEqualTo(2.002 * lr + 2 * lr * wd * Math.abs(p0[t][i]) + 1e-6);
+        }
+      }
+    }
+    assertThat(exact).isGreaterThan((int) (0.8 * start.parameterCount()));
+  }
+
+  @Test
+  void aFitFreesItsNativeMemoryAlsoWhenCancelled() {
+    Planted p = new Planted(40, 6, 71, x -> x[0]);
+    ComparisonSet data = p.comparisons(200, 72, 0.0, false);
+    MlpFitOptions o = new MlpFitOptions(1e-3, 2, 32, 0.0, 0.0, 3);
+    long before = org.bytedeco.javacpp.Pointer.totalBytes();
+    MlpTrainer.fit(data, new int[] {16, 8}, 1.0, o, 1, null);
+    assertThat(org.bytedeco.javacpp.Pointer.totalBytes()).isEqualTo(before);
+    int[] polls = {0};
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+        () -> MlpTrainer.fit(data, new int[] {16, 8}, 1.0, o, 1, null, () -> ++polls[0] > 3))
+        .isInstanceOf(dev.activerm.server.core.errors.CancelledException.class);
+    assertThat(org.bytedeco.javacpp.Pointer.totalBytes()).isEqualTo(before);
+  }
+
+  private static boolean isBias(int tensor, int layers) {
+    return tensor < 2 * layers && tensor % 2 == 1;
+  }
+
+  /** Central differences (h = 1e-6) of the reference objective at params, per element. */
+  private static double[][] finiteDifferenceGradient(double[][] params, int[] sizes, ComparisonSet data, double penalty) {
+    double h = 1e-6;
+    double[][] g = new double[params.length][];
+    for (int t = 0; t < params.length; t++) {
+      g[t] = new double[params[t].length];
+      for (int i = 0; i < params[t].length; i++) {
+        double keep = params[t][i];
+        params[t][i] = keep + h;
+        double up = referenceObjective(params, sizes, data, penalty);
+        params[t][i] = keep - h;
+        double down = referenceObjective(params, sizes, data, penalty);
+        params[t][i] = keep;
+        g[t][i] = (up - down) / (2 * h);
+      }
+    }
+    return g;
   }
 
   @Test
@@ -118,6 +216,12 @@ class MlpTrainerTest {
       out[2 * l + 1] = toDouble(net.biases[l]);
     }
     out[2 * layers] = toDouble(net.last);
+    return out;
+  }
+
+  static float[] toArray(java.nio.FloatBuffer b, int n) {
+    float[] out = new float[n];
+    b.get(0, out, 0, n);
     return out;
   }
 

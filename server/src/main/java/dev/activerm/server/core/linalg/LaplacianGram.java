@@ -16,17 +16,42 @@ import java.util.function.BooleanSupplier;
  * (about 1e-6 of max |F|) is larger than the default ridge 1e-6 * trace / h, so Cholesky of
  * eps I + F failed (issue 12). Double rounding is ~1e-16 relative; the blocks keep the double
  * copies at {@link #BLOCK_DOUBLES} each instead of a T x h array.
+ *
+ * <p>From h = {@link #LOWER_FROM_H} on only the lower triangle of Phi^T Y is computed, one GEMM
+ * per panel of {@link #PANEL} rows of F against the columns up to the panel's end: (q + 1) / 2q
+ * of the full product's T h^2 flops for q panels (56% at h = 4 096), the exact same dot
+ * products, and F is then exactly symmetric. The panels are few and large on purpose: many
+ * small threaded GEMMs ran slower than the full product under load (issue 13's lapack
+ * follow-up). Below that width F is the full product averaged with its transpose, as before,
+ * so every smaller-h result (the golden test's) stays bit-for-bit.
  */
 public final class LaplacianGram {
   /** Doubles per block array (Phi and Y rows of one block): 32 MiB each. */
   static final int BLOCK_DOUBLES = 1 << 22;
   private static final int ROWS_PER_PART = 64;
+  /**
+   * From this width on only F's lower triangle is computed (see the class comment): at
+   * h = 2 048 and 4 096 it was faster on one and on two OpenBLAS threads; at 1 024 faster on one
+   * thread but slower on two under load 17-20 (docs/benchmarks.md, "Lower-triangle F").
+   */
+  static final int LOWER_FROM_H = 2048;
+  /** Rows of F per lower-triangle GEMM. */
+  static final int PANEL = 512;
 
   private LaplacianGram() {}
 
   /** Adds sum_k weight_k z_k z_k^T (h x h, row-major, double) into out; phi has t rows. */
   public static void accumulate(float[] phi, int t, int h, int[] ia, int[] ib, double[] weight, double[] out,
       BooleanSupplier cancelled) {
+    accumulate(phi, t, h, ia, ib, weight, out, cancelled, BLOCK_DOUBLES, h >= LOWER_FROM_H ? PANEL : 0);
+  }
+
+  /**
+   * As above with the block size (doubles per block array) and the panel height (0: the full
+   * product) as arguments, so tests can reach several blocks and ragged panels at small sizes.
+   */
+  static void accumulate(float[] phi, int t, int h, int[] ia, int[] ib, double[] weight, double[] out,
+      BooleanSupplier cancelled, int blockDoubles, int panel) {
     int p = ia.length;
     if (p == 0) {
       return;
@@ -52,7 +77,7 @@ public final class LaplacianGram {
       nbr[fill[b]] = a;
       wt[fill[b]++] = wk;
     }
-    int block = Math.max(1, Math.min(t, BLOCK_DOUBLES / h));
+    int block = Math.max(1, Math.min(t, blockDoubles / h));
     double[] x = new double[block * h];
     double[] y = new double[block * h];
     double[] f = new double[h * h];
@@ -94,14 +119,45 @@ public final class LaplacianGram {
         });
         xp.put(x, 0, n * h);
         yp.put(y, 0, n * h);
-        Blas.dgemm(true, false, h, h, n, 1.0, xp, h, yp, h, 1.0, fp, h);
+        if (panel == 0) {
+          Blas.dgemm(true, false, h, h, n, 1.0, xp, h, yp, h, 1.0, fp, h);
+        } else {
+          lowerPanels(xp, yp, fp, n, h, panel);
+        }
       }
       fp.get(f, 0, h * h);
     }
+    if (panel == 0) {
+      for (int i = 0; i < h; i++) {
+        for (int j = 0; j < h; j++) {
+          out[i * h + j] += 0.5 * (f[i * h + j] + f[j * h + i]);
+        }
+      }
+      return;
+    }
+    // f holds F's lower triangle (and the diagonal panels' upper parts, ignored): mirror it.
     for (int i = 0; i < h; i++) {
-      for (int j = 0; j < h; j++) {
-        out[i * h + j] += 0.5 * (f[i * h + j] + f[j * h + i]);
+      for (int j = 0; j <= i; j++) {
+        double v = f[i * h + j];
+        out[i * h + j] += v;
+        if (j < i) {
+          out[j * h + i] += v;
+        }
       }
     }
+  }
+
+  /**
+   * F[r0:r1, 0:r1] += X[:, r0:r1]^T Y[:, 0:r1] for each panel [r0, r1) of {@code panel} rows:
+   * every entry on or below the diagonal, computed as in the full product (X, Y n x h).
+   */
+  private static void lowerPanels(DoublePointer xp, DoublePointer yp, DoublePointer fp, int n, int h, int panel) {
+    for (int r0 = 0; r0 < h; r0 += panel) {
+      int r1 = Math.min(h, r0 + panel);
+      Blas.dgemm(true, false, r1 - r0, r1, n, 1.0, xp.position(r0), h, yp.position(0), h, 1.0,
+          fp.position((long) r0 * h), h);
+    }
+    xp.position(0);
+    fp.position(0);
   }
 }

@@ -5,9 +5,11 @@ import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
- * Benchmark (not a test): F = Phi^T L Phi by {@link LaplacianGram} (double) against the float32
- * path it replaced (kept here, {@link #floatPath}), same data, same run. Args: T P threads
- * D...; prints best-of-3 milliseconds per D. benchmarks/select/gram.sh runs it.
+ * Benchmark (not a test): F = Phi^T L Phi by {@link LaplacianGram} in double, as the full
+ * product and as its lower-triangle panels, against the float32 path it replaced (kept here,
+ * {@link #floatPath}), same data, same run. Args: T P threads D...; prints best-of-3
+ * milliseconds per D (the three paths interleaved in each repetition).
+ * benchmarks/select/gram.sh runs it.
  */
 public final class LaplacianGramBench {
   public static void main(String[] args) {
@@ -33,28 +35,40 @@ public final class LaplacianGramBench {
         w[k] = 0.25 * r.nextDouble();
       }
       double bestD = Double.MAX_VALUE;
+      double bestL = Double.MAX_VALUE;
       double bestF = Double.MAX_VALUE;
       double[] fd = new double[h * h];
+      double[] fl = new double[h * h];
       double[] ff = new double[h * h];
       for (int rep = 0; rep < 3; rep++) {
         Arrays.fill(fd, 0);
         long t0 = System.nanoTime();
-        LaplacianGram.accumulate(phi, t, h, a, b, w, fd, CancelledException.NEVER);
+        LaplacianGram.accumulate(phi, t, h, a, b, w, fd, CancelledException.NEVER, LaplacianGram.BLOCK_DOUBLES, 0);
         bestD = Math.min(bestD, (System.nanoTime() - t0) / 1e6);
+        Arrays.fill(fl, 0);
+        t0 = System.nanoTime();
+        LaplacianGram.accumulate(phi, t, h, a, b, w, fl, CancelledException.NEVER, LaplacianGram.BLOCK_DOUBLES,
+            LaplacianGram.PANEL);
+        bestL = Math.min(bestL, (System.nanoTime() - t0) / 1e6);
         Arrays.fill(ff, 0);
         t0 = System.nanoTime();
         floatPath(phi, t, h, a, b, w, ff);
         bestF = Math.min(bestF, (System.nanoTime() - t0) / 1e6);
       }
-      double diff = 0;
-      double max = 0;
-      for (int j = 0; j < fd.length; j++) {
-        diff = Math.max(diff, Math.abs(fd[j] - ff[j]));
-        max = Math.max(max, Math.abs(fd[j]));
-      }
-      System.out.printf("D=%5d  double %8.1f ms   float %8.1f ms   ratio %.2f   max|F_d - F_f|/max|F_d| %.1e%n",
-          h, bestD, bestF, bestD / bestF, diff / max);
+      System.out.printf("D=%5d  double full %8.1f ms   double lower panels %8.1f ms   float %8.1f ms   "
+          + "panels/full %.2f   full/float %.2f   max|F_panels - F_full|/max|F| %.1e   max|F_full - F_float|/max|F| %.1e%n",
+          h, bestD, bestL, bestF, bestL / bestD, bestD / bestF, relDiff(fl, fd), relDiff(ff, fd));
     }
+  }
+
+  private static double relDiff(double[] x, double[] ref) {
+    double diff = 0;
+    double max = 0;
+    for (int j = 0; j < ref.length; j++) {
+      diff = Math.max(diff, Math.abs(x[j] - ref[j]));
+      max = Math.max(max, Math.abs(ref[j]));
+    }
+    return diff / max;
   }
 
   /** The float32 path LaplacianGram had before issue 12: Y = L Phi rounded to float, then sgemm. */

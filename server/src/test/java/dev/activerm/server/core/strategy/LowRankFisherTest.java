@@ -43,14 +43,28 @@ class LowRankFisherTest {
   }
 
   private static MlpRewardModel wideMlp(long seed) {
-    return new MlpRewardModel(1, MlpNetwork.init(2, new int[] {512, 512, 512}, seed));
+    return wideMlp(seed, 512, 512, 512);
+  }
+
+  private static MlpRewardModel wideMlp(long seed, int... hidden) {
+    return new MlpRewardModel(1, MlpNetwork.init(2, hidden, seed));
   }
 
   @Test
   void designStrategiesScoreAWideMlpOnTwoDimensionalInputs() {
+    designStrategiesScore(512, 512, 512);
+  }
+
+  /** h = 2 048 features of rank <= 64: F from LaplacianGram's lower-triangle panels, the factor from LAPACK. */
+  @Test
+  void designStrategiesScoreAnLlmWidthMlpOnTwoDimensionalInputs() {
+    designStrategiesScore(64, 2048);
+  }
+
+  private static void designStrategiesScore(int... hidden) {
     Random r = new Random(12);
     float[] x = toyPool(r);
-    MlpRewardModel m = wideMlp(3);
+    MlpRewardModel m = wideMlp(3, hidden);
     PairList cand = pairs(r, PAIRS);
     PairList lab = pairs(r, 200);
     double[] labW = new double[lab.size()];

@@ -263,7 +263,8 @@ public final class SparkSelection {
    */
   static StrategyResult greedy(PairBlock blk, RewardModel m, int h, double lambda, double[] info, double[] factor,
       int b) {
-    StrategyInput in = new StrategyInput(blk, PhiModel.of(m), blk.pairs(), new PairList(new int[0], new int[0]), new double[0],
+    StrategyInput in = new StrategyInput(blk, PhiModel.of(m), blk.pairs(), new PairList(new int[0], new int[0]),
+        new double[0],
         lambda, dev.activerm.server.core.strategy.Strategy.GREEDY_DOPT, StrategyParams.DEFAULTS.resolve(), 0, b,
         () -> false, new LabeledInformation(h, info, factor));
     return SelectionStrategy.run(in);

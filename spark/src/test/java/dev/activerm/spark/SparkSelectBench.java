@@ -40,10 +40,10 @@ public final class SparkSelectBench {
     int labeledRows = 2000;
     boolean scan = args.length > 5 && args[5].equals("scan");
     // 1000000.0 is a DECIMAL literal in Spark SQL: every element then goes through BigDecimal
-    // (toString / parseFloat), ~1.4 ms of task time per 256-wide row here (1 364 s for 10^6), which made generating the
-    // pool the whole cost of the old 10^6 run. 1E6 is a DOUBLE: the same values up to float
-    // rounding, at a fraction of the cost. -Dbench.decimal=true keeps the old generator (to
-    // compare with runs made with it).
+    // (toString / parseFloat), ~1.4 ms of task time per 256-wide row here (1 364 s for 10^6),
+    // most of the old 10^6 run. 1E6 is a DOUBLE: the same values up to float rounding, at a
+    // fraction of the cost. -Dbench.decimal=true keeps the old generator (to compare with runs
+    // made with it).
     String divisor = Boolean.getBoolean("bench.decimal") ? "1000000.0" : "1E6";
     Path tmp = Files.createTempDirectory(Path.of("/tmp"), "spark-scale-bench-");
     SparkSession spark = SparkSession.builder().master("local[2]").appName("activerm-spark-bench")

@@ -20,9 +20,13 @@ import org.apache.spark.sql.SparkSession;
  * (embedding[j] = xxhash64(id, j) mapped to [-1, 1], no Parquet write), the packaged server as
  * a process holding only the labeled part (L responses, L/2 labels, one fit), then one
  * CROSS_PROMPT selection on Spark. Prints wall time per stage and the peak RSS (VmHWM) of this
- * JVM (the driver, which in local mode also runs the tasks) and of the server.
+ * JVM (the driver, which in local mode also runs the tasks) and of the server, and every Spark
+ * stage's wall time and shuffle bytes ({@link StageTimes}). With "scan" as a sixth argument it
+ * first times one full pass that generates every embedding: what reading the pool's embedding
+ * column costs at least (the job itself only materialises the touched rows' embeddings).
+ * Temporary files go under /tmp/spark-scale-bench-* and are deleted at the end.
  *
- * <p>java [spark module flags] -cp ... dev.activerm.spark.SparkSelectBench R D cap strategy buckets
+ * <p>java [spark module flags] -cp ... dev.activerm.spark.SparkSelectBench R D cap strategy buckets [scan]
  */
 public final class SparkSelectBench {
   private SparkSelectBench() {}
@@ -34,18 +38,32 @@ public final class SparkSelectBench {
     Strategy strategy = Strategy.valueOf(args[3]);
     int buckets = Integer.parseInt(args[4]);
     int labeledRows = 2000;
-    Path tmp = Files.createTempDirectory("spark-bench");
+    boolean scan = args.length > 5 && args[5].equals("scan");
+    // 1000000.0 is a DECIMAL literal in Spark SQL: every element then goes through BigDecimal
+    // (toString / parseFloat), ~1.4 ms of task time per 256-wide row here (1 364 s for 10^6),
+    // most of the old 10^6 run. 1E6 is a DOUBLE: the same values up to float rounding, at a
+    // fraction of the cost. -Dbench.decimal=true keeps the old generator (to compare with runs
+    // made with it).
+    String divisor = Boolean.getBoolean("bench.decimal") ? "1000000.0" : "1E6";
+    Path tmp = Files.createTempDirectory(Path.of("/tmp"), "spark-scale-bench-");
     SparkSession spark = SparkSession.builder().master("local[2]").appName("activerm-spark-bench")
         .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", String.valueOf(buckets))
         .config("spark.local.dir", tmp.resolve("spark").toString()).getOrCreate();
+    StageTimes stages = new StageTimes();
+    spark.sparkContext().addSparkListener(stages);
     try (ServerProcess server = ServerProcess.start(tmp.resolve("data"));
         ActiveRmClient client = ActiveRmClient.connect(server.target())) {
       int slices = (int) Math.max(2, r / 100_000);
       Dataset<Row> pool = spark.range(0, r, 1, slices).selectExpr("concat('r', id) AS response_id",
           "concat('q', id % 100000) AS prompt_id",
-          "transform(sequence(0, " + (d - 1) + "), j -> CAST((xxhash64(id, j) % 1000001) / 1000000.0 AS FLOAT))"
+          "transform(sequence(0, " + (d - 1) + "), j -> CAST((xxhash64(id, j) % 1000001) / " + divisor + " AS FLOAT))"
               + " AS embedding");
+      if (scan) {
+        long s0 = System.nanoTime();
+        double sum = pool.selectExpr("sum(aggregate(embedding, 0D, (a, x) -> a + x))").first().getDouble(0);
+        System.out.printf("SCAN R=%d D=%d scan_s=%.1f (sum %.3f)%n", r, d, (System.nanoTime() - s0) / 1e9, sum);
+      }
       long t0 = System.nanoTime();
       List<Row> head = pool.filter("CAST(substring(response_id, 2) AS BIGINT) < " + labeledRows).collectAsList();
       List<String> ids = new ArrayList<>();
@@ -89,6 +107,14 @@ public final class SparkSelectBench {
           hwm(String.valueOf(server.pid())));
     } finally {
       spark.stop();
+      stages.print();
+      deleteTree(tmp);
+    }
+  }
+
+  private static void deleteTree(Path root) throws java.io.IOException {
+    try (var walk = Files.walk(root)) {
+      walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     }
   }
 

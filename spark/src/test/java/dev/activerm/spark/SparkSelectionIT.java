@@ -246,6 +246,40 @@ class SparkSelectionIT {
   }
 
   @Test
+  void crossPromptBlocksCarryPhiOncePerResponseWithBothEndsOfEveryPair() {
+    SelectionState st = client.exportSelectionState("p");
+    SparkSelectOptions o = SparkSelectOptions.crossPrompt(Strategy.DOPT, 1, 200, 7);
+    org.apache.spark.sql.Dataset<Row> pool = PoolInput.read(spark, poolPath);
+    List<Row> pairs = SparkSelection.candidates(spark, pool, st, o).collectAsList();
+    // An exact filter (a Bloom filter that never errs) so the count below is exact.
+    Set<String> touched = new HashSet<>();
+    pairs.forEach(r -> {
+      touched.add(r.getString(1));
+      touched.add(r.getString(2));
+    });
+    org.apache.spark.util.sketch.BloomFilter exact = org.apache.spark.util.sketch.BloomFilter.create(1_000_000, 1e-9);
+    touched.forEach(exact::putString);
+    Blocks.Placement where = Blocks.generated(
+        org.apache.spark.api.java.JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(exact),
+        BlockOf.byResponse(o.candidatePartitions(), o.seed()));
+    List<Row> features = Blocks.features(pool, where, D, st.layerSizes(), st.parameters(), st.modelVersion())
+        .collectAsList();
+
+    java.util.Map<String, Integer> blockOf = new java.util.HashMap<>();
+    for (Row f : features) {
+      assertThat(blockOf.put(f.getString(1), f.getInt(0))).as("phi of %s sent twice", f.getString(1)).isNull();
+      float[] phi = new float[D];
+      ByteBuffer.wrap((byte[]) f.get(2)).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(phi);
+      assertThat(phi).containsExactly(x[Integer.parseInt(f.getString(1).substring(1))]); // LINEAR: phi = x
+    }
+    assertThat(blockOf.keySet()).isEqualTo(touched);
+    for (Row r : pairs) {
+      assertThat(blockOf.get(r.getString(1))).isEqualTo(r.getInt(3));
+      assertThat(blockOf.get(r.getString(2))).isEqualTo(r.getInt(3));
+    }
+  }
+
+  @Test
   void responsesUnknownToTheProjectAreNotFoundAndNothingIsRegistered() {
     String wider = dir.resolve("with-unknown.parquet").toString();
     List<Row> rows = new ArrayList<>();

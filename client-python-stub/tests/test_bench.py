@@ -427,3 +427,37 @@ def test_fit_steps_override_sets_a_constant_budget_on_mlp_heads_only():
     emb, toy = cfg.scenarios
     assert emb.fit == {} and toy.fit == {"epochs": 200, "batch_size": 1_000_000, "learning_rate": 1e-3}
     assert toy.budget() == "200 full-batch Adam steps, lr 0.001, in every round (constant)"
+
+
+def test_time_limit_reports_only_the_seeds_whose_every_run_finished(monkeypatch):
+    """--time-limit: no run starts after the limit, and a seed cut part-way is dropped (the
+    report pairs strategies by seed). A fake clock advanced by a fake run keeps it exact: the
+    first run of seed 1 takes the clock past the limit, so seed 1's other runs never start."""
+    from activerm.bench import _runner, narrowed
+    cfg = narrowed(preset("tiny"), scenarios=("embedding",), modes=("cross_prompt",),
+                   strategies=("random", "dopt"), seeds=3, workers=1)
+    now = [0.0]
+    started = []
+
+    def fake_run(client, job, worlds):
+        started.append((job.strategy, job.seed))
+        if job.seed == 1:
+            now[0] = 100.0  # this run ends after the limit
+        return [{"scenario": job.scenario.name, "candidates": job.mode, "strategy": job.strategy,
+                 "seed": job.seed, "round": 0}], []
+
+    monkeypatch.setattr(_runner, "run_one", fake_run)
+    rows, errors = _runner.run_all(cfg, "127.0.0.1:1", time_limit=10.0, clock=lambda: now[0])
+    assert started == [("random", 0), ("dopt", 0), ("random", 1)]
+    assert sorted((r["strategy"], r["seed"]) for r in rows) == [("dopt", 0), ("random", 0)] and errors == []
+    assert _runner.complete_seeds(cfg, {("embedding", "cross_prompt", "random", 0)}) == []
+
+
+def test_time_limit_with_no_complete_seed_says_so(server, tmp_path):
+    out = tmp_path / "cut"
+    proc = subprocess.run(
+        [sys.executable, "-m", "activerm.bench", "--preset", "tiny", "--scenarios", "embedding", "--seeds", "1",
+         "--strategies", "random", "--time-limit", "1e-9", "--target", server.target, "--out", str(out)],
+        capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert "no seed finished all its runs within --time-limit" in proc.stderr and not out.exists()

@@ -7,7 +7,7 @@ import pathlib
 import shlex
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from ._config import CANDIDATE_SOURCES, MODES, PRESETS, STRATEGIES, narrowed, preset
 from ._dataset import DatasetError
@@ -73,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
                     "every scenario runs once per beta as NAME-betaB, reported per beta")
     ap.add_argument("--fit-steps", type=int, help="MLP heads: this many full-batch Adam steps per Fit in every "
                     "round instead of the preset's budget (1..100000)")
+    ap.add_argument("--time-limit", type=float, help="seconds: start no run after this (runs in flight finish) "
+                    "and report only the seeds whose every run finished, stated in the report and run.json")
     ap.add_argument("--java-opt", action="append", default=None, help="JVM option for --server-jar (repeatable)")
     ap.add_argument("--rebuild", action="store_true",
                     help="no runs: rewrite summary, markdown and PNGs from OUT's rounds.csv, errors.csv, run.json")
@@ -86,10 +88,14 @@ def main(argv: list[str] | None = None) -> int:
         if "protocol" not in run and args.preset in ("fast", "full"):
             args.preset += "-epochs"
         cfg = _config(args)
+        if "seeds_complete" in run:  # a run cut by --time-limit reports the seeds it finished
+            cfg = replace(cfg, seeds=run["seeds_complete"])
         rows = read_rows(args.out / "rounds.csv", ROUND_COLUMNS)
         errors = read_rows(args.out / "errors.csv", ERROR_COLUMNS)
         write_all(args.out, rows, errors, cfg, run["command"], run["wall_s"])
         return 1 if errors else 0
+    if args.time_limit is not None and not args.time_limit > 0:
+        ap.error(f"--time-limit is {args.time_limit:g}; use a number of seconds > 0")
     if args.fit_steps is not None and not 1 <= args.fit_steps <= 100_000:
         ap.error(f"--fit-steps is {args.fit_steps}; use 1..100000 (the server's epoch limit)")
     if not (args.target or args.server_jar):
@@ -105,14 +111,24 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     if args.server_jar:
         with JarServer(args.server_jar, java_opts=tuple(args.java_opt or ("-Xmx2g",))) as server:
-            rows, errors = run_all(cfg, server.target)
+            rows, errors = run_all(cfg, server.target, time_limit=args.time_limit)
     else:
-        rows, errors = run_all(cfg, args.target)
+        rows, errors = run_all(cfg, args.target, time_limit=args.time_limit)
     wall = time.perf_counter() - started
+    seeds_done = len({r["seed"] for r in rows} | {e["seed"] for e in errors})
+    cut = seeds_done < cfg.seeds
+    if seeds_done == 0:
+        print(f"[bench] no seed finished all its runs within --time-limit {args.time_limit:g} s; nothing to report. "
+              "Raise --time-limit or narrow --seeds / --strategies", file=sys.stderr)
+        return 1
+    if cut:  # complete seeds are 0..k-1: runs start seed by seed
+        cfg = replace(cfg, seeds=seeds_done)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
     run = {"argv": argv, "command": command, "wall_s": wall, "candidates_from": cfg.candidates_from,
            "protocol": "constant-budget"}
+    if cut:
+        run["seeds_complete"] = seeds_done
     (args.out / "run.json").write_text(json.dumps(run) + "\n")
     paths = write_all(args.out, rows, errors, cfg, command, wall)
     print(f"[bench] {len(rows)} rows, {len(errors)} errors, {wall:.0f} s; wrote "

@@ -172,25 +172,57 @@ def run_one(client: activerm.Client, job: _Job, worlds: _Worlds) -> tuple[list[d
     return rows, errors
 
 
-def run_all(cfg: Config, target: str, *, log=sys.stderr, timeout: float = 600.0) -> tuple[list[dict], list[dict]]:
-    """Every (scenario, mode, strategy, seed) of the config; rows sorted for stable output."""
+def complete_seeds(cfg: Config, finished: set[tuple]) -> list[int]:
+    """Seeds whose every (scenario, mode, strategy) run finished (rows or an error). A time
+    limit can stop a run part-way through a seed; comparisons are paired by seed, so only
+    these seeds are reported (the jobs run seed by seed, so at most the last one is cut)."""
+    return [seed for seed in range(cfg.seeds)
+            if all((sc.name, mode, strat, seed) in finished
+                   for sc in cfg.scenarios for mode in sc.modes for strat in cfg.strategies)]
+
+
+def run_all(cfg: Config, target: str, *, log=sys.stderr, timeout: float = 600.0,
+            time_limit: float | None = None, clock=time.perf_counter) -> tuple[list[dict], list[dict]]:
+    """Every (scenario, mode, strategy, seed) of the config; rows sorted for stable output.
+    With time_limit (seconds), no run starts after it (runs in flight finish) and only the
+    seeds all of whose runs finished are returned: a bounded long benchmark then reports the
+    seeds it completed instead of nothing (clock: the time source, a parameter for tests)."""
     jobs = [_Job(sc, mode, strat, seed, cfg.candidates_from)
             for seed in range(cfg.seeds) for sc in cfg.scenarios for mode in sc.modes for strat in cfg.strategies]
     worlds = _Worlds(cfg.bon_draws)
     rows: list[dict] = []
     errors: list[dict] = []
-    started = time.perf_counter()
+    started = clock()
+    deadline = math.inf if time_limit is None else started + time_limit
+    finished: set[tuple] = set()
+
+    def bounded(job: _Job):
+        if clock() >= deadline:
+            return None  # not started: past the time limit
+        return run_one(client, job, worlds)
+
     with activerm.Client(target, timeout=timeout) as client, ThreadPoolExecutor(cfg.workers) as pool:
-        futures = [pool.submit(run_one, client, j, worlds) for j in jobs]
+        futures = {pool.submit(bounded, j): j for j in jobs}
         for done, fut in enumerate(as_completed(futures), 1):
-            r, e = fut.result()
+            out = fut.result()
+            if out is None:
+                continue
+            j = futures[fut]
+            finished.add((j.scenario.name, j.mode, j.strategy, j.seed))
+            r, e = out
             rows.extend(r)
             errors.extend(e)
             for err in e:
                 print(f"[bench] ERROR {err['scenario']}/{err['candidates']}/{err['strategy']} seed {err['seed']} "
                       f"round {err['round']}: {err['code']} {err['message']}", file=log, flush=True)
             if done % max(1, len(jobs) // 20) == 0 or done == len(jobs):
-                print(f"[bench] {done}/{len(jobs)} runs, {time.perf_counter() - started:.0f} s", file=log, flush=True)
+                print(f"[bench] {done}/{len(jobs)} runs, {clock() - started:.0f} s", file=log, flush=True)
+    if len(finished) < len(jobs):
+        keep = set(complete_seeds(cfg, finished))
+        print(f"[bench] time limit {time_limit:g} s: {len(finished)} of {len(jobs)} runs finished; reporting the "
+              f"{len(keep)} complete seed(s) {sorted(keep)} of {cfg.seeds}", file=log, flush=True)
+        rows = [r for r in rows if r["seed"] in keep]
+        errors = [e for e in errors if e["seed"] in keep]
     key = lambda r: (r["scenario"], r["candidates"], cfg.strategies.index(r["strategy"]), r["seed"], r["round"])  # noqa: E731
     rows.sort(key=key)
     errors.sort(key=lambda r: (r["scenario"], r["candidates"], cfg.strategies.index(r["strategy"]), r["seed"]))

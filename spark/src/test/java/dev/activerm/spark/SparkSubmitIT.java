@@ -164,20 +164,21 @@ class SparkSubmitIT {
   }
 
   /**
-   * Spark's jars only (target/spark-classpath, written by the dependency plugin); java.class.path
-   * is not used because it also holds activerm's modules and their dependencies.
+   * Spark's jars only (target/spark-classpath, written by the dependency plugin: provided.txt,
+   * the provided scope, and shared/, the jars Spark shares with activerm at Spark's versions);
+   * java.class.path is not used because it also holds activerm's modules and their dependencies.
    */
   static String sparkClassPath() throws IOException {
     Path cpDir = Path.of(System.getProperty("activerm.spark.classpath", "target/spark-classpath"));
     List<String> parts = new ArrayList<>();
-    for (String f : List.of("provided.txt", "shared.txt")) {
-      String cp = Files.readString(cpDir.resolve(f)).trim();
-      assertThat(cp).as("%s/%s is empty", cpDir, f).isNotEmpty();
-      for (String entry : cp.split(java.io.File.pathSeparator)) {
-        assertThat(entry).as("Spark's class path must not carry activerm").doesNotContain("/dev/activerm/");
-        parts.add(entry);
-      }
+    String provided = Files.readString(cpDir.resolve("provided.txt")).trim();
+    assertThat(provided).as("%s/provided.txt is empty", cpDir).isNotEmpty();
+    parts.addAll(Arrays.asList(provided.split(java.io.File.pathSeparator)));
+    try (Stream<Path> shared = Files.list(cpDir.resolve("shared"))) {
+      shared.filter(f -> f.toString().endsWith(".jar")).sorted().forEach(f -> parts.add(f.toString()));
     }
+    assertThat(parts).as("Spark's class path must not carry activerm")
+        .noneMatch(e -> e.contains("/dev/activerm/") || e.endsWith("classes"));
     return String.join(java.io.File.pathSeparator, parts);
   }
 

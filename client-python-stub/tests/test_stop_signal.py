@@ -18,6 +18,16 @@ from test_congruence import Data, recover_w
 GAIN_RTOL = 1e-5
 
 
+def fitted(client, projects, data: Data, l2: float):
+    """Uploads data's labels, fits, and returns the project, the server's w (identity probe) and
+    lambda I + F(labeled) from it (comparisons weighted, v from the fitted model)."""
+    project = data.upload(client, l2)
+    projects.append(project)
+    project.fit()
+    w = recover_w(project, data.dim)
+    return project, w, posterior_precision(w, data.z(data.a, data.b), data.weights, l2)
+
+
 def log_det(m: np.ndarray) -> float:
     sign, value = np.linalg.slogdet(m)
     assert sign > 0
@@ -35,12 +45,7 @@ def projects(client):
 def test_each_selections_gain_is_the_numpy_log_det_increase_with_pending_pairs_counted(client, projects):
     data = Data(n=24, dim=5, m=60, seed=21)
     l2 = 0.7
-    project = data.upload(client, l2)
-    projects.append(project)
-    project.fit()
-    w = recover_w(project, data.dim)
-    # lambda I + F(labeled), comparisons weighted, v from the fitted model.
-    m = posterior_precision(w, data.z(data.a, data.b), data.weights, l2)
+    project, w, m = fitted(client, projects, data, l2)
     first = None
     for strategy, size in [("random", 6), ("greedy_dopt", 4), ("max_entropy", 5), ("dopt", 3)]:
         sel = project.select_batch(size, strategy=strategy, seed=3)
@@ -70,11 +75,7 @@ def test_each_selections_gain_is_the_numpy_log_det_increase_with_pending_pairs_c
 def test_pool_uncertainty_over_two_live_responses_is_their_laplace_variance(client, projects):
     data = Data(n=16, dim=4, m=40, seed=22)
     l2 = 0.5
-    project = data.upload(client, l2)
-    projects.append(project)
-    project.fit()
-    w = recover_w(project, data.dim)
-    m = posterior_precision(w, data.z(data.a, data.b), data.weights, l2)
+    project, w, m = fitted(client, projects, data, l2)
     project.retire_responses(data.ids[2:])
     u = project.pool_uncertainty(num_pairs=300, seed=4)
     z = data.z([0], [1])
@@ -89,11 +90,7 @@ def test_pool_uncertainty_over_two_live_responses_is_their_laplace_variance(clie
 def test_pool_uncertainty_mean_estimates_the_all_pairs_mean(client, projects):
     data = Data(n=30, dim=4, m=50, seed=23)
     l2 = 1.0
-    project = data.upload(client, l2)
-    projects.append(project)
-    project.fit()
-    w = recover_w(project, data.dim)
-    m = posterior_precision(w, data.z(data.a, data.b), data.weights, l2)
+    project, w, m = fitted(client, projects, data, l2)
     a, b = np.where(~np.eye(30, dtype=bool))  # every ordered pair of distinct responses
     var = quad_forms(m, data.z(a, b))
     u = project.pool_uncertainty(num_pairs=100_000, seed=5)

@@ -56,28 +56,24 @@ def project_info(p: pb.Project) -> ProjectInfo:
 
 def matrix(m: pb.Matrix, field: str, method: str) -> np.ndarray:
     """A Matrix message as a read-only float32 (rows, cols) view of its bytes."""
-    expected = m.rows * m.cols * 4
-    if m.rows < 0 or m.cols < 0 or len(m.data) != expected:
-        raise ActiveRmError(
-            _DATA_LOSS,
-            f"the server sent {field} of shape {m.rows} x {m.cols} with {len(m.data)} bytes "
-            f"(expected {expected}); client and server disagree on the Matrix format",
-            method=method,
-        )
-    return np.frombuffer(m.data, dtype="<f4").reshape(m.rows, m.cols)
+    return _matrix_view(m, "<f4", "Matrix", field, method)
 
 
 def float64_matrix(m: pb.Float64Matrix, field: str, method: str) -> np.ndarray:
     """A Float64Matrix message as a read-only float64 (rows, cols) view of its bytes."""
-    expected = m.rows * m.cols * 8
+    return _matrix_view(m, "<f8", "Float64Matrix", field, method)
+
+
+def _matrix_view(m, dtype: str, kind: str, field: str, method: str) -> np.ndarray:
+    expected = m.rows * m.cols * np.dtype(dtype).itemsize
     if m.rows < 0 or m.cols < 0 or len(m.data) != expected:
         raise ActiveRmError(
             _DATA_LOSS,
             f"the server sent {field} of shape {m.rows} x {m.cols} with {len(m.data)} bytes "
-            f"(expected {expected}); client and server disagree on the Float64Matrix format",
+            f"(expected {expected}); client and server disagree on the {kind} format",
             method=method,
         )
-    return np.frombuffer(m.data, dtype="<f8").reshape(m.rows, m.cols)
+    return np.frombuffer(m.data, dtype=dtype).reshape(m.rows, m.cols)
 
 
 def selection_state(r: pb.ExportSelectionStateResponse) -> SelectionState:

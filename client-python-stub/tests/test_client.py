@@ -4,7 +4,10 @@ converted by the client's error mapping)."""
 from __future__ import annotations
 
 import inspect
+import pathlib
+import shutil
 import socket
+import tempfile
 import time
 
 import grpc
@@ -14,7 +17,7 @@ import pytest
 import activerm
 import activerm.aio
 from activerm.v1 import activerm_pb2 as pb
-from conftest import DIM, fill, unique_id, violations
+from conftest import DIM, ServerProcess, _server_jar, fill, unique_id, violations
 
 
 def raw(client, method, request, timeout=30):
@@ -77,6 +80,24 @@ def test_no_server_is_unavailable_with_a_hint():
             c.get_project("p")
     assert e.value.code == grpc.StatusCode.UNAVAILABLE
     assert f"is an activerm server running at {target}?" in e.value.message
+
+
+def test_a_server_answering_unavailable_gets_no_connect_hint(request):
+    """The data dir guard's UNAVAILABLE says why; "is a server running?" would send the user the wrong way."""
+    work = pathlib.Path(tempfile.mkdtemp(prefix="activerm-pytest-guard-"))
+    proc = ServerProcess(_server_jar(request), work)
+    try:
+        with activerm.Client(proc.target, timeout=30) as c:
+            c.create_project(unique_id("guard"), embedding_dim=DIM)
+            shutil.rmtree(proc.data_dir)
+            with pytest.raises(activerm.ActiveRmError) as e:
+                c.list_projects()
+        assert e.value.code == grpc.StatusCode.UNAVAILABLE
+        assert f"the data dir {proc.data_dir} was deleted" in e.value.message
+        assert "is an activerm server running" not in e.value.message
+    finally:
+        proc.stop()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def test_closed_client_refuses_calls(server):

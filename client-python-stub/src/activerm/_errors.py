@@ -10,6 +10,8 @@ from google.rpc import error_details_pb2, status_pb2
 from ._service import IDEMPOTENT_METHODS
 
 _STATUS_DETAILS_KEY = "grpc-status-details-bin"
+# Every status an activerm server closes carries this trailer (RequestContextInterceptor.ANSWERED_BY).
+_ANSWERED_BY_KEY = "x-activerm-answered-by"
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,8 @@ class ActiveRmError(Exception):
         """Builds the error from a failed call (sync ``grpc.RpcError`` or ``grpc.aio.AioRpcError``)."""
         code = _call_attr(error, "code") or grpc.StatusCode.UNKNOWN
         message = _call_attr(error, "details") or ""
-        violations = _field_violations(_call_attr(error, "trailing_metadata"))
+        trailers = _call_attr(error, "trailing_metadata")
+        violations = _field_violations(trailers)
         if code == grpc.StatusCode.DEADLINE_EXCEEDED and timeout is not None:
             message += (f" (the client's deadline was {timeout:g} s; pass a larger timeout= to the call "
                         "or to Client(timeout=...)")
@@ -80,7 +83,9 @@ class ActiveRmError(Exception):
                 message += (". The server may still have applied this write: check (e.g. Project.refresh()) "
                             "before sending it again")
             message += ")"
-        elif code == grpc.StatusCode.UNAVAILABLE and target is not None:
+        elif code == grpc.StatusCode.UNAVAILABLE and target is not None and not _answered_by_server(trailers):
+            # Only the transport's own UNAVAILABLE (nothing answered) gets the hint; a server that
+            # answered UNAVAILABLE (its data dir gone, say) has said why.
             message = f"{message} (is an activerm server running at {target}?)"
         return cls(code, message, violations, method=method)
 
@@ -108,6 +113,10 @@ def _call_attr(error: grpc.RpcError, name: str):
         return fn()
     except Exception:  # a broken call object must not hide the original failure
         return None
+
+
+def _answered_by_server(trailing_metadata) -> bool:
+    return any(key == _ANSWERED_BY_KEY for key, _ in (trailing_metadata or ()))
 
 
 def _field_violations(trailing_metadata) -> list[FieldViolation]:

@@ -85,10 +85,13 @@ import org.junit.jupiter.api.io.TempDir;
  * lowered, so 1 is the only value that every test order reaches). On the machine it was generated
  * on, the results were also identical with 2 compute threads and when repeated in one JVM.
  *
- * <p>Bit-for-bit is a promise for one machine type, not across CPUs: OpenBLAS (a DYNAMIC_ARCH
- * build) picks its kernels from the CPU at run time, and another kernel set may round
- * differently. The fixture's header records where it was generated (JVM, OS, OpenBLAS config and
- * core) and a failure prints both environments. Guard a refactor by running this test before and
+ * <p>Bit-for-bit needs one OpenBLAS kernel set: OpenBLAS (a DYNAMIC_ARCH build) picks its kernels
+ * from the CPU at run time, and another kernel set rounds differently (the Cooperlake fixture
+ * failed 770 of 1 114 records on an AVX2 EPYC with no code change). So the build pins the kernels
+ * for every test JVM with {@code OPENBLAS_CORETYPE} (the root pom's {@code test.openblasCore},
+ * Haswell: any AVX2 + FMA CPU runs it); run from an IDE, set the same variable. The fixture's
+ * header records where it was generated (JVM, OS, OpenBLAS config and core) and a failure prints
+ * both environments. Guard a refactor by running this test before and
  * after it on the same machine; if the committed fixture fails on a different CPU before any code
  * change, regenerate it there first (on the unchanged code) and compare against that.
  *
@@ -263,7 +266,9 @@ class GoldenSelectionsTest {
       Files.writeString(actual, render(out.lines, environment), StandardCharsets.UTF_8);
       throw new AssertionError(diff(expected, out.lines)
           + "\nfixture generated on: " + expected.environment() + "\nthis run:             " + environment
-          + "\n(OpenBLAS picks its kernels by CPU at run time; a different core can change the last bits)"
+          + "\n(OpenBLAS picks its kernels by CPU at run time; a different core changes the last bits: the"
+          + " build pins them with OPENBLAS_CORETYPE, so run through Maven or set that variable to the"
+          + " fixture's core)"
           + "\nfull live output: " + actual.toAbsolutePath()
           + "\ncompare with: diff " + fixture + " " + actual
           + "\nif the change is intended, regenerate with -Dgolden.update=true and review the fixture's diff");

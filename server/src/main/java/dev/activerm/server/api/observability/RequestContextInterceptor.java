@@ -18,12 +18,20 @@ import org.slf4j.MDC;
  * Gives every call a request id (the caller's x-request-id, else a new one) and puts it,
  * the method and the project id into the logging MDC around each callback, so every log
  * line of a call carries them; echoes the id back in the response headers and logs one
- * line per finished call. Caller text (request id, project id, the status description) goes
+ * line per finished call, and marks every status it closes with {@link #ANSWERED_BY} so a client
+ * can tell a status this server sent (the data dir guard's UNAVAILABLE, say) from one its own
+ * transport made up (no server at that address). Caller text (request id, project id, the status description) goes
  * into log lines only through {@link Shown}: escaped and bounded, so it cannot forge lines.
  */
 public final class RequestContextInterceptor implements ServerInterceptor {
   private static final Logger log = LoggerFactory.getLogger("activerm.access");
   static final Metadata.Key<String> REQUEST_ID = Metadata.Key.of("x-request-id", Metadata.ASCII_STRING_MARSHALLER);
+  /**
+   * Trailer on every status this server closes. A client adds "is a server running at ...?" to an
+   * UNAVAILABLE only when it is absent: the hint is wrong for a server that answered.
+   */
+  public static final Metadata.Key<String> ANSWERED_BY =
+      Metadata.Key.of("x-activerm-answered-by", Metadata.ASCII_STRING_MARSHALLER);
   /** Characters of a failed call's status description kept in its access line. */
   static final int MAX_LOGGED_DESCRIPTION = 1000;
 
@@ -62,6 +70,7 @@ public final class RequestContextInterceptor implements ServerInterceptor {
           log.info("{} {} in {} ms{}", method, status.getCode(), (System.nanoTime() - start) / 1_000_000,
               status.isOk() ? "" : ": " + Shown.text(status.getDescription(), MAX_LOGGED_DESCRIPTION));
         }
+        trailers.put(ANSWERED_BY, "activerm");
         super.close(status, trailers);
       }
     };

@@ -9,10 +9,15 @@ import java.util.function.BooleanSupplier;
 /**
  * Trains the MLP head with Adam on minibatches of comparisons. The minibatch objective is
  *
- * <pre>(1/B) sum_{k in batch} weight_k BCE(sigma(r(x_a) - r(x_b)), y_k) + (lambda / 2N) ||w||^2</pre>
+ * <pre>(1/B) sum_{k in batch} weight_k BCE(sigma(r(x_a) - r(x_b)), y_k)
+ *     + (lambda / 2N) (||w||^2 + sum_l ||W_l - W_l^(0)||^2)</pre>
  *
- * (N training comparisons), i.e. an unbiased estimate of the full penalised objective / N;
- * weight decay is decoupled (AdamW) on the weight matrices and w. Both sides of each pair
+ * (N training comparisons), i.e. an unbiased estimate of the full penalised objective / N: the
+ * prior N(0, I / lambda) on the last layer w and N(W_l^(0), I / lambda) on each hidden weight
+ * matrix, W^(0) the network a cold start from this seed begins at ({@link MlpAnchorPrior} says
+ * why anchored there), biases free. The objective does not depend on a warm start: a warm
+ * start only begins the optimisation elsewhere. Weight decay (mlp.weight_decay, 0 by default)
+ * is decoupled (AdamW) on the weight matrices and w. Both sides of each pair
  * run through one sgemm per layer (2B rows). Deterministic under a seed: the initialisation,
  * the held-out split and each epoch's shuffle come from one SplittableRandom, and every
  * reduction runs in a fixed order (bit-identical for a given OpenBLAS thread count).
@@ -39,10 +44,8 @@ public final class MlpTrainer {
   public static Result fit(ComparisonSet data, int[] hidden, double lambda, MlpFitOptions options, long seed,
       MlpNetwork start, BooleanSupplier cancelled) {
     SplittableRandom random = new SplittableRandom(seed);
-    MlpNetwork net = start != null ? start.copy() : MlpNetwork.init(data.dim(), hidden, random.nextLong());
-    if (start != null) {
-      random.nextLong(); // same stream position as a cold start
-    }
+    MlpNetwork init = MlpNetwork.init(data.dim(), hidden, random.nextLong());
+    MlpNetwork net = start != null ? start.copy() : init;
     int n = data.size();
     int[] order = identity(n);
     int numVal = 0;
@@ -56,6 +59,7 @@ public final class MlpTrainer {
     int nTrain = train.size();
     int batch = Math.min(options.batchSize(), nTrain);
     double penalty = lambda / nTrain;
+    MlpAnchorPrior prior = new MlpAnchorPrior(init, penalty);
     int[] perm = identity(nTrain);
 
     double bestVal = Double.POSITIVE_INFINITY;
@@ -74,7 +78,7 @@ public final class MlpTrainer {
             throw CancelledException.fit("MLP epoch " + (epoch + 1) + " of " + options.epochs());
           }
           int count = Math.min(batch, nTrain - from);
-          double objective = ws.gradient(train, perm, from, count, penalty);
+          double objective = ws.gradient(train, perm, from, count, penalty) + prior.addGradient(ws);
           if (!Double.isFinite(objective)) {
             throw diverged(epoch + 1, options, "the loss");
           }

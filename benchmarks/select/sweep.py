@@ -2,8 +2,9 @@
 (sweep_numpy.py) on the same data in the same run, one process per (strategy, size) so that
 /usr/bin/time -v gives each one's peak RSS. Writes sweep.csv, the log-log slopes and a plot.
 
-Usage (repo root, after `mvn -B -q -pl proto,server test-compile` and
-`mvn -q -o -pl server -am dependency:build-classpath -Dmdep.outputFile=/tmp/sweep.cp -Dmdep.includeScope=test`):
+Usage (repo root, after
+`mvn -q -o -pl proto,server test-compile dependency:build-classpath -Dmdep.outputFile=/tmp/sweep.cp -Dmdep.includeScope=test`,
+one reactor so the proto module resolves from its target/ with nothing installed):
   python benchmarks/select/sweep.py --out /tmp/sweep --cp /tmp/sweep.cp \
       --grid 10000:256,512,1024,2048,4096 --grid 100000:256,512,1024,2048 --plot docs/img/select_sweep.png
 Each grid entry is R:D,D,...; P = 10 R candidates (CROSS_PROMPT), 1 000 labeled pairs, B = 100,

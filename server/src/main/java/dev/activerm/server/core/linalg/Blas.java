@@ -11,7 +11,8 @@ import org.slf4j.LoggerFactory;
  * Pool-sized kernels on OpenBLAS (the native library ships inside the bytedeco jar).
  * Matrices are row-major Java arrays. OpenBLAS's own thread pool is capped by
  * {@link #setThreads} so it does not fight the gRPC executor; the server calls it once at
- * start with --compute-threads.
+ * start with --compute-threads. Inside {@link Parallel#serially} each call runs on one
+ * OpenBLAS thread ({@link BlasThreads}).
  *
  * <p>h x h factorisations are in {@link Lapack} (the same library's LAPACK).
  */
@@ -24,9 +25,9 @@ public final class Blas {
 
   private Blas() {}
 
-  /** Caps OpenBLAS's threads for every later call. */
+  /** Caps OpenBLAS's threads for every later call (once no call is in flight). */
   public static void setThreads(int threads) {
-    org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(threads);
+    BlasThreads.configure(threads);
     log.info("OpenBLAS {} ({}) using {} threads",
         openblas_nolapack.OPENBLAS_VERSION.trim(), openblas_nolapack.OPENBLAS_CHAR_CORENAME, threads());
   }
@@ -39,8 +40,10 @@ public final class Blas {
   public static void sgemm(
       boolean transA, boolean transB, int m, int n, int k,
       float alpha, float[] a, int lda, float[] b, int ldb, float beta, float[] c, int ldc) {
-    openblas_nolapack.cblas_sgemm(
-        openblas_nolapack.CblasRowMajor, trans(transA), trans(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    try (BlasThreads one = BlasThreads.forCall()) {
+      openblas_nolapack.cblas_sgemm(
+          openblas_nolapack.CblasRowMajor, trans(transA), trans(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
   }
 
   /**
@@ -51,16 +54,20 @@ public final class Blas {
   public static void sgemm(
       boolean transA, boolean transB, int m, int n, int k,
       float alpha, FloatPointer a, int lda, FloatPointer b, int ldb, float beta, FloatPointer c, int ldc) {
-    openblas_nolapack.cblas_sgemm(
-        openblas_nolapack.CblasRowMajor, trans(transA), trans(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    try (BlasThreads one = BlasThreads.forCall()) {
+      openblas_nolapack.cblas_sgemm(
+          openblas_nolapack.CblasRowMajor, trans(transA), trans(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
   }
 
   /** C = alpha * op(A) op(B) + beta * C, float64, row-major. */
   public static void dgemm(
       boolean transA, boolean transB, int m, int n, int k,
       double alpha, double[] a, int lda, double[] b, int ldb, double beta, double[] c, int ldc) {
-    openblas_nolapack.cblas_dgemm(
-        openblas_nolapack.CblasRowMajor, trans(transA), trans(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    try (BlasThreads one = BlasThreads.forCall()) {
+      openblas_nolapack.cblas_dgemm(
+          openblas_nolapack.CblasRowMajor, trans(transA), trans(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
   }
 
   /**
@@ -71,15 +78,19 @@ public final class Blas {
   public static void dgemm(
       boolean transA, boolean transB, int m, int n, int k,
       double alpha, DoublePointer a, int lda, DoublePointer b, int ldb, double beta, DoublePointer c, int ldc) {
-    openblas_nolapack.cblas_dgemm(
-        openblas_nolapack.CblasRowMajor, trans(transA), trans(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    try (BlasThreads one = BlasThreads.forCall()) {
+      openblas_nolapack.cblas_dgemm(
+          openblas_nolapack.CblasRowMajor, trans(transA), trans(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
   }
 
   /** y = alpha * op(A) x + beta * y, float32, row-major A (m x n). */
   public static void sgemv(
       boolean transA, int m, int n, float alpha, float[] a, int lda, float[] x, float beta, float[] y) {
-    openblas_nolapack.cblas_sgemv(
-        openblas_nolapack.CblasRowMajor, trans(transA), m, n, alpha, a, lda, x, 1, beta, y, 1);
+    try (BlasThreads one = BlasThreads.forCall()) {
+      openblas_nolapack.cblas_sgemv(
+          openblas_nolapack.CblasRowMajor, trans(transA), m, n, alpha, a, lda, x, 1, beta, y, 1);
+    }
   }
 
   /**
@@ -88,8 +99,10 @@ public final class Blas {
    */
   public static void sgemv(
       boolean transA, int m, int n, float alpha, FloatPointer a, int lda, FloatPointer x, float beta, FloatPointer y) {
-    openblas_nolapack.cblas_sgemv(
-        openblas_nolapack.CblasRowMajor, trans(transA), m, n, alpha, a, lda, x, 1, beta, y, 1);
+    try (BlasThreads one = BlasThreads.forCall()) {
+      openblas_nolapack.cblas_sgemv(
+          openblas_nolapack.CblasRowMajor, trans(transA), m, n, alpha, a, lda, x, 1, beta, y, 1);
+    }
   }
 
   /**
@@ -97,9 +110,11 @@ public final class Blas {
    * float64. The lower triangle is left untouched; use {@link #symmetrizeUpper} to fill it.
    */
   public static void dsyrkTransposed(int n, int k, double alpha, double[] a, int lda, double beta, double[] c, int ldc) {
-    openblas_nolapack.cblas_dsyrk(
-        openblas_nolapack.CblasRowMajor, openblas_nolapack.CblasUpper, openblas_nolapack.CblasTrans,
-        n, k, alpha, a, lda, beta, c, ldc);
+    try (BlasThreads one = BlasThreads.forCall()) {
+      openblas_nolapack.cblas_dsyrk(
+          openblas_nolapack.CblasRowMajor, openblas_nolapack.CblasUpper, openblas_nolapack.CblasTrans,
+          n, k, alpha, a, lda, beta, c, ldc);
+    }
   }
 
 
@@ -108,16 +123,20 @@ public final class Blas {
    * (n x n, row-major): each row b becomes L^-1 b. This is psi = L^-1 phi for a pool.
    */
   public static void strsmRowsLowerInverse(int m, int n, float[] l, float[] b) {
-    openblas_nolapack.cblas_strsm(
-        openblas_nolapack.CblasRowMajor, openblas_nolapack.CblasRight, openblas_nolapack.CblasLower,
-        openblas_nolapack.CblasTrans, openblas_nolapack.CblasNonUnit, m, n, 1.0f, l, n, b, n);
+    try (BlasThreads one = BlasThreads.forCall()) {
+      openblas_nolapack.cblas_strsm(
+          openblas_nolapack.CblasRowMajor, openblas_nolapack.CblasRight, openblas_nolapack.CblasLower,
+          openblas_nolapack.CblasTrans, openblas_nolapack.CblasNonUnit, m, n, 1.0f, l, n, b, n);
+    }
   }
 
   /** Same as {@link #strsmRowsLowerInverse} in float64. */
   public static void dtrsmRowsLowerInverse(int m, int n, double[] l, double[] b) {
-    openblas_nolapack.cblas_dtrsm(
-        openblas_nolapack.CblasRowMajor, openblas_nolapack.CblasRight, openblas_nolapack.CblasLower,
-        openblas_nolapack.CblasTrans, openblas_nolapack.CblasNonUnit, m, n, 1.0, l, n, b, n);
+    try (BlasThreads one = BlasThreads.forCall()) {
+      openblas_nolapack.cblas_dtrsm(
+          openblas_nolapack.CblasRowMajor, openblas_nolapack.CblasRight, openblas_nolapack.CblasLower,
+          openblas_nolapack.CblasTrans, openblas_nolapack.CblasNonUnit, m, n, 1.0, l, n, b, n);
+    }
   }
 
   /** Copies the upper triangle of a square row-major matrix onto its lower triangle. */

@@ -33,7 +33,10 @@ public final class Lapack {
     // symmetric m, U^T U = m with U column-major upper is L L^T = m with L = U^T row-major
     // lower: no transposed copy (which LAPACKE's row-major path would make). The _work entry
     // skips LAPACKE's NaN scan, which would reject a NaN as a bad argument.
-    int info = openblas.LAPACKE_dpotrf_work(openblas.LAPACK_COL_MAJOR, (byte) 'U', h, l, h);
+    int info;
+    try (BlasThreads one = BlasThreads.forCall()) {
+      info = openblas.LAPACKE_dpotrf_work(openblas.LAPACK_COL_MAJOR, (byte) 'U', h, l, h);
+    }
     if (info < 0) {
       throw new IllegalStateException("LAPACKE_dpotrf rejected argument " + (-info));
     }

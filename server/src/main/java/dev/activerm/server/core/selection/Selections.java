@@ -17,6 +17,7 @@ import dev.activerm.server.core.strategy.SelectionStrategy;
 import dev.activerm.server.core.strategy.Strategy;
 import dev.activerm.server.core.strategy.StrategyInput;
 import dev.activerm.server.core.strategy.StrategyResult;
+import dev.activerm.server.core.strategy.WorkSize;
 import dev.activerm.server.store.SelectionRecord;
 import dev.activerm.server.store.SqliteStore;
 import java.time.Clock;
@@ -149,8 +150,16 @@ public final class Selections {
         s.spec().l2(), strategy, req.params().resolve(), req.seed(), req.batchSize(), cancelled, null);
     // Before lambda I + F(labeled) (h x h) is built below: refuse what cannot fit up front.
     SelectionMemory.check(input);
+    // The labeled information, the strategy and the batch's gain in the one mode the work-size
+    // policy picks for this selection's sizes.
+    StrategyInput sized = input;
+    return WorkSize.run(input, () -> strategyAndGain(s, sized, model, labeled, cand, labelsVersion, pendingVersion));
+  }
+
+  private Computed strategyAndGain(ProjectState s, StrategyInput input, RewardModel model,
+      CandidateBuilder.Labeled labeled, CandidateBuilder.Candidates cand, long labelsVersion, long pendingVersion) {
     // The Woodbury form (few labeled pairs, wide features) never builds the h x h matrix.
-    if (strategy.usesLabeled() && !LowRankLabeled.applies(input)) {
+    if (input.strategy().usesLabeled() && !LowRankLabeled.applies(input)) {
       StrategyInput base = input;
       input = input.withLabeledInfo(cache.get(
           new DerivedStateCache.Key("labeled-information", s.key(), model.version(), labelsVersion, pendingVersion),

@@ -16,12 +16,13 @@ public interface SelectionStrategy {
    * after checking its working memory fits ({@link SelectionMemory}, RESOURCE_EXHAUSTED if not).
    * A chosen score that is not finite (features or rewards beyond double range, from
    * embeddings stored before AddResponses bounded them) is FAILED_PRECONDITION: a selection is
-   * stored with its scores, and a NaN score must never be.
+   * stored with its scores, and a NaN score must never be. A small selection runs serially
+   * ({@link WorkSize}).
    */
   static StrategyResult run(StrategyInput in) {
     SelectionMemory.check(in);
     int b = Math.min(in.batchSize(), in.candidates().size());
-    StrategyResult r = in.strategy().implementation().select(in, b);
+    StrategyResult r = WorkSize.run(in, () -> in.strategy().implementation().select(in, b));
     for (int i = 0; i < r.score().length; i++) {
       if (!Double.isFinite(r.score()[i])) {
         throw ActiveRmException.failedPrecondition("SelectBatch: " + in.strategy() + " computed a score of "

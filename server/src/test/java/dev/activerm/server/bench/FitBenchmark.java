@@ -48,6 +48,9 @@ class FitBenchmark {
     write(dir, "mlp", mlp);
     MlpTrainer.fit(generate(500, 2048, 1_000, 1.5, 22, true), new int[] {512, 512, 512}, 1.0,
         new MlpFitOptions(1e-3, 1, 256, 0, 0, 3), 1, null); // JIT warm-up
+    // -Dactiverm.bench.start.at=<Unix seconds> (and BENCH_START_AT on the Python side) holds the
+    // timed fit until then, so that an "at once" run starts both fits together.
+    waitUntil(System.getProperty("activerm.bench.start.at"));
     // Process CPU time as well as wall: under load the wall time mostly measures the other jobs.
     com.sun.management.OperatingSystemMXBean os =
         (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
@@ -69,6 +72,20 @@ class FitBenchmark {
         .append(" OPENBLAS_CORETYPE=").append(System.getenv("OPENBLAS_CORETYPE")).append('\n');
     Files.writeString(dir.resolve("java.txt"), out.toString());
     System.out.print(out);
+  }
+
+  private static void waitUntil(String unixSeconds) {
+    if (unixSeconds == null) {
+      return;
+    }
+    long wait = (long) (Double.parseDouble(unixSeconds) * 1000) - System.currentTimeMillis();
+    if (wait > 0) {
+      try {
+        Thread.sleep(wait);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
   }
 
   private static void linear(Path dir, StringBuilder out) throws IOException {

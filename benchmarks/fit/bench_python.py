@@ -78,7 +78,10 @@ def mlp():
         yt = torch.from_numpy(y.astype(np.float32))
         n = len(a)
         g = torch.Generator().manual_seed(1)
+        start_at = float(os.environ.get("BENCH_START_AT", "0"))  # as -Dactiverm.bench.start.at
+        time.sleep(max(0.0, start_at - time.time()))
         t0 = time.perf_counter()
+        c0 = time.process_time()
         for epoch in range(epochs):
             perm = torch.randperm(n, generator=g)
             for i in range(0, n, 256):
@@ -93,12 +96,13 @@ def mlp():
                 loss.backward()
                 opt.step()
         secs = time.perf_counter() - t0
+        cpu = time.process_time() - c0
         with torch.no_grad():
             r = net(xt).squeeze(1).double()
             s = r[at] - r[bt]
             train_loss = torch.nn.functional.binary_cross_entropy_with_logits(s, yt.double()).item()
             train_acc = ((s > 0).double() == yt.double()).double().mean().item()
-        print(f"torch {torch.__version__} mlp seconds={secs:.3f} epochs={epochs} threads={torch.get_num_threads()} "
+        print(f"torch {torch.__version__} mlp seconds={secs:.3f} cpu_seconds={cpu:.3f} epochs={epochs} threads={torch.get_num_threads()} "
               f"train_loss={train_loss:.5f} train_acc={train_acc:.4f}", flush=True)
     else:
         print("torch not importable; numpy MLP instead", flush=True)

@@ -4,6 +4,8 @@
 # The venv needs numpy, scipy, scikit-learn, and torch for the PyTorch comparison (numpy is used without it).
 # BENCH_THREADS (default 2) sets both sides' threads; BENCH_ONLY=mlp skips LINEAR on both sides;
 # BENCH_MLP_EPOCHS (default 10) shortens the MLP schedule on both sides (for runs under heavy load).
+# For an "at once" run started by hand (docs/benchmarks.md), -Dactiverm.bench.start.at=<Unix seconds>
+# on the Java side and BENCH_START_AT=<same> on the Python side hold both timed fits until then.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/activerm-fitbench}

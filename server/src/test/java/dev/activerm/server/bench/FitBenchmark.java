@@ -48,15 +48,23 @@ class FitBenchmark {
     write(dir, "mlp", mlp);
     MlpTrainer.fit(generate(500, 2048, 1_000, 1.5, 22, true), new int[] {512, 512, 512}, 1.0,
         new MlpFitOptions(1e-3, 1, 256, 0, 0, 3), 1, null); // JIT warm-up
+    // -Dactiverm.bench.start.at=<Unix seconds> (and BENCH_START_AT on the Python side) holds the
+    // timed fit until then, so that an "at once" run starts both fits together.
+    waitUntil(System.getProperty("activerm.bench.start.at"));
+    // Process CPU time as well as wall: under load the wall time mostly measures the other jobs.
+    com.sun.management.OperatingSystemMXBean os =
+        (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    long c0 = os.getProcessCpuTime();
     long t0 = System.nanoTime();
     MlpTrainer.Result r = MlpTrainer.fit(mlp, new int[] {512, 512, 512}, 1.0,
         new MlpFitOptions(1e-3, mlpEpochs, 256, 0, 0, 3), 1, null);
     double secs = (System.nanoTime() - t0) / 1e9;
+    double cpu = (os.getProcessCpuTime() - c0) / 1e9;
     // The model's bytes, hashed: equal hashes across code versions mean a bit-identical fit.
     byte[] model = dev.activerm.server.core.model.ModelCodec.encode(
         new dev.activerm.server.core.model.MlpRewardModel(1, r.network()));
-    out.append(String.format(Locale.ROOT, "mlp seconds=%.3f epochs=%d train_loss=%.5f train_acc=%.4f model_hash=%08x%n",
-        secs, r.report().iterations(), r.report().loss(), r.report().trainAccuracy(), java.util.Arrays.hashCode(model)));
+    out.append(String.format(Locale.ROOT, "mlp seconds=%.3f cpu_seconds=%.3f epochs=%d train_loss=%.5f train_acc=%.4f model_hash=%08x%n",
+        secs, cpu, r.report().iterations(), r.report().loss(), r.report().trainAccuracy(), java.util.Arrays.hashCode(model)));
     out.append("threads=").append(threads).append(" compute_pool=")
         .append(dev.activerm.server.core.linalg.Parallel.threads()).append('\n');
     out.append("openblas=").append(org.bytedeco.openblas.global.openblas_nolapack.OPENBLAS_VERSION.trim())
@@ -64,6 +72,20 @@ class FitBenchmark {
         .append(" OPENBLAS_CORETYPE=").append(System.getenv("OPENBLAS_CORETYPE")).append('\n');
     Files.writeString(dir.resolve("java.txt"), out.toString());
     System.out.print(out);
+  }
+
+  private static void waitUntil(String unixSeconds) {
+    if (unixSeconds == null) {
+      return;
+    }
+    long wait = (long) (Double.parseDouble(unixSeconds) * 1000) - System.currentTimeMillis();
+    if (wait > 0) {
+      try {
+        Thread.sleep(wait);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
   }
 
   private static void linear(Path dir, StringBuilder out) throws IOException {

@@ -180,38 +180,15 @@ final class MlpBatch implements AutoCloseable {
     for (int j = 0; j < h; j++) {
       glb.put(j, glb.get(j) + (float) (penalty * lastHeap[j]));
     }
-    // dA_L = dr w^T.
+    // Backward. The last layer's dA_L = dr w^T is never stored: its dp is formed directly.
     FloatBuffer dab = da.asBuffer();
-    byRows(rows, (i0, i1) -> {
-      float[] row = new float[h];
-      for (int i = i0; i < i1; i++) {
-        float g = drb.get(i);
-        for (int j = 0; j < h; j++) {
-          row[j] = g * lastHeap[j];
-        }
-        dab.put(i * h, row, 0, h);
-      }
-    });
     FloatBuffer dpb = dp.asBuffer();
     for (int l = layers - 1; l >= 0; l--) {
       int out = sizes[l + 1];
       int in = sizes[l];
-      float[] gl = dgelu[l];
-      // dp = da * GELU'(pre), elementwise.
-      byRows(rows, (i0, i1) -> {
-        float[] row = new float[out];
-        for (int i = i0; i < i1; i++) {
-          dab.get(i * out, row, 0, out);
-          int off = i * out;
-          for (int j = 0; j < out; j++) {
-            row[j] *= gl[off + j];
-          }
-          dpb.put(off, row, 0, out);
-        }
-      });
+      gradientThroughGelu(l == layers - 1 ? null : dab, drb, dpb, dgelu[l], rows, out, gb[l]);
       FloatPointer prev = l == 0 ? x : act[l - 1];
       Blas.sgemm(true, false, out, in, rows, 1f, dp, out, prev, in, 0f, gW[l], in);
-      biasGradient(dpb, rows, out, gb[l]);
       if (l > 0) {
         Blas.sgemm(false, false, rows, in, out, 1f, dp, out, w[l], in, 0f, da, in);
       }
@@ -219,9 +196,16 @@ final class MlpBatch implements AutoCloseable {
     return objective;
   }
 
-  /** g[j] = sum over rows i (in order) of dp[i, j]; split by columns so no sum depends on the split. */
-  private static void biasGradient(FloatBuffer dpb, int rows, int out, float[] g) {
+  /**
+   * dp = dA * GELU'(pre) elementwise and the bias gradient g[j] = sum over rows i (in order) of
+   * dp[i, j], in one pass. dA is dab, or, when dab is null (the last hidden layer), dr w^T
+   * formed on the fly. Split by columns, each column summed over rows in order, so no result
+   * depends on the split.
+   */
+  private void gradientThroughGelu(FloatBuffer dab, FloatBuffer drb, FloatBuffer dpb, float[] gl, int rows, int out,
+      float[] g) {
     int parts = Math.min(Parallel.threads(), Math.max(1, out / 64));
+    float[] w = lastHeap;
     Parallel.forParts(parts, part -> {
       int j0 = (int) ((long) out * part / parts);
       int j1 = (int) ((long) out * (part + 1) / parts);
@@ -229,10 +213,22 @@ final class MlpBatch implements AutoCloseable {
       float[] sum = new float[width];
       float[] row = new float[width];
       for (int i = 0; i < rows; i++) {
-        dpb.get(i * out + j0, row, 0, width);
+        int off = i * out + j0;
+        if (dab == null) {
+          float gi = drb.get(i);
+          for (int j = 0; j < width; j++) {
+            row[j] = (gi * w[j0 + j]) * gl[off + j];
+          }
+        } else {
+          dab.get(off, row, 0, width);
+          for (int j = 0; j < width; j++) {
+            row[j] *= gl[off + j];
+          }
+        }
         for (int j = 0; j < width; j++) {
           sum[j] += row[j];
         }
+        dpb.put(off, row, 0, width);
       }
       System.arraycopy(sum, 0, g, j0, width);
     });
@@ -255,9 +251,10 @@ final class MlpBatch implements AutoCloseable {
       byRows(rows, (i0, i1) -> {
         float[] row = new float[out];
         float[] res = new float[out];
+        Gelu.Scratch scratch = new Gelu.Scratch();
         for (int i = i0; i < i1; i++) {
           p.get(i * out, row, 0, out);
-          Gelu.forward(row, 0, bias, res, 0, gl, i * out, out);
+          Gelu.forward(row, 0, bias, res, 0, gl, i * out, out, scratch);
           a.put(i * out, res, 0, out);
         }
       });

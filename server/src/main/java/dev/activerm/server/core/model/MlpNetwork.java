@@ -2,7 +2,9 @@ package dev.activerm.server.core.model;
 
 import dev.activerm.server.core.linalg.Blas;
 import dev.activerm.server.core.linalg.RowKernels;
+import java.nio.FloatBuffer;
 import java.util.SplittableRandom;
+import org.bytedeco.javacpp.FloatPointer;
 
 /**
  * The MLP head's parameters and forward pass: phi(x) = GELU(W_L ... GELU(W_1 x + b_1) ... + b_L),
@@ -115,43 +117,68 @@ public final class MlpNetwork {
   }
 
   /**
-   * Forward through the hidden layers for rows of x (rows x D): pre[l] gets W_l a + b_l and
-   * act[l] its GELU (each at least rows x sizes[l + 1]); act[L - 1] is phi. Training runs the
-   * same arithmetic (sgemm with beta 0, then {@link Gelu#forward} adds the bias) over native
-   * buffers in {@link MlpBatch}.
+   * phi for n rows of x into out (n x h), in blocks of rows: per layer an sgemm with beta 0,
+   * then {@link Gelu#forward} adds the bias (the same arithmetic as training's forward pass in
+   * {@link MlpBatch}). The weights and one block's activations live in native memory for the
+   * call: for Java arrays JavaCPP would malloc and copy A, B and C in and out on every sgemm
+   * (a 1 024 x 2 048 block and the 4 MiB first layer, per block and layer).
    */
-  void forward(float[] x, int rows, float[][] pre, float[][] act) {
-    float[] in = x;
-    for (int l = 0; l < weights.length; l++) {
-      int out = sizes[l + 1];
-      int inDim = sizes[l];
-      float[] p = pre[l];
-      float[] a = act[l];
-      Blas.sgemm(false, true, rows, out, inDim, 1f, in, inDim, weights[l], inDim, 0f, p, out);
-      for (int i = 0; i < rows; i++) {
-        Gelu.forward(p, i * out, biases[l], a, i * out, null, 0, out);
+  public void features(float[] x, int n, float[] out) {
+    int block = Math.max(1, Math.min(n, FORWARD_BLOCK));
+    int layers = weights.length;
+    int d = sizes[0];
+    int h = featureDim();
+    int widest = 0;
+    for (int l = 0; l < layers; l++) {
+      widest = Math.max(widest, sizes[l + 1]);
+    }
+    FloatPointer[] w = new FloatPointer[layers];
+    FloatPointer[] act = new FloatPointer[layers];
+    FloatPointer xb = null;
+    FloatPointer pre = null;
+    try {
+      for (int l = 0; l < layers; l++) {
+        w[l] = new FloatPointer(weights[l].length);
+        w[l].asBuffer().put(0, weights[l], 0, weights[l].length);
+        act[l] = new FloatPointer((long) block * sizes[l + 1]);
       }
-      in = act[l];
+      xb = new FloatPointer((long) block * d);
+      pre = new FloatPointer((long) block * widest);
+      float[] row = new float[widest];
+      float[] res = new float[widest];
+      Gelu.Scratch scratch = new Gelu.Scratch();
+      for (int from = 0; from < n; from += block) {
+        int rows = Math.min(block, n - from);
+        xb.asBuffer().put(0, x, from * d, rows * d);
+        FloatPointer in = xb;
+        for (int l = 0; l < layers; l++) {
+          int outDim = sizes[l + 1];
+          int inDim = sizes[l];
+          Blas.sgemm(false, true, rows, outDim, inDim, 1f, in, inDim, w[l], inDim, 0f, pre, outDim);
+          FloatBuffer p = pre.asBuffer();
+          FloatBuffer a = act[l].asBuffer();
+          for (int i = 0; i < rows; i++) {
+            p.get(i * outDim, row, 0, outDim);
+            Gelu.forward(row, 0, biases[l], res, 0, null, 0, outDim, scratch);
+            a.put(i * outDim, res, 0, outDim);
+          }
+          in = act[l];
+        }
+        act[layers - 1].asBuffer().get(0, out, from * h, rows * h);
+      }
+    } finally {
+      for (int l = 0; l < layers; l++) {
+        close(w[l]);
+        close(act[l]);
+      }
+      close(xb);
+      close(pre);
     }
   }
 
-  /** phi for n rows of x into out (n x h), in blocks of rows. */
-  public void features(float[] x, int n, float[] out) {
-    int block = Math.max(1, Math.min(n, FORWARD_BLOCK));
-    float[][] pre = new float[weights.length][];
-    float[][] act = new float[weights.length][];
-    for (int l = 0; l < weights.length; l++) {
-      pre[l] = new float[block * sizes[l + 1]];
-      act[l] = new float[block * sizes[l + 1]];
-    }
-    int d = sizes[0];
-    int h = featureDim();
-    float[] xb = new float[block * d];
-    for (int from = 0; from < n; from += block) {
-      int rows = Math.min(block, n - from);
-      System.arraycopy(x, from * d, xb, 0, rows * d);
-      forward(xb, rows, pre, act);
-      System.arraycopy(act[weights.length - 1], 0, out, from * h, rows * h);
+  private static void close(FloatPointer p) {
+    if (p != null) {
+      p.close();
     }
   }
 

@@ -53,6 +53,42 @@ class GeluTest {
     }
   }
 
+  /**
+   * The chunked, vectorisable forward pass against the one-element form (tanh, then the same
+   * float expressions), bit for bit, over a grid through the clamp at |u| = 7.9988 (x near
+   * +-4.3), far tails, +-0, NaN and an n that is not a multiple of the chunk; with and without
+   * the derivative. Exact equality: Java float arithmetic is not contracted, so splitting the
+   * loop must not change a bit (the server's golden fits rely on that).
+   */
+  @Test
+  void chunkedForwardIsBitIdenticalToTheOneElementForm() {
+    int n = 3 * Gelu.CHUNK + 77;
+    float[] p = new float[n];
+    float[] bias = new float[n];
+    for (int i = 0; i < n; i++) {
+      p[i] = -6f + 12f * i / n;
+      bias[i] = (i % 5 - 2) * 1e-3f;
+    }
+    float[] special = {0f, -0f, Float.NaN, 1e30f, -1e30f, 4.3f, -4.3f, 4.2f, -4.2f, 1e-30f, -1e-30f};
+    System.arraycopy(special, 0, p, 100, special.length);
+    float[] a = new float[n];
+    float[] g = new float[n];
+    float[] a2 = new float[n];
+    Gelu.forward(p, 0, bias, a, 0, g, 0, n);
+    Gelu.forward(p, 0, bias, a2, 0, null, 0, n);
+    for (int i = 0; i < n; i++) {
+      float x = p[i] + bias[i];
+      float x2 = x * x;
+      float t = Gelu.tanh(Gelu.C * (x + Gelu.K * x2 * x));
+      float half = 0.5f * (1f + t);
+      float value = x * half;
+      float grad = half + 0.5f * x * ((1f - t) * (1f + t)) * (Gelu.C * (1f + 3f * Gelu.K * x2));
+      assertThat(Float.floatToIntBits(a[i])).as("GELU(%s)", x).isEqualTo(Float.floatToIntBits(value));
+      assertThat(Float.floatToIntBits(a2[i])).as("GELU(%s) without grad", x).isEqualTo(Float.floatToIntBits(value));
+      assertThat(Float.floatToIntBits(g[i])).as("GELU'(%s)", x).isEqualTo(Float.floatToIntBits(grad));
+    }
+  }
+
   private static double gelu(double x) {
     return 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
   }

@@ -15,7 +15,8 @@ import java.util.concurrent.ForkJoinTask;
  * to the pool and waiting for its threads costs more than the parts themselves (issue 13: a
  * LINEAR selection at D = 256 is dozens of short sections, each barrier waiting for a
  * descheduled thread on a busy machine). {@link #threads} does not change there, so every
- * partition, and every bit of every result, is what the parallel run gives.
+ * partition, and every bit the Java loops compute, is what the parallel run gives (OpenBLAS on
+ * one thread may round its own last bits differently: {@code BlasThreads}).
  */
 public final class Parallel {
   private static volatile ForkJoinPool pool = new ForkJoinPool(Math.max(1, Runtime.getRuntime().availableProcessors()));

@@ -28,8 +28,20 @@ public final class Blas {
   /** Caps OpenBLAS's threads for every later call (once no call is in flight). */
   public static void setThreads(int threads) {
     BlasThreads.configure(threads);
-    log.info("OpenBLAS {} ({}) using {} threads",
-        openblas_nolapack.OPENBLAS_VERSION.trim(), openblas_nolapack.OPENBLAS_CHAR_CORENAME, threads());
+    // Not OPENBLAS_CHAR_CORENAME: that is the DYNAMIC_ARCH build's compile-time baseline
+    // ("NEHALEM" on every machine), which this line used to print as if it were the kernels in
+    // use. The real name (kernels()) needs the second JNI library (openblas_full), 0.1-0.3 s
+    // more to start, so the start-up line leaves it out.
+    log.info("OpenBLAS {} using {} threads", openblas_nolapack.OPENBLAS_VERSION.trim(), threads());
+  }
+
+  /**
+   * The kernel set OpenBLAS picked for this CPU at run time (or OPENBLAS_CORETYPE forced), e.g.
+   * "Zen" or "Haswell": what decides the last bits of every result (the tests pin it; see the
+   * root pom's test.openblasCore). Loads the openblas_full JNI library on first use.
+   */
+  public static String kernels() {
+    return org.bytedeco.openblas.global.openblas_full.openblas_get_corename().getString();
   }
 
   public static int threads() {

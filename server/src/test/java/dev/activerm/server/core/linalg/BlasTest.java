@@ -9,6 +9,16 @@ import static org.assertj.core.api.Assertions.within;
 class BlasTest {
   private final Random random = new Random(7);
 
+  /** The start-up log names the kernels in use; the build pins them with OPENBLAS_CORETYPE. */
+  @Test
+  void kernelsNameTheRunTimeKernelSet() {
+    String forced = System.getenv("OPENBLAS_CORETYPE");
+    assertThat(Blas.kernels()).isNotBlank();
+    if (forced != null && !forced.isBlank()) {
+      assertThat(Blas.kernels()).isEqualToIgnoringCase(forced);
+    }
+  }
+
   @Test
   void sgemmTransposedMatchesLoops() {
     int m = 37, n = 29, k = 53;

@@ -29,12 +29,15 @@ def bt_var(r, a, b):
     return p * (1 - p)
 
 
-def lap_fisher(phi, ia, ib, v):
-    """sum_k v_k (phi_a - phi_b)(phi_a - phi_b)^T as phi^T L phi, L the weighted graph Laplacian."""
+def lap_fisher(phi, ia, ib, v, dtype=np.float32):
+    """sum_k v_k (phi_a - phi_b)(phi_a - phi_b)^T as phi^T L phi, L the weighted graph Laplacian.
+    dtype float32 is the fast form activerm ran before issue 12 (its rounding can make F
+    indefinite at h = 512); float64 is the math activerm runs now (F accumulated in double)."""
     t = phi.shape[0]
-    A = sp.coo_matrix((v.astype(np.float32), (ia, ib)), shape=(t, t)).tocsr()
+    A = sp.coo_matrix((v.astype(dtype), (ia, ib)), shape=(t, t)).tocsr()
     A = A + A.T
-    deg = np.asarray(A.sum(1)).ravel().astype(np.float32)
+    deg = np.asarray(A.sum(1)).ravel().astype(dtype)
+    phi = phi.astype(dtype, copy=False)
     Y = deg[:, None] * phi - A @ phi
     F = (phi.T @ Y).astype(np.float64)
     return 0.5 * (F + F.T)
@@ -66,11 +69,11 @@ def _ridge(F):
     return F + 1e-6 * np.trace(F) / D * np.eye(D)
 
 
-def dopt(X, r, a, b, B, past=None):
+def dopt(X, r, a, b, B, past=None, f_dtype=np.float32):
     """DOPT (past=None) or PAST_AWARE_DOPT (past = F(labeled)): top-B of v_k z_k^T M^-1 z_k."""
     _, phi, ia, ib = prep(X, a, b)
     v = bt_var(r, a, b)
-    F = lap_fisher(phi, ia, ib, v)
+    F = lap_fisher(phi, ia, ib, v, f_dtype)
     if past is not None:
         F = F + past
     psi = whiten(phi, _ridge(F))

@@ -76,7 +76,9 @@ def main():
                                        str(args.reps), "1" if i == 0 else "0"], env)
                 m = re.search(r"java \S+\s+(\d+) ms .* form=(\w+)", out)
                 jms, form = float(m.group(1)), m.group(2)
-                names = [s] + (["GREEDY_DOPT_WOODBURY"] if s == "GREEDY_DOPT" else [])
+                # Each strategy's second numpy variant: for DOPT / PAST_AWARE the same math as
+                # activerm (F in float64, issue 12), for GREEDY its Woodbury form.
+                names = [s, "GREEDY_DOPT_WOODBURY" if s == "GREEDY_DOPT" else s + "_F64"]
                 for nm in names:
                     nout, nrss = timed_run([sys.executable, f"{HERE}/sweep_numpy.py", data, str(R), str(P), str(D),
                                             str(args.batch), nm, str(args.reps)], env)
@@ -131,6 +133,14 @@ def slopes(rows):
                           f" numpy {fit([p[0] for p in pts], [p[2] for p in pts]):.2f}")
 
 
+def variant_label(variant):
+    if "WOODBURY" in variant:
+        return "Woodbury"
+    if variant.endswith("_F64"):
+        return "F in float64"
+    return "whitened" if variant.startswith("GREEDY") else "F in float32"
+
+
 def plot(rows, path):
     import matplotlib
     matplotlib.use("Agg")
@@ -144,7 +154,7 @@ def plot(rows, path):
             for variant in sorted({r["numpy_variant"] for r in sel}):
                 npp = sorted((r["D"], r["numpy_ms"]) for r in sel if r["R"] == R and r["numpy_variant"] == variant)
                 ax.plot([p[0] for p in npp], [p[1] / 1000 for p in npp], "x--",
-                        label=f"numpy {'Woodbury' if 'WOODBURY' in variant else 'whitened'} R={R:g}")
+                        label=f"numpy {variant_label(variant)} R={R:g}")
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_title(f"{s} (P = 10 R, B = 100)")

@@ -1,6 +1,7 @@
 """One strategy of the sweep in numpy on the data SelectBench wrote (one process per strategy,
 so /usr/bin/time gives its peak RSS). Usage: python sweep_numpy.py DIR R P D B STRATEGY [REPS]
-STRATEGY: DOPT, PAST_AWARE_DOPT, GREEDY_DOPT (whitened, numpy_select.greedy) or
+STRATEGY: DOPT, PAST_AWARE_DOPT (F in float32, as activerm before issue 12), DOPT_F64,
+PAST_AWARE_DOPT_F64 (F accumulated in float64, the math activerm runs now), GREEDY_DOPT (whitened, numpy_select.greedy) or
 GREEDY_DOPT_WOODBURY (numpy_select.greedy_woodbury). Prints one line: name ms same-set."""
 import sys
 import time
@@ -24,6 +25,10 @@ def run():
         return ns.dopt(X, r, a, b, B)
     if name == "PAST_AWARE_DOPT":
         return ns.dopt(X, r, a, b, B, past=ns.labeled_fisher(X, r, la, lb, lw))
+    if name == "DOPT_F64":
+        return ns.dopt(X, r, a, b, B, f_dtype=np.float64)
+    if name == "PAST_AWARE_DOPT_F64":
+        return ns.dopt(X, r, a, b, B, past=ns.labeled_fisher(X, r, la, lb, lw), f_dtype=np.float64)
     if name == "GREEDY_DOPT":
         return ns.greedy(X, r, a, b, B, ns.labeled_fisher(X, r, la, lb, lw) + lam * np.eye(D))
     if name == "GREEDY_DOPT_WOODBURY":
@@ -36,5 +41,5 @@ for _ in range(int(sys.argv[7]) if len(sys.argv) > 7 else 1):
     t0 = time.perf_counter()
     res = run()
     ms = min(ms, (time.perf_counter() - t0) * 1000)
-java = np.fromfile(f"{d_}/java_{name.replace('_WOODBURY', '')}.i32", dtype="<i4")
+java = np.fromfile(f"{d_}/java_{name.replace('_WOODBURY', '').replace('_F64', '')}.i32", dtype="<i4")
 print(f"numpy {name} {ms:.0f} ms same_set={set(java.tolist()) == set(res.tolist())}")

@@ -17,15 +17,19 @@ import dev.activerm.server.store.PoolFiles;
 import dev.activerm.server.store.SqliteStore;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
+import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import io.micrometer.core.instrument.binder.grpc.MetricCollectingServerInterceptor;
 import java.io.IOException;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -51,7 +55,8 @@ public final class ActiveRmServer implements AutoCloseable {
   private final HealthStatusManager health = new HealthStatusManager();
   private final DataDirGuard dataDirGuard;
   private final ExecutorService executor;
-  private final MetricsEndpoint metrics = new MetricsEndpoint();
+  /** Null when --metrics-port is -1: nothing could read the meters, so none are kept (see the constructor). */
+  private final MetricsEndpoint metrics;
   private final Server server;
   private boolean closed;
   private int metricsPort = -1;
@@ -84,23 +89,32 @@ public final class ActiveRmServer implements AutoCloseable {
       throw e;
     }
     this.dataDirGuard = new DataDirGuard(dataDirLock, health, List.of("", SERVICE_NAME));
-    DomainMetrics domainMetrics = new DomainMetrics(metrics.registry());
+    // Without an endpoint the meters go to an empty composite registry, whose meters record
+    // nothing: the Prometheus registry, its JVM binders (JMX) and the per-call interceptor are
+    // 0.1-0.2 s of every start and a cost on every call that no one could scrape.
+    this.metrics = config.metricsPort() >= 0 ? new MetricsEndpoint() : null;
+    MeterRegistry meters = metrics != null ? metrics.registry() : new CompositeMeterRegistry();
+    DomainMetrics domainMetrics = new DomainMetrics(meters);
     this.executor = Executors.newFixedThreadPool(config.grpcThreads(), namedThreads("activerm-grpc-"));
     ServerServiceDefinition service;
     try {
       // The last interceptor runs first: request ids and logging wrap the data dir guard (so a
       // refusal is logged with its request id), which wraps metrics, which wrap auth.
+      List<ServerInterceptor> interceptors = new ArrayList<>();
+      if (metrics != null) {
+        interceptors.add(new MetricCollectingServerInterceptor(meters));
+      }
+      interceptors.add(dataDirGuard);
+      interceptors.add(new RequestContextInterceptor());
       service = ServerInterceptors.intercept(
           withAuth(new ActiveRmGrpcService(core, domainMetrics, executor).bindService(), config.security()),
-          new MetricCollectingServerInterceptor(metrics.registry()),
-          dataDirGuard,
-          new RequestContextInterceptor());
+          interceptors);
     } catch (IOException | RuntimeException e) {
       executor.shutdownNow();
       closeStorage();
       throw new IllegalArgumentException("cannot read --api-keys-file: " + e.getMessage(), e);
     }
-    registerGauges(core, domainMetrics);
+    registerGauges(core, domainMetrics, meters);
     // Decoding wraps every service (health and reflection need no key): bytes that are not a
     // valid request get INVALID_ARGUMENT and a rate-limited log line, never a stack trace.
     this.server = builder
@@ -123,16 +137,16 @@ public final class ActiveRmServer implements AutoCloseable {
     return ServerInterceptors.intercept(service, new ApiKeyInterceptor(keys));
   }
 
-  private void registerGauges(ActiveRmCore core, DomainMetrics domainMetrics) {
+  private static void registerGauges(ActiveRmCore core, DomainMetrics domainMetrics, MeterRegistry meters) {
     ProjectRegistry registry = core.projects();
     core.caches().forEach(domainMetrics::bindCache);
     domainMetrics.bindModelsInMemory(registry::modelsInMemory);
     Gauge.builder("activerm.projects", registry, ProjectRegistry::projectCount)
-        .description("projects on the server").register(metrics.registry());
+        .description("projects on the server").register(meters);
     Gauge.builder("activerm.responses", registry, ProjectRegistry::responseCount)
-        .description("responses in all pools").register(metrics.registry());
+        .description("responses in all pools").register(meters);
     Gauge.builder("activerm.comparisons", registry, ProjectRegistry::comparisonCount)
-        .description("labeled comparisons in all projects").register(metrics.registry());
+        .description("labeled comparisons in all projects").register(meters);
   }
 
   /** The bound metrics port, or -1 when the endpoint is off. */
@@ -142,7 +156,7 @@ public final class ActiveRmServer implements AutoCloseable {
 
   public ActiveRmServer start() throws IOException {
     server.start();
-    if (config.metricsPort() >= 0) {
+    if (metrics != null) {
       metricsPort = metrics.serve(config.bindAddress(), config.metricsPort());
       log.info("metrics at http://{}:{}/metrics", config.bindAddress(), metricsPort);
     }
@@ -186,7 +200,9 @@ public final class ActiveRmServer implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     executor.shutdownNow();
-    metrics.close();
+    if (metrics != null) {
+      metrics.close();
+    }
     closeStorage();
     log.info("activerm stopped");
   }

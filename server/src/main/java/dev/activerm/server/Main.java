@@ -90,8 +90,23 @@ public final class Main implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
+  /** Netty's JFR switch, under gRPC's shaded package name. */
+  static final String NETTY_JFR = "io.grpc.netty.shaded.io.netty.jfr.enabled";
+
   public static void main(String[] args) {
+    nettyJfrOffUnlessAsked();
     System.exit(new CommandLine(new Main()).execute(args));
+  }
+
+  /**
+   * Netty registers its buffer-allocation JFR events on the first allocation of the first
+   * call, which starts JFR's metadata machinery (about 300 classes, 0.1-0.2 s) whether or
+   * not a recording runs. Off unless the operator sets the property (true: Netty's default).
+   */
+  static void nettyJfrOffUnlessAsked() {
+    if (System.getProperty(NETTY_JFR) == null) {
+      System.setProperty(NETTY_JFR, "false");
+    }
   }
 
   @Override

@@ -93,7 +93,11 @@ class ServerContainerTest {
       // java is PID 1 (docker stop's SIGTERM reaches the server) with the image's JVM flags.
       String cmdline = server.execInContainer("cat", "/proc/1/cmdline").getStdout().replace('\0', ' ');
       assertThat(cmdline).startsWith("java ")
-          .contains("-XX:MaxRAMPercentage=75", "-XX:+ExitOnOutOfMemoryError", "/opt/activerm/activerm-server.jar");
+          .contains("-XX:MaxRAMPercentage=75", "-XX:+ExitOnOutOfMemoryError", "/opt/activerm/activerm-server.jar")
+          .contains("-XX:SharedArchiveFile=/opt/activerm/activerm.jsa");
+      // The class archive recorded at build time is mapped (an unusable one is skipped with only a warning).
+      assertThat(server.execInContainer("grep", "-q", "/opt/activerm/activerm.jsa", "/proc/1/maps").getExitCode())
+          .as("activerm.jsa mapped by the JVM").isZero();
       // The image's HEALTHCHECK command succeeds against the running server.
       assertThat(server.execInContainer("bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${ACTIVERM_PORT}").getExitCode())
           .isZero();

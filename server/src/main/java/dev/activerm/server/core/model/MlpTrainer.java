@@ -21,6 +21,9 @@ import java.util.function.BooleanSupplier;
  * run through one sgemm per layer (2B rows). Deterministic under a seed: the initialisation,
  * the held-out split and each epoch's shuffle come from one SplittableRandom, and every
  * reduction runs in a fixed order (bit-identical for a given OpenBLAS thread count).
+ * An explicit epoch count runs exactly that many epochs (or fewer, by patience); epochs 0 runs
+ * until {@link MlpStopRule} holds or its step cap. The rule is fed either way, so the report's
+ * converged means the same for both.
  */
 public final class MlpTrainer {
   private MlpTrainer() {}

@@ -5,7 +5,8 @@ same project, labels and seed (paired; the three fits run back to back, interlea
 
 Worlds: activerm.bench's toy 2-D world (head 3 x 64, as the "full" preset) and its embedding
 world (D = 256, head 2 x 128, as "full"'s embedding-mlp). N labels: random within-prompt pairs,
-Bradley–Terry labels at beta = 1. Held-out: pairwise accuracy and mean per-prompt Spearman on
+Bradley–Terry labels at beta = 1; "fortunes" is the real-data pool of benchmarks/data
+(its golden reward for the labels, its held-out prompts for the metrics). Held-out: pairwise accuracy and mean per-prompt Spearman on
 the world's evaluation prompts (never stored).
 
   cd client-python-stub && PYTHONPATH=$PWD/src .venv/bin/python ../benchmarks/fit/default_schedule.py \\
@@ -18,6 +19,7 @@ import argparse
 import csv
 import math
 import os
+import pathlib
 import sys
 import uuid
 
@@ -25,12 +27,17 @@ import numpy as np
 
 import activerm
 from activerm.bench import _metrics as mx
+from activerm.bench._dataset import load_pool
+from activerm.bench._dataset_world import DatasetWorld
 from activerm.bench._server import JarServer
 from activerm.bench._sim import annotate, make_world
 
 WORLDS = {
     "toy": dict(kind="toy", dim=2, hidden=(64, 64, 64)),
     "embedding": dict(kind="embedding", dim=256, hidden=(128, 128)),
+    # The real-data pool (fortunes texts, all-MiniLM-L6-v2 D = 384, VADER golden reward).
+    "fortunes": dict(kind="dataset", dim=384, hidden=(128, 128),
+                     path=str(pathlib.Path(__file__).resolve().parents[1] / "data" / "fortunes_minilm_vader.npz")),
 }
 OLD_DEFAULT = {"epochs": 10, "batch_size": 256}
 NEW_DEFAULT: dict = {}
@@ -41,15 +48,27 @@ def steps(fit: dict, epochs_run: int, labels: int) -> int:
     return epochs_run * math.ceil(labels / batch)
 
 
+_DATASETS: dict = {}
+
+
+def _dataset(path: str):
+    if path not in _DATASETS:
+        _DATASETS[path] = DatasetWorld(load_pool(path, None), bon_draws=1)
+    return _DATASETS[path]
+
+
 def one_cell(client, world_name: str, seed: int, n: int, long_steps: int) -> list[dict]:
     w = WORLDS[world_name]
-    world = make_world(w["kind"], dim=w["dim"], train_prompts=2000, responses_per_prompt=8, eval_prompts=100,
-                       eval_responses=100, response_scale=0.5, seed=seed)
+    if w["kind"] == "dataset":
+        world = _dataset(w["path"])
+    else:
+        world = make_world(w["kind"], dim=w["dim"], train_prompts=2000, responses_per_prompt=8, eval_prompts=100,
+                           eval_responses=100, response_scale=0.5, seed=seed)
     rng = np.random.default_rng([seed, n, 7])
     prompts = rng.integers(0, len(world.prompt_rows), size=n)
-    pick = np.array([rng.choice(8, size=2, replace=False) for _ in range(n)])
-    ra = np.array([world.prompt_rows[p][i] for p, i in zip(prompts, pick[:, 0])])
-    rb = np.array([world.prompt_rows[p][i] for p, i in zip(prompts, pick[:, 1])])
+    pick = [rng.choice(world.prompt_rows[p], size=2, replace=False) for p in prompts]
+    ra = np.array([q[0] for q in pick])
+    rb = np.array([q[1] for q in pick])
     outcomes = annotate(world.pool_gold[ra], world.pool_gold[rb], 1.0, rng)
     ids = np.asarray(world.pool_ids, dtype=object)
     project = client.create_project(f"sched-{world_name}-{seed}-{n}-{uuid.uuid4().hex[:6]}",
@@ -66,12 +85,17 @@ def one_cell(client, world_name: str, seed: int, n: int, long_steps: int) -> lis
         rows = []
         for name, fit in schedules:
             r = project.fit(seed=seed, **fit)
-            pred = project.score(embeddings=eval_x).reshape(world.eval_gold.shape)
+            pred = project.score(embeddings=eval_x)
+            if w["kind"] == "dataset":
+                m = world.evaluate(pred)
+                acc, rho = m["pair_accuracy"], m["spearman"]
+            else:
+                pred = pred.reshape(world.eval_gold.shape)
+                acc, rho = mx.pairwise_accuracy(pred, world.eval_gold), mx.mean_spearman(pred, world.eval_gold)
             rows.append(dict(world=world_name, n=n, seed=seed, schedule=name, epochs=r.iterations,
                              steps=steps(fit, r.iterations, n), converged=r.converged, fit_s=r.wall_time_s,
                              train_loss=r.loss, train_acc=r.train_accuracy,
-                             heldout_acc=mx.pairwise_accuracy(pred, world.eval_gold),
-                             spearman=mx.mean_spearman(pred, world.eval_gold)))
+                             heldout_acc=acc, spearman=rho))
         return rows
     finally:
         project.delete()

@@ -341,6 +341,21 @@ def test_old_protocol_budget_grows_and_every_other_preset_is_constant():
             assert adam_steps(sc.fit, epochs, first) == adam_steps(sc.fit, epochs, last) == epochs, (name, sc.name)
 
 
+def test_every_mlp_scenario_sets_its_epochs():
+    """The server's default schedule (epochs 0) stops where the objective plateaus, so its step
+    count depends on the labels; the benchmark's numbers must not depend on it (issue 12)."""
+    from activerm.bench._config import PRESETS
+    for name in PRESETS:
+        cfg = preset(name)
+        for sc in cfg.scenarios + cfg.extra_scenarios:
+            if sc.head == "mlp":
+                assert sc.fit.get("epochs", 0) > 0, (name, sc.name)
+                assert "default schedule" not in sc.budget(), (name, sc.name)
+    from dataclasses import replace
+    toy = next(s for s in preset("fast").scenarios if s.name == "toy2d")
+    assert "default schedule" in replace(toy, fit={}).budget()  # said "10 epochs" before issue 12
+
+
 def test_paper_preset_is_paper_sized():
     cfg = preset("paper")
     assert cfg.seeds >= 10

@@ -121,7 +121,8 @@ def test_mlp_fit_is_seeded_and_reports_epochs(client, cleanup):
     r2 = project.fit(seed=5, epochs=7, batch_size=16, learning_rate=1e-2)
     r3 = project.fit(seed=6, epochs=7, batch_size=16, learning_rate=1e-2)
     assert (r1.model_version, r2.model_version, r3.model_version) == (1, 2, 3)
-    assert r1.head == "mlp" and r1.iterations == 7 and r1.converged and r1.num_comparisons == 60
+    # 7 epochs of 4 minibatches: 28 Adam steps, under the stop rule's 200-step floor, so not converged.
+    assert r1.head == "mlp" and r1.iterations == 7 and not r1.converged and r1.num_comparisons == 60
     s1, s2, s3 = (project.score(ids, model_version=v) for v in (1, 2, 3))
     np.testing.assert_array_equal(s1, s2)  # same seed, same data: bit-identical
     assert not np.array_equal(s1, s3)
@@ -129,6 +130,16 @@ def test_mlp_fit_is_seeded_and_reports_epochs(client, cleanup):
     loss, accuracy = numpy_loss_and_accuracy(s1, comps)
     assert r1.loss == pytest.approx(loss, rel=1e-6)
     assert r1.train_accuracy == pytest.approx(accuracy, abs=1e-12)
+
+
+def test_mlp_default_schedule_trains_until_converged(client, cleanup):
+    project, *_ = labeled_project(client, head="mlp", hidden_sizes=[8, 8], seed=1)
+    cleanup.append(project)
+    short = project.fit(seed=5, epochs=10)  # the old default, now only when asked for
+    default = project.fit(seed=5)
+    assert not short.converged and default.converged
+    assert 200 <= default.iterations <= 4000  # 60 labels, batch 256: one Adam step per epoch
+    assert default.loss < short.loss
 
 
 def test_mlp_validation_split_and_early_stopping(client, cleanup):

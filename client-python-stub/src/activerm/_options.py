@@ -89,7 +89,8 @@ class FitOptions:
         max_iterations: LINEAR: Newton iterations, 0..1000. 0: 100.
         tolerance: LINEAR: gradient infinity-norm target, finite, >= 0. 0: 1e-8.
         learning_rate: MLP: Adam step, finite, >= 0. 0: 1e-3.
-        epochs: MLP: passes over the comparisons, 0..100000. 0: 10.
+        epochs: MLP: passes over the comparisons, 0..100000. 0: until the training objective
+            stops improving, at most 4000 Adam steps (FitReport.converged says whether it did).
         batch_size: MLP: comparisons per minibatch, 0..1000000. 0: 256.
         weight_decay: MLP: decoupled weight decay, finite, >= 0. 0: none.
         validation_fraction: MLP: fraction held out for early stopping, 0 <= f < 0.5. 0: none.
@@ -101,7 +102,7 @@ class FitOptions:
     max_iterations: int = _knob(0, _count(1000, "100"))
     tolerance: float = _knob(0.0, _number("1e-8"))
     learning_rate: float = _knob(0.0, _number("1e-3"))
-    epochs: int = _knob(0, _count(100_000, "10"))
+    epochs: int = _knob(0, _count(100_000, "until the objective stops improving"))
     batch_size: int = _knob(0, _count(1_000_000, "256"))
     weight_decay: float = _knob(0.0, _number("none"))
     validation_fraction: float = _knob(0.0, _number("no held-out set", below=0.5))

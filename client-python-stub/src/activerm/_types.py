@@ -100,7 +100,7 @@ class FitReport:
     model_version: int
     head: str
     loss: float  # mean weighted BT loss on the training comparisons, without the penalty
-    iterations: int  # Newton iterations (linear) or epochs (mlp)
+    iterations: int  # Newton iterations (linear) or epochs (mlp; Adam steps = epochs x ceil(n / min(batch, n)))
     gradient_norm: float
     converged: bool
     train_accuracy: float

@@ -8,7 +8,8 @@ package dev.activerm.client;
  * @param maxIterations LINEAR: Newton iterations (0: 100)
  * @param tolerance LINEAR: gradient inf-norm target (0: 1e-8)
  * @param learningRate MLP: Adam step (0: 1e-3)
- * @param epochs MLP: passes (0: 10)
+ * @param epochs MLP: passes (0: until the training objective stops improving, at most 4000
+ *     Adam steps; the report's converged says whether it did)
  * @param batchSize MLP: comparisons per minibatch (0: 256)
  * @param weightDecay MLP: decoupled weight decay
  * @param validationFraction MLP: held-out fraction for early stopping

@@ -3,15 +3,20 @@ package dev.activerm.server.core.model;
 import dev.activerm.server.core.errors.Violations;
 
 /**
- * Adam for the MLP head. Defaults: learningRate 1e-3, epochs 10, batchSize 256,
- * weightDecay 0 (decoupled, AdamW style, on weight matrices and the last layer, not on
- * biases), validationFraction 0 (no early stopping), patience 3 epochs. This record owns the
- * defaults and the ranges; the wire's 0 means "default".
+ * Adam for the MLP head. Defaults: learningRate 1e-3, epochs {@link #UNTIL_CONVERGED} (train
+ * until the penalised training objective stops improving, capped: {@link MlpStopRule}),
+ * batchSize 256, weightDecay 0 (decoupled, AdamW style, on weight matrices and the last layer,
+ * not on biases), validationFraction 0 (no early stopping), patience 3 epochs. This record owns
+ * the defaults and the ranges; the wire's 0 means "default".
  */
 public record MlpFitOptions(
     double learningRate, int epochs, int batchSize, double weightDecay, double validationFraction, int patience) {
   public static final double DEFAULT_LEARNING_RATE = 1e-3;
-  public static final int DEFAULT_EPOCHS = 10;
+  /**
+   * epochs = 0: the default schedule. Until session 8 the default was 10 epochs, which at a
+   * few dozen labels is 10 Adam steps at lr 1e-3, a barely trained head (issue 12).
+   */
+  public static final int UNTIL_CONVERGED = 0;
   public static final int DEFAULT_BATCH_SIZE = 256;
   public static final int DEFAULT_PATIENCE = 3;
   public static final int MAX_EPOCHS = 100_000;
@@ -22,7 +27,8 @@ public record MlpFitOptions(
       throw new IllegalArgumentException("learningRate is " + learningRate + "; use a finite value > 0");
     }
     if (!epochsOk(epochs)) {
-      throw new IllegalArgumentException("epochs is " + epochs + "; use 1.." + MAX_EPOCHS);
+      throw new IllegalArgumentException("epochs is " + epochs + "; use 0.." + MAX_EPOCHS
+          + " (0: train until the objective stops improving)");
     }
     if (!batchSizeOk(batchSize)) {
       throw new IllegalArgumentException("batchSize is " + batchSize + "; use 1.." + MAX_BATCH_SIZE);
@@ -39,7 +45,7 @@ public record MlpFitOptions(
   }
 
   public static MlpFitOptions defaults() {
-    return new MlpFitOptions(DEFAULT_LEARNING_RATE, DEFAULT_EPOCHS, DEFAULT_BATCH_SIZE, 0.0, 0.0, DEFAULT_PATIENCE);
+    return new MlpFitOptions(DEFAULT_LEARNING_RATE, UNTIL_CONVERGED, DEFAULT_BATCH_SIZE, 0.0, 0.0, DEFAULT_PATIENCE);
   }
 
   /**
@@ -49,7 +55,7 @@ public record MlpFitOptions(
   public static MlpFitOptions fromRequest(double learningRate, int epochs, int batchSize, double weightDecay,
       double validationFraction, int patience, String prefix, Violations v) {
     double lr = learningRate == 0 ? DEFAULT_LEARNING_RATE : learningRate;
-    int e = epochs == 0 ? DEFAULT_EPOCHS : epochs;
+    int e = epochs;
     int batch = batchSize == 0 ? DEFAULT_BATCH_SIZE : batchSize;
     int pat = patience == 0 ? DEFAULT_PATIENCE : patience;
     int before = v.count();
@@ -57,7 +63,8 @@ public record MlpFitOptions(
       v.add(prefix + "learning_rate", "is " + learningRate + "; use a finite value > 0 (0 means 1e-3)");
     }
     if (!epochsOk(e)) {
-      v.add(prefix + "epochs", "is " + epochs + "; use 0.." + MAX_EPOCHS + " (0 means " + DEFAULT_EPOCHS + ")");
+      v.add(prefix + "epochs", "is " + epochs + "; use 0.." + MAX_EPOCHS
+          + " (0 means: until the training objective stops improving)");
     }
     if (!batchSizeOk(batch)) {
       v.add(prefix + "batch_size", "is " + batchSize + "; use 0.." + MAX_BATCH_SIZE + " (0 means "
@@ -81,7 +88,7 @@ public record MlpFitOptions(
   }
 
   private static boolean epochsOk(int e) {
-    return e >= 1 && e <= MAX_EPOCHS;
+    return e >= 0 && e <= MAX_EPOCHS;
   }
 
   private static boolean batchSizeOk(int b) {

@@ -21,6 +21,9 @@ import java.util.function.BooleanSupplier;
  * run through one sgemm per layer (2B rows). Deterministic under a seed: the initialisation,
  * the held-out split and each epoch's shuffle come from one SplittableRandom, and every
  * reduction runs in a fixed order (bit-identical for a given OpenBLAS thread count).
+ * An explicit epoch count runs exactly that many epochs (or fewer, by patience); epochs 0 runs
+ * until {@link MlpStopRule} holds or its step cap. The rule is fed either way, so the report's
+ * converged means the same for both.
  */
 public final class MlpTrainer {
   private MlpTrainer() {}
@@ -65,26 +68,35 @@ public final class MlpTrainer {
     double bestVal = Double.POSITIVE_INFINITY;
     MlpNetwork best = null;
     int sinceBest = 0;
+    boolean stoppedEarly = false;
     int epochs = 0;
+    int stepsPerEpoch = (nTrain + batch - 1) / batch;
+    MlpStopRule rule = new MlpStopRule(stepsPerEpoch);
+    boolean untilConverged = options.epochs() == MlpFitOptions.UNTIL_CONVERGED;
+    int maxEpochs = untilConverged ? MlpStopRule.maxEpochs(stepsPerEpoch) : options.epochs();
+    String ofEpochs = untilConverged ? " of at most " + maxEpochs : " of " + maxEpochs;
     // Weights, gradients and activations live in native memory for the whole fit; net's
     // weight arrays are brought up to date at each epoch's end (the validation loss and the
     // result read them), its biases are trained in place.
     try (MlpBatch ws = new MlpBatch(net, batch)) {
       MlpAdam adam = new MlpAdam(ws);
-      for (int epoch = 0; epoch < options.epochs(); epoch++) {
+      for (int epoch = 0; epoch < maxEpochs; epoch++) {
         shuffle(perm, random);
+        double epochObjective = 0;
         for (int from = 0; from < nTrain; from += batch) {
           if (cancelled.getAsBoolean()) {
-            throw CancelledException.fit("MLP epoch " + (epoch + 1) + " of " + options.epochs());
+            throw CancelledException.fit("MLP epoch " + (epoch + 1) + ofEpochs);
           }
           int count = Math.min(batch, nTrain - from);
           double objective = ws.gradient(train, perm, from, count, penalty) + prior.addGradient(ws);
           if (!Double.isFinite(objective)) {
             throw diverged(epoch + 1, options, "the loss");
           }
+          epochObjective += objective * count / nTrain;
           adam.step(ws, options.learningRate(), options.weightDecay());
         }
         epochs++;
+        rule.epochEnded(epochObjective);
         ws.storeInto(net);
         if (!net.isFinite()) {
           throw diverged(epoch + 1, options, "the weights");
@@ -96,11 +108,18 @@ public final class MlpTrainer {
             best = net.copy();
             sinceBest = 0;
           } else if (++sinceBest >= options.patience()) {
+            stoppedEarly = true;
             break;
           }
         }
+        if (untilConverged && rule.held()) {
+          break;
+        }
       }
     }
+    // Converged: a stop criterion held where training ended (the objective's plateau, or the
+    // held-out loss's patience); not when the cap or an explicit epoch count ended it first.
+    boolean converged = stoppedEarly || rule.held();
     if (best != null) {
       net = best;
     }
@@ -110,7 +129,7 @@ public final class MlpTrainer {
       throw diverged(epochs, options, "the loss");
     }
     double valAcc = val == null ? 0.0 : val.lossAndAccuracy(net.rewards(val.rows(), val.numRows()))[1];
-    return new Result(net, new FitReport(tr[0], epochs, 0.0, true, tr[1], valAcc, 0L, nTrain));
+    return new Result(net, new FitReport(tr[0], epochs, 0.0, converged, tr[1], valAcc, 0L, nTrain));
   }
 
   /**

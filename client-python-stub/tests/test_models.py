@@ -132,14 +132,22 @@ def test_mlp_fit_is_seeded_and_reports_epochs(client, cleanup):
     assert r1.train_accuracy == pytest.approx(accuracy, abs=1e-12)
 
 
-def test_mlp_default_schedule_trains_until_converged(client, cleanup):
+def test_mlp_until_converged_is_opt_in(client, cleanup):
     project, *_ = labeled_project(client, head="mlp", hidden_sizes=[8, 8], seed=1)
     cleanup.append(project)
-    short = project.fit(seed=5, epochs=10)  # the old default, now only when asked for
-    default = project.fit(seed=5)
-    assert not short.converged and default.converged
-    assert 200 <= default.iterations <= 4000  # 60 labels, batch 256: one Adam step per epoch
-    assert default.loss < short.loss
+    default = project.fit(seed=5)  # 10 epochs: 10 Adam steps at 60 labels, not a plateau
+    until = project.fit(seed=5, until_converged=True)
+    same = project.fit(options=activerm.FitOptions(seed=5, until_converged=True))
+    assert default.iterations == 10 and not default.converged
+    assert until.converged and 200 <= until.iterations <= 4000  # batch 256: one Adam step per epoch
+    assert until.loss < default.loss and same.loss == until.loss
+    with pytest.raises(activerm.ActiveRmError) as e:  # refused by the server
+        project.fit(epochs=5, until_converged=True)
+    assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.field for v in e.value.field_violations] == ["mlp.until_converged"]
+    assert "set epochs to 0" in str(e.value)
+    with pytest.raises(activerm.InvalidInputError, match="until_converged"):
+        project.fit(until_converged="yes")
 
 
 def test_mlp_validation_split_and_early_stopping(client, cleanup):

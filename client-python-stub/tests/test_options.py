@@ -69,7 +69,7 @@ def test_strategy_params_checks(kwargs, field, text):
     ({"max_iterations": 1001}, "options.max_iterations", "is 1001; use 0..1000 (0 means 100)"),
     ({"tolerance": -1e-9}, "options.tolerance", "use a finite value >= 0 (0 means 1e-8)"),
     ({"learning_rate": float("nan")}, "options.learning_rate", "use a finite value >= 0 (0 means 1e-3)"),
-    ({"epochs": 100_001}, "options.epochs", "use 0..100000 (0 means until the objective stops improving)"),
+    ({"epochs": 100_001}, "options.epochs", "use 0..100000 (0 means 10)"),
     ({"batch_size": "8"}, "options.batch_size", "must be an int, got str"),
     ({"weight_decay": -0.1}, "options.weight_decay", "use a finite value >= 0"),
     ({"validation_fraction": 0.5}, "options.validation_fraction", "is 0.5; use 0 <= value < 0.5"),

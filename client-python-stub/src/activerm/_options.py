@@ -89,12 +89,13 @@ class FitOptions:
         max_iterations: LINEAR: Newton iterations, 0..1000. 0: 100.
         tolerance: LINEAR: gradient infinity-norm target, finite, >= 0. 0: 1e-8.
         learning_rate: MLP: Adam step, finite, >= 0. 0: 1e-3.
-        epochs: MLP: passes over the comparisons, 0..100000. 0: until the training objective
-            stops improving, at most 4000 Adam steps (FitReport.converged says whether it did).
+        epochs: MLP: passes over the comparisons, 0..100000. 0: 10 (must be 0 with until_converged).
         batch_size: MLP: comparisons per minibatch, 0..1000000. 0: 256.
         weight_decay: MLP: decoupled weight decay, finite, >= 0. 0: none.
         validation_fraction: MLP: fraction held out for early stopping, 0 <= f < 0.5. 0: none.
         patience: MLP: epochs without held-out improvement before stopping, >= 0. 0: 3.
+        until_converged: MLP: train until the penalised training objective stops improving, at
+            most 4000 Adam steps, instead of for epochs (FitReport.converged says whether it did).
     """
 
     warm_start: bool = _knob(False, check_bool)
@@ -102,11 +103,12 @@ class FitOptions:
     max_iterations: int = _knob(0, _count(1000, "100"))
     tolerance: float = _knob(0.0, _number("1e-8"))
     learning_rate: float = _knob(0.0, _number("1e-3"))
-    epochs: int = _knob(0, _count(100_000, "until the objective stops improving"))
+    epochs: int = _knob(0, _count(100_000, "10"))
     batch_size: int = _knob(0, _count(1_000_000, "256"))
     weight_decay: float = _knob(0.0, _number("none"))
     validation_fraction: float = _knob(0.0, _number("no held-out set", below=0.5))
     patience: int = _knob(0, _count(INT32_MAX, "3"))
+    until_converged: bool = _knob(False, check_bool)
 
     def __post_init__(self) -> None:
         _check(self, "options")

@@ -16,6 +16,7 @@ from ._checks import (
     INT32_MIN,
     INT64_MAX,
     as_float32_matrix,
+    check_bool,
     check_column,
     check_finite_positive,
     check_float,
@@ -147,16 +148,16 @@ def fit(project_id: str, options: FitOptions | None, **keywords) -> pb.FitReques
         linear=pb.LinearFitOptions(max_iterations=k["max_iterations"], tolerance=k["tolerance"]),
         mlp=pb.MlpFitOptions(learning_rate=k["learning_rate"], epochs=k["epochs"], batch_size=k["batch_size"],
                              weight_decay=k["weight_decay"], validation_fraction=k["validation_fraction"],
-                             patience=k["patience"]))
+                             patience=k["patience"], until_converged=k["until_converged"]))
 
 
 _FIT_KEYWORD_DEFAULTS = {"seed": 0, "warm_start": False, "max_iterations": None, "tolerance": None,
                          "learning_rate": None, "epochs": None, "batch_size": None, "weight_decay": None,
-                         "validation_fraction": None, "patience": None}
+                         "validation_fraction": None, "patience": None, "until_converged": False}
 
 
 def _fit_keywords(*, seed, warm_start, max_iterations, tolerance, learning_rate, epochs, batch_size, weight_decay,
-                  validation_fraction, patience) -> dict[str, Any]:
+                  validation_fraction, patience, until_converged) -> dict[str, Any]:
     """fit()'s keywords, checked as they always were: None is the server's default, and an
     explicit 0 is refused where 0 on the wire would silently mean the default."""
     return dict(
@@ -169,6 +170,7 @@ def _fit_keywords(*, seed, warm_start, max_iterations, tolerance, learning_rate,
         validation_fraction=0.0 if validation_fraction is None else check_float(
             "validation_fraction", validation_fraction),
         patience=check_optional_int("patience", patience, 1, INT32_MAX),
+        until_converged=check_bool("until_converged", until_converged),
         warm_start=bool(warm_start),
         seed=check_seed(seed),
     )

@@ -294,6 +294,7 @@ class ProjectSurface:
         weight_decay: float | None = None,
         validation_fraction: float | None = None,
         patience: int | None = None,
+        until_converged: bool = False,
         options: FitOptions | None = None,
         timeout: float | None = None,
     ) -> FitReport:
@@ -306,7 +307,7 @@ class ProjectSurface:
         return self._run(_ops.fit(self.id, options, dict(
             seed=seed, warm_start=warm_start, max_iterations=max_iterations, tolerance=tolerance,
             learning_rate=learning_rate, epochs=epochs, batch_size=batch_size, weight_decay=weight_decay,
-            validation_fraction=validation_fraction, patience=patience)), timeout)
+            validation_fraction=validation_fraction, patience=patience, until_converged=until_converged)), timeout)
 
     def score(
         self,

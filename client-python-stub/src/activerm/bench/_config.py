@@ -91,9 +91,7 @@ class Scenario:
             tol = self.fit.get("tolerance") or 1e-8
             return (f"truncated Newton to convergence (gradient inf-norm < {tol:g}, at most "
                     f"{self.fit.get('max_iterations') or 100} iterations): a convex fit to its optimum")
-        epochs = self.fit.get("epochs")
-        if not epochs:  # the server's default schedule: its step count depends on the data
-            return "the server's default schedule (until the objective stops improving, <= 4000 Adam steps)"
+        epochs = self.fit.get("epochs") or 10
         batch = self.fit.get("batch_size") or 256
         lr = self.fit.get("learning_rate") or 1e-3
         if batch >= FULL_BATCH:

@@ -1027,10 +1027,14 @@ class MlpFitOptions(_message.Message):
     WEIGHT_DECAY_FIELD_NUMBER: _builtins.int
     VALIDATION_FRACTION_FIELD_NUMBER: _builtins.int
     PATIENCE_FIELD_NUMBER: _builtins.int
+    UNTIL_CONVERGED_FIELD_NUMBER: _builtins.int
     learning_rate: _builtins.float
     """Adam learning rate, > 0. 0: 1e-3."""
     epochs: _builtins.int
-    """Passes over the training comparisons, 0..100000. 0: 10."""
+    """Passes over the training comparisons, 0..100000. 0: 10 (at a few dozen labels that is
+    10 Adam steps, so the report's converged is usually false there; see until_converged).
+    Must be 0 when until_converged is set.
+    """
     batch_size: _builtins.int
     """Comparisons per minibatch, 0..1000000. 0: 256."""
     weight_decay: _builtins.float
@@ -1041,6 +1045,13 @@ class MlpFitOptions(_message.Message):
     """Fraction of comparisons held out for early stopping, 0 <= f < 0.5. 0: none."""
     patience: _builtins.int
     """Early stopping: epochs without held-out improvement before stopping. 0: 3."""
+    until_converged: _builtins.bool
+    """Train until the penalised training objective stops improving instead of for a fixed
+    number of epochs: its fall over the last 200 Adam steps below 1e-3 of its starting value,
+    after at least 200 steps; at most 4000 Adam steps (whole epochs, at least one), after which
+    converged is false. Opt-in: at 32-512 labels it fits the labels more closely and was worse
+    on held-out pairs than the 10-epoch default (docs/benchmarks.md, "Default schedule").
+    """
     def __init__(
         self,
         *,
@@ -1050,10 +1061,11 @@ class MlpFitOptions(_message.Message):
         weight_decay: _builtins.float = ...,
         validation_fraction: _builtins.float = ...,
         patience: _builtins.int = ...,
+        until_converged: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_size", b"batch_size", "epochs", b"epochs", "learning_rate", b"learning_rate", "patience", b"patience", "validation_fraction", b"validation_fraction", "weight_decay", b"weight_decay"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_size", b"batch_size", "epochs", b"epochs", "learning_rate", b"learning_rate", "patience", b"patience", "until_converged", b"until_converged", "validation_fraction", b"validation_fraction", "weight_decay", b"weight_decay"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1118,11 +1130,17 @@ class FitReport(_message.Message):
     loss: _builtins.float
     """Final mean weighted BT loss on the training comparisons (without the penalty)."""
     iterations: _builtins.int
-    """Newton iterations (LINEAR) or epochs (MLP) run."""
+    """Newton iterations (LINEAR) or epochs (MLP) run. MLP Adam steps = iterations x
+    ceil(num_comparisons / min(batch_size, num_comparisons)).
+    """
     gradient_norm: _builtins.float
     """Final gradient infinity norm of the penalised objective (LINEAR)."""
     converged: _builtins.bool
-    """True when the tolerance was reached (LINEAR) or training ended normally (MLP)."""
+    """LINEAR: the tolerance was reached. MLP: a stop criterion held where training ended:
+    the training objective's plateau (see MlpFitOptions.epochs; also checked, without
+    stopping, for an explicit epoch count) or early stopping on the held-out loss; false when
+    the 4000-step cap or the explicit epoch count ended training first.
+    """
     train_accuracy: _builtins.float
     """Fraction of non-tie training comparisons whose winner has the higher reward."""
     validation_accuracy: _builtins.float

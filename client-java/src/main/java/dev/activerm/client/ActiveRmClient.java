@@ -389,7 +389,8 @@ public final class ActiveRmClient implements AutoCloseable {
             .setBatchSize(o.batchSize())
             .setWeightDecay(o.weightDecay())
             .setValidationFraction(o.validationFraction())
-            .setPatience(o.patience()))
+            .setPatience(o.patience())
+            .setUntilConverged(o.untilConverged()))
         .build();
     return Mapper.model(call(() -> stub().fit(request)).getModel());
   }

@@ -111,6 +111,17 @@ class FitScoreClientTest {
     assertThat(rb).containsExactly(ra);
   }
 
+  /** untilConverged reaches the server: more epochs than the default 10 and a converged report. */
+  @Test
+  void mlpFitUntilConverged() {
+    label("mlp");
+    Model tenEpochs = client.fit("mlp", FitOptions.defaults().withSeed(3));
+    Model until = client.fit("mlp", FitOptions.defaults().withSeed(3).withUntilConverged(true));
+    assertThat(tenEpochs.report().iterations()).isEqualTo(10);
+    assertThat(until.report().iterations()).isGreaterThan(10);
+    assertThat(until.report().converged()).isTrue();
+  }
+
   @Test
   void errorsKeepTheirCodeAndMessage() {
     ActiveRmException noLabels = catchThrowableOfType(ActiveRmException.class,

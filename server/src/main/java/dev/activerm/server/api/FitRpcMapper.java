@@ -100,7 +100,7 @@ final class FitRpcMapper {
     var linear = dev.activerm.server.core.model.LinearFitOptions.fromRequest(
         lo.getMaxIterations(), lo.getTolerance(), "linear.", v);
     var mlp = dev.activerm.server.core.model.MlpFitOptions.fromRequest(mo.getLearningRate(), mo.getEpochs(),
-        mo.getBatchSize(), mo.getWeightDecay(), mo.getValidationFraction(), mo.getPatience(), "mlp.", v);
+        mo.getUntilConverged(), mo.getBatchSize(), mo.getWeightDecay(), mo.getValidationFraction(), mo.getPatience(), "mlp.", v);
     v.throwIfAny(ActiveRmException.Kind.INVALID_ARGUMENT, "Invalid Fit request:");
     return new FitSettings(r.getWarmStart(), r.getSeed(), linear, mlp);
   }

@@ -209,6 +209,30 @@ class FitScoreRpcTest {
     assertThat(b.getPairScoresList()).isEqualTo(a.getPairScoresList());
   }
 
+  /**
+   * The wire's MLP schedule: epochs 0 is 10 epochs (40 labels, batch 256: 10 Adam steps, far
+   * from a plateau, so converged is false: main said true), until_converged runs the stop rule
+   * (more than its 200-step floor, a lower loss, converged), and both at once are refused.
+   */
+  @Test
+  void mlpScheduleDefaultsToTenEpochsAndUntilConvergedIsOptIn() {
+    label("mlp", 40);
+    FitResponse byDefault = server.blocking().fit(FitRequest.newBuilder().setProjectId("mlp").setSeed(3).build());
+    FitResponse converged = server.blocking().fit(FitRequest.newBuilder().setProjectId("mlp").setSeed(3)
+        .setMlp(MlpFitOptions.newBuilder().setUntilConverged(true)).build());
+    assertThat(byDefault.getModel().getReport().getIterations()).isEqualTo(10);
+    assertThat(byDefault.getModel().getReport().getConverged()).isFalse();
+    assertThat(converged.getModel().getReport().getIterations()).isBetween(200, 4000);
+    assertThat(converged.getModel().getReport().getConverged()).isTrue();
+    assertThat(converged.getModel().getReport().getLoss()).isLessThan(byDefault.getModel().getReport().getLoss());
+
+    StatusRuntimeException both = fails(() -> server.blocking().fit(FitRequest.newBuilder().setProjectId("mlp")
+        .setMlp(MlpFitOptions.newBuilder().setUntilConverged(true).setEpochs(5)).build()));
+    assertThat(both.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(TestServer.violatedFields(both)).containsExactly("mlp.until_converged");
+    assertThat(both.getStatus().getDescription()).contains("while epochs is 5", "set epochs to 0");
+  }
+
   @Test
   void fitWithoutComparisonsSaysHowManyAreNeeded() {
     StatusRuntimeException e = fails(() -> fit("lin"));

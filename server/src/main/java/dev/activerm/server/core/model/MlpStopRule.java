@@ -1,7 +1,7 @@
 package dev.activerm.server.core.model;
 
 /**
- * When the MLP head's default schedule (mlp.epochs = 0) stops, and whether any MLP fit may
+ * When the MLP head's until-converged schedule (mlp.until_converged) stops, and whether any MLP fit may
  * call itself converged. It watches the penalised training objective MlpTrainer minimises
  * (BT loss plus the prior terms, per comparison), as the mean over each epoch of the
  * minibatch values the epoch computed anyway (no extra forward pass; with one minibatch per
@@ -15,7 +15,7 @@ package dev.activerm.server.core.model;
  * to f(now): a head that memorises its labels drives f towards a small floor by a roughly
  * constant fraction per window, so "relative to now" ran into the cap on every embedding-world
  * fit measured. A rise counts as holding (Adam at a fixed rate hovers around the minimum).
- * The default schedule ends at the first epoch where it holds, or at the cap: the last whole
+ * That schedule ends at the first epoch where it holds, or at the cap: the last whole
  * epoch within MAX_STEPS steps, at least one epoch, so the worst case is max(MAX_STEPS,
  * ceil(n / batch)) steps of min(n, batch) comparisons each. Constants from the measurements in
  * docs/benchmarks.md ("Default schedule (issue 12, session 8)").
@@ -47,7 +47,7 @@ final class MlpStopRule {
     recent = new double[windowEpochs + 1];
   }
 
-  /** Epochs the default schedule may run: those that fit in MAX_STEPS, at least one. */
+  /** Epochs the until-converged schedule may run: those that fit in MAX_STEPS, at least one. */
   static int maxEpochs(int stepsPerEpoch) {
     return Math.max(1, MAX_STEPS / stepsPerEpoch);
   }

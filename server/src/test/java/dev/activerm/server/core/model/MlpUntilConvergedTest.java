@@ -6,11 +6,14 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * The MLP head's default schedule (mlp.epochs = 0, issue 12): train until the penalised
- * objective stops improving ({@link MlpStopRule}), capped, and report converged honestly.
+ * The MLP head's until-converged schedule (mlp.until_converged, epochs 0 inside the server,
+ * issue 12): train until the penalised objective stops improving ({@link MlpStopRule}), capped,
+ * and report converged honestly, for it and for the 10-epoch default.
  */
-class MlpDefaultScheduleTest {
+class MlpUntilConvergedTest {
   private static final int[] HIDDEN = {32, 32, 32};
+
+  private static final MlpFitOptions UNTIL_CONVERGED = schedule(MlpFitOptions.UNTIL_CONVERGED);
 
   private static MlpFitOptions schedule(int epochs) {
     return new MlpFitOptions(1e-3, epochs, MlpFitOptions.DEFAULT_BATCH_SIZE, 0.0, 0.0, 3);
@@ -24,17 +27,17 @@ class MlpDefaultScheduleTest {
   }
 
   /**
-   * 48 labels, the default schedule against 3000 explicit full-batch steps: the default's
+   * 48 labels, the until-converged schedule against 3000 explicit full-batch steps: its
    * objective within 0.02 (3% of the starting ln 2) of the long run's, by the independent
-   * reference objective. Failed on main: the old default (10 steps) ended at 0.687, the long run at 0.326.
+   * reference objective (the 10-epoch default ends at 0.687, the long run at 0.326).
    */
   @Test
-  void theDefaultReachesTheObjectiveOfALongRun() {
+  void untilConvergedReachesTheObjectiveOfALongRun() {
     Planted p = new Planted(96, 2, 101, x -> x[0] * x[0] - x[1] + Math.sin(3 * x[1]));
     ComparisonSet data = p.comparisons(48, 102, 0.0, false);
     double lambda = 1.0;
     long seed = 4;
-    MlpTrainer.Result byDefault = MlpTrainer.fit(data, HIDDEN, lambda, MlpFitOptions.defaults(), seed, null);
+    MlpTrainer.Result byDefault = MlpTrainer.fit(data, HIDDEN, lambda, UNTIL_CONVERGED, seed, null);
     MlpTrainer.Result longRun = MlpTrainer.fit(data, HIDDEN, lambda, schedule(3000), seed, null);
     double fDefault = objective(byDefault.network(), data, lambda, seed);
     double fLong = objective(longRun.network(), data, lambda, seed);
@@ -44,24 +47,30 @@ class MlpDefaultScheduleTest {
     assertThat(byDefault.report().iterations()).isBetween(MlpStopRule.MIN_STEPS, MlpStopRule.MAX_STEPS);
   }
 
-  /** One epoch (one step at 48 labels) is far from the optimum: not converged. Failed on main (always true). */
+  /**
+   * One epoch (one step at 48 labels) and the 10-epoch default are far from the optimum: not
+   * converged (failed on main: always true); the until-converged schedule is.
+   */
   @Test
-  void oneEpochIsNotConvergedAndTheDefaultIs() {
+  void oneEpochAndTheDefaultAreNotConvergedAndUntilConvergedIs() {
     Planted p = new Planted(96, 2, 111, x -> x[0] - 2 * x[1] * x[1]);
     ComparisonSet data = p.comparisons(48, 112, 0.0, false);
     FitReport one = MlpTrainer.fit(data, HIDDEN, 1.0, schedule(1), 5, null).report();
-    FitReport byDefault = MlpTrainer.fit(data, HIDDEN, 1.0, MlpFitOptions.defaults(), 5, null).report();
+    FitReport tenEpochs = MlpTrainer.fit(data, HIDDEN, 1.0, MlpFitOptions.defaults(), 5, null).report();
+    FitReport byDefault = MlpTrainer.fit(data, HIDDEN, 1.0, UNTIL_CONVERGED, 5, null).report();
     assertThat(one.iterations()).isEqualTo(1);
     assertThat(one.converged()).isFalse();
+    assertThat(tenEpochs.iterations()).isEqualTo(MlpFitOptions.DEFAULT_EPOCHS);
+    assertThat(tenEpochs.converged()).isFalse();
     assertThat(byDefault.converged()).isTrue();
     assertThat(byDefault.loss()).isLessThan(one.loss() - 0.05);
   }
 
   /**
    * At lr 1e-4 the objective still falls by more than the tolerance per window at the cap (4000 steps):
-   * the default schedule stops at the cap (4000 epochs of one full-batch step at 48 labels,
-   * 1333 of three minibatches at 600) and says it did not converge. On main epochs = 0 was
-   * rejected by MlpFitOptions (it meant 10 only on the wire).
+   * the until-converged schedule stops at the cap (4000 epochs of one full-batch step at 48 labels,
+   * 1333 of three minibatches at 600) and says it did not converge. On main there was no such
+   * schedule (epochs = 0 was rejected by MlpFitOptions).
    */
   @Test
   void theCapEndsASlowFitAndItIsNotConverged() {
@@ -115,9 +124,9 @@ class MlpDefaultScheduleTest {
     assertThat(rising.held()).isTrue();
   }
 
-  /** validation_fraction > 0 with the default schedule: patience still stops it, and that counts as converged. */
+  /** validation_fraction > 0 with until-converged: patience still stops it, and that counts as converged. */
   @Test
-  void earlyStoppingStillStopsTheDefaultSchedule() {
+  void earlyStoppingStillStopsUntilConverged() {
     Planted p = new Planted(100, 4, 51, x -> x[0]);
     ComparisonSet data = p.comparisons(400, 52, 0.0, false);
     MlpFitOptions o = new MlpFitOptions(1e-2, 0, 32, 0.0, 0.25, 2);

@@ -50,6 +50,11 @@ public record MlpFitOptions(
     }
   }
 
+  /** True when training ends by {@link MlpStopRule} (or its cap), not after a fixed epoch count. */
+  public boolean untilConverged() {
+    return epochs == UNTIL_CONVERGED;
+  }
+
   public static MlpFitOptions defaults() {
     return new MlpFitOptions(DEFAULT_LEARNING_RATE, DEFAULT_EPOCHS, DEFAULT_BATCH_SIZE, 0.0, 0.0, DEFAULT_PATIENCE);
   }

@@ -24,7 +24,7 @@ final class MlpStopRule {
   /** Below this Adam at lr 1e-3 has moved each weight by at most ~0.2: too early to judge a plateau. */
   static final int MIN_STEPS = 200;
   /**
-   * Bounded cost on big projects: the old default's 10 epochs of 256 cost as much at 102 400
+   * Bounded cost on big projects: the default 10 epochs of 256 cost as much at 102 400
    * labels; ~6 CPU minutes for the 3 x 512 head at D = 2048 (0.085 CPU s per step measured in
    * docs/benchmarks.md). 2500 cut the toy world's fits at 32-128 labels before the rule held.
    */

@@ -72,9 +72,8 @@ public final class MlpTrainer {
     int epochs = 0;
     int stepsPerEpoch = (nTrain + batch - 1) / batch;
     MlpStopRule rule = new MlpStopRule(stepsPerEpoch);
-    boolean untilConverged = options.epochs() == MlpFitOptions.UNTIL_CONVERGED;
-    int maxEpochs = untilConverged ? MlpStopRule.maxEpochs(stepsPerEpoch) : options.epochs();
-    String ofEpochs = untilConverged ? " of at most " + maxEpochs : " of " + maxEpochs;
+    int maxEpochs = options.untilConverged() ? MlpStopRule.maxEpochs(stepsPerEpoch) : options.epochs();
+    String ofEpochs = (options.untilConverged() ? " of at most " : " of ") + maxEpochs;
     // Weights, gradients and activations live in native memory for the whole fit; net's
     // weight arrays are brought up to date at each epoch's end (the validation loss and the
     // result read them), its biases are trained in place.
@@ -112,7 +111,7 @@ public final class MlpTrainer {
             break;
           }
         }
-        if (untilConverged && rule.held()) {
+        if (options.untilConverged() && rule.held()) {
           break;
         }
       }

@@ -37,14 +37,14 @@ class MlpUntilConvergedTest {
     ComparisonSet data = p.comparisons(48, 102, 0.0, false);
     double lambda = 1.0;
     long seed = 4;
-    MlpTrainer.Result byDefault = MlpTrainer.fit(data, HIDDEN, lambda, UNTIL_CONVERGED, seed, null);
+    MlpTrainer.Result untilConverged = MlpTrainer.fit(data, HIDDEN, lambda, UNTIL_CONVERGED, seed, null);
     MlpTrainer.Result longRun = MlpTrainer.fit(data, HIDDEN, lambda, schedule(3000), seed, null);
-    double fDefault = objective(byDefault.network(), data, lambda, seed);
+    double fUntil = objective(untilConverged.network(), data, lambda, seed);
     double fLong = objective(longRun.network(), data, lambda, seed);
-    assertThat(fDefault).as("default %s after %s steps, long run %s", fDefault, byDefault.report().iterations(), fLong)
-        .isLessThanOrEqualTo(fLong + 0.02);
-    assertThat(byDefault.report().converged()).isTrue();
-    assertThat(byDefault.report().iterations()).isBetween(MlpStopRule.MIN_STEPS, MlpStopRule.MAX_STEPS);
+    assertThat(fUntil).as("until converged %s after %s steps, long run %s", fUntil,
+        untilConverged.report().iterations(), fLong).isLessThanOrEqualTo(fLong + 0.02);
+    assertThat(untilConverged.report().converged()).isTrue();
+    assertThat(untilConverged.report().iterations()).isBetween(MlpStopRule.MIN_STEPS, MlpStopRule.MAX_STEPS);
   }
 
   /**
@@ -57,13 +57,13 @@ class MlpUntilConvergedTest {
     ComparisonSet data = p.comparisons(48, 112, 0.0, false);
     FitReport one = MlpTrainer.fit(data, HIDDEN, 1.0, schedule(1), 5, null).report();
     FitReport tenEpochs = MlpTrainer.fit(data, HIDDEN, 1.0, MlpFitOptions.defaults(), 5, null).report();
-    FitReport byDefault = MlpTrainer.fit(data, HIDDEN, 1.0, UNTIL_CONVERGED, 5, null).report();
+    FitReport untilConverged = MlpTrainer.fit(data, HIDDEN, 1.0, UNTIL_CONVERGED, 5, null).report();
     assertThat(one.iterations()).isEqualTo(1);
     assertThat(one.converged()).isFalse();
     assertThat(tenEpochs.iterations()).isEqualTo(MlpFitOptions.DEFAULT_EPOCHS);
     assertThat(tenEpochs.converged()).isFalse();
-    assertThat(byDefault.converged()).isTrue();
-    assertThat(byDefault.loss()).isLessThan(one.loss() - 0.05);
+    assertThat(untilConverged.converged()).isTrue();
+    assertThat(untilConverged.loss()).isLessThan(one.loss() - 0.05);
   }
 
   /**

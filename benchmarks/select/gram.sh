@@ -10,5 +10,5 @@ OUT=${OUT:-/tmp/gram-bench}
 cd "$(dirname "$0")/../.."
 # test-compile in the same reactor: the proto module resolves from its target/ (nothing is installed)
 mvn -q -o -pl proto,server test-compile dependency:build-classpath -Dmdep.outputFile="$OUT.cp" -Dmdep.includeScope=test
-java -Xmx4g -cp "proto/target/classes:server/target/classes:server/target/test-classes:$(cat "$OUT.cp")" \
+java -Xmx4g ${JAVA_OPTS:-} -cp "proto/target/classes:server/target/classes:server/target/test-classes:$(cat "$OUT.cp")" \
   dev.activerm.server.core.linalg.LaplacianGramBench "$T" "$P" "$TH" $DS

@@ -1,6 +1,7 @@
 package dev.activerm.server.core.linalg;
 
 import dev.activerm.server.core.errors.CancelledException;
+import java.nio.DoubleBuffer;
 import java.util.Arrays;
 import org.bytedeco.javacpp.DoublePointer;
 import java.util.function.BooleanSupplier;
@@ -78,47 +79,49 @@ public final class LaplacianGram {
       wt[fill[b]++] = wk;
     }
     int block = Math.max(1, Math.min(t, blockDoubles / h));
-    double[] x = new double[block * h];
-    double[] y = new double[block * h];
     double[] f = new double[h * h];
-    try (DoublePointer xp = new DoublePointer((long) block * h);
-        DoublePointer yp = new DoublePointer((long) block * h);
-        DoublePointer fp = new DoublePointer((long) h * h)) {
+    // Each row of Phi (as double) and of Y = (D - A) Phi is built in a row of heap scratch and
+    // copied straight into the native blocks the GEMM reads: no T x h heap copy of either, and
+    // the blocks are reused across calls (NativeScratch). Same values in the same places as
+    // when whole blocks were built on the heap and then copied over, so the same bits.
+    DoublePointer xp = NativeScratch.take((long) block * h);
+    DoublePointer yp = NativeScratch.take((long) block * h);
+    try (DoublePointer fp = new DoublePointer((long) h * h)) {
       fp.put(f, 0, h * h);
       for (int first = 0; first < t; first += block) {
         CancelledException.checkSelection(cancelled, "Fisher accumulation");
         int from0 = first;
         int n = Math.min(block, t - first);
         int parts = Math.max(1, Math.min(4 * Parallel.threads(), n / ROWS_PER_PART));
-        // Rows from0 .. from0 + n of Phi (as double) and of Y = (D - A) Phi.
         Parallel.forParts(parts, part -> {
           int lo = (int) ((long) n * part / parts);
           int hi = (int) ((long) n * (part + 1) / parts);
+          DoubleBuffer xb = xp.asBuffer();
+          DoubleBuffer yb = yp.asBuffer();
+          double[] x = new double[h];
+          double[] y = new double[h];
           for (int r = lo; r < hi; r++) {
             int i = from0 + r;
-            int oy = r * h;
             int oi = i * h;
             double deg = 0;
-            for (int j = 0; j < h; j++) {
-              y[oy + j] = 0;
-            }
+            Arrays.fill(y, 0);
             for (int e = start[i]; e < start[i + 1]; e++) {
               double we = wt[e];
               deg += we;
               int o = nbr[e] * h;
               for (int j = 0; j < h; j++) {
-                y[oy + j] -= we * phi[o + j];
+                y[j] -= we * phi[o + j];
               }
             }
             for (int j = 0; j < h; j++) {
               double v = phi[oi + j];
-              x[oy + j] = v;
-              y[oy + j] += deg * v;
+              x[j] = v;
+              y[j] += deg * v;
             }
+            xb.put(r * h, x, 0, h);
+            yb.put(r * h, y, 0, h);
           }
         });
-        xp.put(x, 0, n * h);
-        yp.put(y, 0, n * h);
         if (panel == 0) {
           Blas.dgemm(true, false, h, h, n, 1.0, xp, h, yp, h, 1.0, fp, h);
         } else {
@@ -126,6 +129,9 @@ public final class LaplacianGram {
         }
       }
       fp.get(f, 0, h * h);
+    } finally {
+      NativeScratch.release(xp);
+      NativeScratch.release(yp);
     }
     if (panel == 0) {
       for (int i = 0; i < h; i++) {

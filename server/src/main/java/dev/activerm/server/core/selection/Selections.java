@@ -65,7 +65,20 @@ public final class Selections {
 
   /** What a computation saw (to detect a change before commit) and what it chose. */
   private record Computed(long modelVersion, long labelsVersion, long pendingVersion, int numRetired,
-      long numCandidates, int numPrompts, int[] a, int[] b, double[] scores, double logDetGain) {}
+      long numCandidates, int numPrompts, int[] a, int[] b, double[] scores, double logDetGain, PhaseTimes phases) {}
+
+  /**
+   * Where a selection's compute time went, in ms, for the log line an operator reads when a
+   * round is slow: building the candidates, lambda I + F(labeled) (0 on a cache hit or when
+   * unused), the strategy, and the batch's log det gain.
+   */
+  record PhaseTimes(long candidatesNanos, long labeledNanos, long strategyNanos, long gainNanos) {
+    @Override
+    public String toString() {
+      return String.format(java.util.Locale.ROOT, "candidates %d, labeled information %d, strategy %d, gain %d ms",
+          candidatesNanos / 1_000_000, labeledNanos / 1_000_000, strategyNanos / 1_000_000, gainNanos / 1_000_000);
+    }
+  }
 
   public SelectionInfo select(SelectRequest req, BooleanSupplier cancelled) {
     long started = System.nanoTime();
@@ -140,7 +153,9 @@ public final class Selections {
     checkModel(s, req, model);
     long labelsVersion = s.comparisons().version();
     long pendingVersion = s.selections().version();
+    long t0 = System.nanoTime();
     CandidateBuilder.Candidates cand = candidates.candidates(s, req, cancelled);
+    long candidatesNanos = System.nanoTime() - t0;
 
     CandidateBuilder.Labeled labeled = strategy.usesLabeled()
         ? CandidateBuilder.labeled(s)
@@ -153,11 +168,14 @@ public final class Selections {
     // The labeled information, the strategy and the batch's gain in the one mode the work-size
     // policy picks for this selection's sizes.
     StrategyInput sized = input;
-    return WorkSize.run(input, () -> strategyAndGain(s, sized, model, labeled, cand, labelsVersion, pendingVersion));
+    return WorkSize.run(input,
+        () -> strategyAndGain(s, sized, model, labeled, cand, labelsVersion, pendingVersion, candidatesNanos));
   }
 
   private Computed strategyAndGain(ProjectState s, StrategyInput input, RewardModel model,
-      CandidateBuilder.Labeled labeled, CandidateBuilder.Candidates cand, long labelsVersion, long pendingVersion) {
+      CandidateBuilder.Labeled labeled, CandidateBuilder.Candidates cand, long labelsVersion, long pendingVersion,
+      long candidatesNanos) {
+    long t0 = System.nanoTime();
     // The Woodbury form (few labeled pairs, wide features) never builds the h x h matrix.
     if (input.strategy().usesLabeled() && !LowRankLabeled.applies(input)) {
       StrategyInput base = input;
@@ -166,7 +184,9 @@ public final class Selections {
           () -> LabeledInformation.compute(base),
           LabeledInformation::bytes));
     }
+    long t1 = System.nanoTime();
     StrategyResult result = SelectionStrategy.run(input);
+    long t2 = System.nanoTime();
     int[] a = new int[result.index().length];
     int[] b = new int[a.length];
     for (int i = 0; i < a.length; i++) {
@@ -174,8 +194,9 @@ public final class Selections {
       b[i] = cand.pairs().b()[result.index()[i]];
     }
     double gain = model == null ? Double.NaN : logDetGain(s, input, model, labeled, a, b);
+    PhaseTimes phases = new PhaseTimes(candidatesNanos, t1 - t0, t2 - t1, System.nanoTime() - t2);
     return new Computed(model == null ? 0 : model.version(), labelsVersion, pendingVersion,
-        s.responses().numRetired(), cand.pairs().size(), cand.numPrompts(), a, b, result.score(), gain);
+        s.responses().numRetired(), cand.pairs().size(), cand.numPrompts(), a, b, result.score(), gain, phases);
   }
 
   /**
@@ -253,8 +274,9 @@ public final class Selections {
         wall, c.a, c.b, c.scores, ttl, SelectionRecords.gain(s.selections(), id, c.a.length, c.logDetGain));
     store.insertSelection(s.key(), record);
     s.selections().add(record);
-    log.info("SelectBatch project '{}' {}: {} {} of {} candidates in {} ms (model v{})",
-        s.spec().id(), id, req.strategy(), req.batchSize(), c.numCandidates, wall / 1_000_000, c.modelVersion);
+    log.info("SelectBatch project '{}' {}: {} {} of {} candidates in {} ms ({}; model v{})",
+        s.spec().id(), id, req.strategy(), req.batchSize(), c.numCandidates, wall / 1_000_000, c.phases,
+        c.modelVersion);
     cache.logStats("SelectBatch " + id);
     SelectionLog.Entry entry = s.selections().entry(id);
     return SelectionRecords.info(s, entry, Map.of(), true);

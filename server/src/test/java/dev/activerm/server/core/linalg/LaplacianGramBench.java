@@ -7,11 +7,14 @@ import java.util.SplittableRandom;
 /**
  * Benchmark (not a test): F = Phi^T L Phi by {@link LaplacianGram} in double, as the full
  * product and as its lower-triangle panels, against the float32 path it replaced (kept here,
- * {@link #floatPath}), same data, same run. Args: T P threads D...; prints best-of-3
- * milliseconds per D (the three paths interleaved in each repetition).
+ * {@link #floatPath}), and the full product against its heap-block fill before issue 13's
+ * session 10 ({@link LaplacianGramHeapBlocks}), same data, same run. Args: T P threads D...;
+ * prints best-of-3 (-Dreps) milliseconds per D (the four paths interleaved in each repetition).
  * benchmarks/select/gram.sh runs it.
  */
 public final class LaplacianGramBench {
+  private static final int REPS = Integer.getInteger("reps", 3);
+
   public static void main(String[] args) {
     int t = Integer.parseInt(args[0]);
     int p = Integer.parseInt(args[1]);
@@ -37,10 +40,12 @@ public final class LaplacianGramBench {
       double bestD = Double.MAX_VALUE;
       double bestL = Double.MAX_VALUE;
       double bestF = Double.MAX_VALUE;
+      double bestH = Double.MAX_VALUE;
       double[] fd = new double[h * h];
       double[] fl = new double[h * h];
       double[] ff = new double[h * h];
-      for (int rep = 0; rep < 3; rep++) {
+      double[] fh = new double[h * h];
+      for (int rep = 0; rep < REPS; rep++) {
         Arrays.fill(fd, 0);
         long t0 = System.nanoTime();
         LaplacianGram.accumulate(phi, t, h, a, b, w, fd, CancelledException.NEVER, LaplacianGram.BLOCK_DOUBLES, 0);
@@ -50,14 +55,21 @@ public final class LaplacianGramBench {
         LaplacianGram.accumulate(phi, t, h, a, b, w, fl, CancelledException.NEVER, LaplacianGram.BLOCK_DOUBLES,
             LaplacianGram.PANEL);
         bestL = Math.min(bestL, (System.nanoTime() - t0) / 1e6);
+        Arrays.fill(fh, 0);
+        t0 = System.nanoTime();
+        LaplacianGramHeapBlocks.accumulate(phi, t, h, a, b, w, fh, CancelledException.NEVER, LaplacianGram.BLOCK_DOUBLES,
+            0);
+        bestH = Math.min(bestH, (System.nanoTime() - t0) / 1e6);
         Arrays.fill(ff, 0);
         t0 = System.nanoTime();
         floatPath(phi, t, h, a, b, w, ff);
         bestF = Math.min(bestF, (System.nanoTime() - t0) / 1e6);
       }
       System.out.printf("D=%5d  double full %8.1f ms   double lower panels %8.1f ms   float %8.1f ms   "
+          + "full, heap blocks (before) %8.1f ms   full/heap blocks %.2f (bit-identical: %b)   "
           + "panels/full %.2f   full/float %.2f   max|F_panels - F_full|/max|F| %.1e   max|F_full - F_float|/max|F| %.1e%n",
-          h, bestD, bestL, bestF, bestL / bestD, bestD / bestF, relDiff(fl, fd), relDiff(ff, fd));
+          h, bestD, bestL, bestF, bestH, bestD / bestH, Arrays.equals(fd, fh), bestL / bestD, bestD / bestF,
+          relDiff(fl, fd), relDiff(ff, fd));
     }
   }
 

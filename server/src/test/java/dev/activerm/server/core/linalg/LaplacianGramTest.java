@@ -130,4 +130,44 @@ class LaplacianGramTest {
     assertThat(panels).as("the two paths differ in their last bits here").isNotEqualTo(full);
     assertThat(gram(from)).as("h = %d: lower panels, bit for bit", from.h()).isEqualTo(panels);
   }
+
+  @Test
+  void theRowWiseNativeFillIsBitIdenticalToTheHeapBlocksItReplaced() {
+    // Several blocks with a ragged last one, both products, and the scratch reused dirty: the
+    // second call of each pair gets the blocks the first left full of other rows.
+    Data big = lowRank(400, 64, 3000, 5);
+    Data small = lowRank(90, 37, 700, 6);
+    for (Data d : new Data[] {big, small, big}) {
+      for (int blockDoubles : new int[] {d.h() * 7, d.h() * 64, LaplacianGram.BLOCK_DOUBLES}) {
+        for (int panel : new int[] {0, 16}) {
+          double[] before = new double[d.h() * d.h()];
+          LaplacianGramHeapBlocks.accumulate(d.phi(), d.t(), d.h(), d.a(), d.b(), d.w(), before,
+              CancelledException.NEVER, blockDoubles, panel);
+          assertThat(gram(d, blockDoubles, panel)).as("h %d, block %d, panel %d", d.h(), blockDoubles, panel)
+              .isEqualTo(before);
+        }
+      }
+    }
+  }
+
+  @Test
+  void scratchKeptBetweenCallsIsBounded() {
+    Data d = lowRank(90, 37, 700, 7);
+    gram(d);
+    assertThat(NativeScratch.retainedBytes()).isPositive().isLessThanOrEqualTo(NativeScratch.RETAINED_BYTES);
+    // A block larger than the bound is freed, not kept.
+    var huge = NativeScratch.take(NativeScratch.RETAINED_BYTES / 8 + 1);
+    long before = NativeScratch.retainedBytes();
+    NativeScratch.release(huge);
+    assertThat(NativeScratch.retainedBytes()).isEqualTo(before);
+    // Many small blocks at once: the pool keeps no more than the bound.
+    var blocks = new org.bytedeco.javacpp.DoublePointer[64];
+    for (int i = 0; i < blocks.length; i++) {
+      blocks[i] = NativeScratch.take(NativeScratch.RETAINED_BYTES / 8 / 16);
+    }
+    for (var b : blocks) {
+      NativeScratch.release(b);
+    }
+    assertThat(NativeScratch.retainedBytes()).isLessThanOrEqualTo(NativeScratch.RETAINED_BYTES);
+  }
 }

@@ -36,6 +36,9 @@ public final class NativeScratch {
 
   /** Returns a block from {@link #take}: kept if it fits under the bound (evicting smaller ones), else freed. */
   public static void release(DoublePointer p) {
+    // A caller that moved the position (LaplacianGram's panels do) and did not get to reset it,
+    // say on an exception, must not hand the next one a shifted block.
+    p.position(0);
     long bytes = 8 * p.capacity();
     synchronized (FREE) {
       if (bytes <= RETAINED_BYTES) {

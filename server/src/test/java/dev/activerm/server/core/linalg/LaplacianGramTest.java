@@ -169,5 +169,10 @@ class LaplacianGramTest {
       NativeScratch.release(b);
     }
     assertThat(NativeScratch.retainedBytes()).isLessThanOrEqualTo(NativeScratch.RETAINED_BYTES);
+    // A block given back with its position moved is kept at position 0.
+    var moved = NativeScratch.take(NativeScratch.RETAINED_BYTES / 8);
+    moved.position(100);
+    NativeScratch.release(moved);
+    assertThat(moved.position()).isZero();
   }
 }

@@ -71,8 +71,13 @@ public final class SelectionMemory {
     boolean square = s != Strategy.MAX_ENTROPY && s != Strategy.MAX_DIFFERENCE && s != Strategy.CORESET;
     long sq = square ? HeapBudget.mul(HeapBudget.mul(h, h), SQUARE_DOUBLES * Double.BYTES) : 0;
     if (square) {
-      // LaplacianGram's row blocks: Phi and L Phi in double, on the heap and off it.
+      // LaplacianGram's row blocks: Phi and L Phi in double (off the heap since issue 13's
+      // session 10, NativeScratch; still counted here, so the check stays on the safe side).
       features = HeapBudget.sat(features, HeapBudget.mul(Math.min(HeapBudget.mul(t, h), GRAM_BLOCK_DOUBLES), 4 * Double.BYTES));
+    }
+    if (s == Strategy.VOPT) {
+      // u = psi G next to psi (float32).
+      features = HeapBudget.sat(features, HeapBudget.mul(HeapBudget.mul(t, h), Float.BYTES));
     }
     long coreset = 0;
     if (s == Strategy.CORESET) {

@@ -362,6 +362,13 @@ def test_paper_preset_is_paper_sized():
         assert sc.labels_after(sc.rounds) >= 5000
         assert sc.prompts_per_round / sc.train_prompts == pytest.approx(0.01)
     assert {s.batch_size for s in cfg.scenarios} == {125, 500}
+    # The well-specified control: the embedding scenario's world and sizes, a linear golden, only when named.
+    emb = next(s for s in cfg.scenarios if s.name == "embedding")
+    ctl = next(s for s in cfg.extra_scenarios if s.name == "embedding-linear-golden")
+    assert "embedding-linear-golden" not in {s.name for s in cfg.scenarios}
+    assert ctl.golden == "linear" and emb.golden == "teacher"
+    from dataclasses import replace
+    assert replace(ctl, name=emb.name, golden=emb.golden) == emb
     toy = next(s for s in preset("fast").extra_scenarios if s.name == "toy2d-512")
     assert toy.hidden_sizes == (512, 512, 512) and toy.fit == {"epochs": 1000, "batch_size": 1_000_000,
                                                                "learning_rate": 1e-3}

@@ -181,7 +181,14 @@ def _paper() -> Config:
                  modes=("cross_prompt",), **pool),
         Scenario("toy2d", "toy", dim=2, head="mlp", hidden_sizes=(64, 64, 64), warmup=500, batch_size=500,
                  rounds=10, modes=("cross_prompt",), fit=dict(PAPER_FIT), **pool),
-    ), strategies=("random", "max_entropy", "dopt", "past_aware_dopt", "greedy_dopt", "bald"), seeds=10)
+    ), strategies=("random", "max_entropy", "dopt", "past_aware_dopt", "greedy_dopt", "bald"), seeds=10,
+        extra_scenarios=(
+            # The same world with a golden reward linear in the embedding: the LINEAR head is then
+            # well specified, which tells a design that fails under misspecification from one
+            # that fails anyway (run only when named).
+            Scenario("embedding-linear-golden", "embedding", dim=128, head="linear", warmup=500, batch_size=500,
+                     rounds=10, modes=("cross_prompt",), golden="linear", **pool),
+        ))
 
 
 def preset(name: str) -> Config:

@@ -14,12 +14,13 @@ import activerm
 from conftest import unique_id, violations
 
 ALL_STRATEGIES = ["random", "max_entropy", "max_difference", "ols_dopt", "dopt", "past_aware_dopt",
-                  "greedy_dopt", "coreset", "bald", "batchbald", "batch_dopt"]
+                  "greedy_dopt", "coreset", "bald", "batchbald", "batch_dopt", "vopt"]
 MODEL_FREE = ["random", "ols_dopt", "coreset"]
 NEEDS_MODEL = [s for s in ALL_STRATEGIES if s not in MODEL_FREE]
 # Strategies that take the top B by a fixed score, or pick greedily with shrinking gains:
 # their scores come back non-increasing.
-RANKED = ["max_entropy", "max_difference", "ols_dopt", "dopt", "past_aware_dopt", "greedy_dopt", "bald", "batch_dopt"]
+RANKED = ["max_entropy", "max_difference", "ols_dopt", "dopt", "past_aware_dopt", "greedy_dopt", "bald", "batch_dopt",
+          "vopt"]
 
 DIM = 4
 N = 12  # 4 prompts x 3 responses: 66 cross-prompt pairs, 12 within-prompt pairs

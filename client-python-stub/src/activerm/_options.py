@@ -54,7 +54,7 @@ class StrategyParams:
 
     Attributes:
         ridge: OLS_DOPT / DOPT / PAST_AWARE_DOPT ridge epsilon added to the information
-            matrix, finite, >= 0. 0: 1e-6 * trace / h (and 0.0 in a Selection). BATCH_DOPT:
+            matrix, finite, >= 0. 0: 1e-6 * trace / h (and 0.0 in a Selection). BATCH_DOPT, VOPT:
             added on top of lambda I; 0: none.
         coreset_clusters: CORESET k-means clusters, 0..1000. 0: 10.
         coreset_radius: CORESET radius of the parameter ball, finite, >= 0. 0: the norm

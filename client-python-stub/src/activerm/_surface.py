@@ -368,7 +368,7 @@ class ProjectSurface:
         """Chooses the next `size` pairs to label; they become pending.
 
         strategy: one of "random", "max_entropy", "max_difference", "ols_dopt", "dopt",
-        "past_aware_dopt", "greedy_dopt", "coreset", "bald", "batchbald", "batch_dopt".
+        "past_aware_dopt", "greedy_dopt", "coreset", "bald", "batchbald", "batch_dopt", "vopt".
         candidates: "cross_prompt", "within_prompt", or explicit [(a_id, b_id), ...].
         prompt_ids: with "cross_prompt" / "within_prompt", use only responses to these prompts
         (e.g. this round's; duplicates are ignored, an unknown id is NOT_FOUND); None: every

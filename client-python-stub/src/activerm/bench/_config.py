@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field, replace
 
 STRATEGIES = ("random", "max_entropy", "max_difference", "ols_dopt", "dopt", "past_aware_dopt",
-              "greedy_dopt", "coreset", "bald", "batchbald", "batch_dopt")
+              "greedy_dopt", "coreset", "bald", "batchbald", "batch_dopt", "vopt")
 MODES = ("within_prompt", "cross_prompt")
 MAX_DIM = 2048  # --dim: embedding worlds up to an LLM-sized embedding
 # Where a round's candidates come from: "server" asks SelectBatch for within_prompt /

@@ -311,9 +311,10 @@ def _noise_sweep(cfg: Config, cur: _Curves, by_key: dict, images: dict) -> str:
     return "\n".join(lines)
 
 
-# The first ten strategies keep matplotlib's ten cycle colours; later ones (batch_dopt) get their own,
-# because "C10" would repeat "C0" (random's).
-STRATEGY_COLORS = {s: f"C{i}" if i < 10 else c for i, (s, c) in enumerate(zip(STRATEGIES, [None] * 10 + ["black"]))}
+# The first ten strategies keep matplotlib's ten cycle colours; later ones (batch_dopt, vopt) get their
+# own, because "C10" would repeat "C0" (random's).
+STRATEGY_COLORS = {s: f"C{i}" if i < 10 else c
+                   for i, (s, c) in enumerate(zip(STRATEGIES, [None] * 10 + ["black", "darkgoldenrod"]))}
 PANELS = (("spearman", "mean per-prompt Spearman"), ("pair_accuracy", "held-out pairwise accuracy"),
           ("best_of_50", "best-of-50 golden reward"))
 

@@ -119,6 +119,11 @@ class _StrategyEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Strategy.Val
     """Top-B of v z^T (lambda I + F(labeled) + (B / P) F(cand))^-1 z: DOPT at the design of the
     batch's size, so the prior and the labels already taken keep their weight.
     """
+    STRATEGY_VOPT: _Strategy.ValueType  # 12
+    """Top-B of the decrease each pair alone would bring to tr(S M^-1), the mean posterior
+    variance of the reward over the rows the candidates touch (S: their feature covariance),
+    with BATCH_DOPT's M: labels go where the responses vary, not to every direction alike.
+    """
 
 class Strategy(_Strategy, metaclass=_StrategyEnumTypeWrapper):
     """How SelectBatch scores and picks pairs. Formulas are in DESIGN.md."""
@@ -148,6 +153,11 @@ STRATEGY_BATCHBALD: Strategy.ValueType  # 10
 STRATEGY_BATCH_DOPT: Strategy.ValueType  # 11
 """Top-B of v z^T (lambda I + F(labeled) + (B / P) F(cand))^-1 z: DOPT at the design of the
 batch's size, so the prior and the labels already taken keep their weight.
+"""
+STRATEGY_VOPT: Strategy.ValueType  # 12
+"""Top-B of the decrease each pair alone would bring to tr(S M^-1), the mean posterior
+variance of the reward over the rows the candidates touch (S: their feature covariance),
+with BATCH_DOPT's M: labels go where the responses vary, not to every direction alike.
 """
 Global___Strategy: _TypeAlias = Strategy  # noqa: Y015
 
@@ -1664,7 +1674,7 @@ class StrategyParams(_message.Message):
     BATCHBALD_CONFIGURATIONS_FIELD_NUMBER: _builtins.int
     ridge: _builtins.float
     """OLS_DOPT, DOPT, PAST_AWARE_DOPT: ridge epsilon added to the information matrix,
-    >= 0 and finite. 0: 1e-6 * trace / h. BATCH_DOPT: added on top of lambda I; 0: none.
+    >= 0 and finite. 0: 1e-6 * trace / h. BATCH_DOPT, VOPT: added on top of lambda I; 0: none.
     """
     coreset_clusters: _builtins.int
     """CORESET: k-means clusters on z, 0..1000. 0: 10."""

@@ -31,7 +31,8 @@ public final class Types {
     CORESET,
     BALD,
     BATCHBALD,
-    BATCH_DOPT
+    BATCH_DOPT,
+    VOPT
   }
 
   public record ProjectInfo(

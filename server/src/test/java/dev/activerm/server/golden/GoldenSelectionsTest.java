@@ -308,8 +308,8 @@ class GoldenSelectionsTest {
     score(stub, world, out, head, project);
 
     for (Strategy s : Strategy.values()) {
-      if (s == Strategy.UNRECOGNIZED || s == Strategy.STRATEGY_BATCH_DOPT) {
-        continue; // UNRECOGNIZED is not a strategy; BATCH_DOPT runs last (below)
+      if (s == Strategy.UNRECOGNIZED || s == Strategy.STRATEGY_BATCH_DOPT || s == Strategy.STRATEGY_VOPT) {
+        continue; // UNRECOGNIZED is not a strategy; BATCH_DOPT and VOPT run last (below)
       }
       for (Source source : Source.values()) {
         sel.select("grid", s, source);
@@ -354,6 +354,10 @@ class GoldenSelectionsTest {
       sel.select("late", Strategy.STRATEGY_BATCH_DOPT, source);
     }
     sel.run("late knobs", sel.request(Strategy.STRATEGY_BATCH_DOPT, Source.CROSS_PROMPT).setParams(knobs));
+    for (Source source : Source.values()) {
+      sel.select("later", Strategy.STRATEGY_VOPT, source);
+    }
+    sel.run("later knobs", sel.request(Strategy.STRATEGY_VOPT, Source.CROSS_PROMPT).setParams(knobs));
 
     Project info = stub.getProject(GetProjectRequest.newBuilder().setProjectId(project).build()).getProject();
     out.add(head + " project num_responses=" + info.getNumResponses() + " num_prompts=" + info.getNumPrompts()

@@ -38,6 +38,27 @@ public final class PairKernels {
   }
 
   /**
+   * (u_a - u_b) . (psi_a - psi_b) for every pair of float32 rows (h wide, u and psi with the
+   * same row layout), summed in double, in parallel: with u = psi G, the quadratic form of G
+   * on the pair's difference.
+   */
+  public static double[] crossDistances(float[] u, float[] psi, int h, int[] a, int[] b) {
+    double[] q = new double[a.length];
+    Parallel.forRange(a.length, (from, to) -> {
+      for (int k = from; k < to; k++) {
+        int oa = a[k] * h;
+        int ob = b[k] * h;
+        double s = 0;
+        for (int j = 0; j < h; j++) {
+          s += (double) (u[oa + j] - u[ob + j]) * (psi[oa + j] - psi[ob + j]);
+        }
+        q[k] = s;
+      }
+    });
+    return q;
+  }
+
+  /**
    * ||psi_a - psi_b||^2 for every pair of float64 rows (h wide), in parallel (each pair is its
    * own serial sum, so the bits do not depend on the split).
    */

@@ -1,7 +1,10 @@
 package dev.activerm.server.core.strategy;
 
+import dev.activerm.server.core.errors.CancelledException;
+import dev.activerm.server.core.linalg.Blas;
 import dev.activerm.server.core.linalg.DenseMatrices;
 import dev.activerm.server.core.linalg.LaplacianGram;
+import dev.activerm.server.core.linalg.PairKernels;
 import dev.activerm.server.core.linalg.Whitening;
 import dev.activerm.server.core.model.BradleyTerry;
 import dev.activerm.server.core.model.RewardModel;
@@ -15,6 +18,15 @@ import java.util.Arrays;
  * gradient at the uniform design of the batch's size (every candidate weighted b / P, so the
  * design carries b labels' worth of information, not P), so the prior and the labels already
  * taken keep their weight and the score does not collapse to leverage against F(cand) alone.
+ *
+ * <p>VOPT keeps BATCH_DOPT's M but scores what a label buys for prediction rather than for the
+ * parameters: the decrease v z^T M^-1 S M^-1 z / (1 + v z^T M^-1 z) that the pair alone would
+ * bring to tr(S M^-1), with S = (1/T) sum_i phi_i phi_i^T over the T rows the candidates touch
+ * (phi centred): the mean posterior variance of the (centred) reward over those responses. A
+ * D-optimal score weighs every direction of the features alike; on the paper-sized benchmark
+ * that spent early labels on directions the responses barely vary in (docs/benchmarks.md,
+ * issue 12 session 10). In whitened coordinates psi = L^-1 phi (M = L L^T) the numerator is
+ * (psi_a - psi_b)^T G (psi_a - psi_b) with G = psi^T psi / T, one more T h^2 product.
  */
 public final class DesignStrategy implements SelectionStrategy {
   /** Which information matrix and weights the design uses. */
@@ -22,7 +34,8 @@ public final class DesignStrategy implements SelectionStrategy {
     OLS,
     FISHER,
     PAST_AWARE,
-    BATCH
+    BATCH,
+    VOPT
   }
 
   private final Kind kind;
@@ -36,7 +49,7 @@ public final class DesignStrategy implements SelectionStrategy {
     return StrategyResult.top(scores(in), b);
   }
 
-  /** The score of every candidate (in.strategy() must be OLS_DOPT, DOPT, PAST_AWARE_DOPT or BATCH_DOPT). */
+  /** The score of every candidate (in.strategy() must be OLS_DOPT, DOPT, PAST_AWARE_DOPT, BATCH_DOPT or VOPT). */
   public static double[] scores(StrategyInput in) {
     return ((DesignStrategy) in.strategy().implementation()).score(in);
   }
@@ -57,8 +70,8 @@ public final class DesignStrategy implements SelectionStrategy {
     }
     double[] f = new double[h * h];
     LaplacianGram.accumulate(phi, t.size(), h, ia, ib, v, f, in.cancelled());
-    if (kind == Kind.BATCH) {
-      return batchScores(in, phi, t.size(), h, ia, ib, v, f);
+    if (kind == Kind.BATCH || kind == Kind.VOPT) {
+      return batchScores(in, phi, t.size(), h, ia, ib, v, f, kind == Kind.VOPT);
     }
     if (kind == Kind.PAST_AWARE) {
       LabeledInformation li = in.labeledInformation();
@@ -86,11 +99,11 @@ public final class DesignStrategy implements SelectionStrategy {
   }
 
   /**
-   * BATCH_DOPT: f holds F(cand); M = lambda I + F(labeled) + (b / P) F(cand) (+ params.ridge,
-   * 0 by default: lambda > 0 already makes M positive definite).
+   * BATCH_DOPT and VOPT: f holds F(cand); M = lambda I + F(labeled) + (b / P) F(cand) (+
+   * params.ridge, 0 by default: lambda > 0 already makes M positive definite).
    */
   private static double[] batchScores(StrategyInput in, float[] phi, int tt, int h, int[] ia, int[] ib, double[] v,
-      double[] f) {
+      double[] f, boolean vopt) {
     int p = ia.length;
     double share = Math.min(1.0, (double) in.batchSize() / p);
     double[] past = in.labeledInformation().matrix();
@@ -105,11 +118,34 @@ public final class DesignStrategy implements SelectionStrategy {
         + ", or rescale the embeddings to O(1) values (or create the project with a larger l2)");
     Whitening.whiten(phi, tt, h, l);
     double[] q = Features.pairDistances(phi, h, ia, ib, in.cancelled());
+    if (vopt) {
+      return predictionScores(phi, tt, h, ia, ib, v, q, in);
+    }
     for (int k = 0; k < q.length; k++) {
       q[k] *= v[k];
     }
     return q;
   }
+
+  /**
+   * VOPT's v_k d_k^T G d_k / (1 + v_k ||d_k||^2), d_k = psi_a - psi_b (whitened, q holds
+   * ||d_k||^2), G = psi^T psi / T. Products in float32 like the whitened features themselves
+   * (the scores rank candidates; StrategiesTest checks them against explicit inverses in double).
+   */
+  private static double[] predictionScores(float[] psi, int tt, int h, int[] ia, int[] ib, double[] v, double[] q,
+      StrategyInput in) {
+    float[] g = new float[h * h];
+    Blas.sgemm(true, false, h, h, tt, 1f / tt, psi, h, psi, h, 0f, g, h);
+    float[] u = new float[Math.multiplyExact(tt, h)];
+    Blas.sgemm(false, false, tt, h, h, 1f, psi, h, g, h, 0f, u, h);
+    double[] num = PairKernels.crossDistances(u, psi, h, ia, ib);
+    CancelledException.checkSelection(in.cancelled(), "pair scoring");
+    for (int k = 0; k < num.length; k++) {
+      num[k] = v[k] * num[k] / (1 + v[k] * q[k]);
+    }
+    return num;
+  }
+
 
   /** A ridge a thousand times the one that failed, and at least 1e-3 * trace / h. */
   private static double suggestedRidge(double[] f, int h, double eps) {

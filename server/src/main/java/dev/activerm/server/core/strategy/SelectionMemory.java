@@ -75,6 +75,10 @@ public final class SelectionMemory {
       // session 10, NativeScratch; still counted here, so the check stays on the safe side).
       features = HeapBudget.sat(features, HeapBudget.mul(Math.min(HeapBudget.mul(t, h), GRAM_BLOCK_DOUBLES), 4 * Double.BYTES));
     }
+    if (s == Strategy.VOPT) {
+      // u = psi G next to psi (float32).
+      features = HeapBudget.sat(features, HeapBudget.mul(HeapBudget.mul(t, h), Float.BYTES));
+    }
     long coreset = 0;
     if (s == Strategy.CORESET) {
       // p x k distances (double), their float32 Gram per touched row, k centers.

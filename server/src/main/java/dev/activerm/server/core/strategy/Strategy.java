@@ -12,7 +12,8 @@ public enum Strategy {
   CORESET(false, false, new CoresetStrategy()),
   BALD(true, true, new BaldStrategy()),
   BATCHBALD(true, true, new BatchBaldStrategy()),
-  BATCH_DOPT(true, true, new DesignStrategy(DesignStrategy.Kind.BATCH));
+  BATCH_DOPT(true, true, new DesignStrategy(DesignStrategy.Kind.BATCH)),
+  VOPT(true, true, new DesignStrategy(DesignStrategy.Kind.VOPT));
 
   private final boolean needsModel;
   private final boolean usesLabeled;

@@ -4,7 +4,7 @@ package dev.activerm.server.core.strategy;
  * Tuning knobs of the strategies that have any. Zero means "use the default" on the wire;
  * {@link #resolve} turns zeros into the documented defaults.
  *
- * @param ridge epsilon of OLS_DOPT / DOPT / PAST_AWARE_DOPT; 0: 1e-6 * trace / h. BATCH_DOPT adds it
+ * @param ridge epsilon of OLS_DOPT / DOPT / PAST_AWARE_DOPT; 0: 1e-6 * trace / h. BATCH_DOPT and VOPT add it
  *     on top of lambda I; 0: none
  * @param coresetClusters CORESET k-means clusters, 1..1000; default 10
  * @param coresetRadius CORESET radius R of the parameter ball in the sensitivity bound; 0: ||w|| of

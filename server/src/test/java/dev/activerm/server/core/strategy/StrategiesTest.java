@@ -158,6 +158,98 @@ class StrategiesTest {
     }
   }
 
+  /** tr(S A^-1), plain loops (A symmetric positive definite). */
+  private static double traceOfProductWithInverse(double[][] s, double[][] a) {
+    double[][] inv = Ref.inverse(a);
+    double tr = 0;
+    for (int i = 0; i < s.length; i++) {
+      for (int j = 0; j < s.length; j++) {
+        tr += s[i][j] * inv[j][i];
+      }
+    }
+    return tr;
+  }
+
+  @Test
+  void voptScoresAreTheDecreaseOfTheMeanPosteriorVarianceOverTheTouchedRows() {
+    for (boolean mlp : List.of(false, true)) {
+      for (double ridge : new double[] {0, 0.03}) {
+        for (int b : new int[] {5, 40}) {
+          Case c = randomCase(41 + b, mlp, 14, 5, 25, 6);
+          double[] scores = DesignStrategy.scores(input(c, Strategy.VOPT, c.model, ridge, b, 1));
+          int p = c.cand.size();
+          double[] omega = new double[p];
+          java.util.Arrays.fill(omega, Math.min(1.0, b / (double) p));
+          double[][] mat = batchMatrix(c, c.model, 0.8, ridge, omega);
+          // S: covariance (1/T, centred) of the features of the rows the candidates touch.
+          java.util.TreeSet<Integer> rows = new java.util.TreeSet<>();
+          for (int k = 0; k < p; k++) {
+            rows.add(c.cand.a()[k]);
+            rows.add(c.cand.b()[k]);
+          }
+          int h = c.model.featureDim();
+          double[] mean = new double[h];
+          List<double[]> phis = new java.util.ArrayList<>();
+          for (int row : rows) {
+            double[] f = Ref.phi(c.model, c.x, row, c.dim);
+            phis.add(f);
+            for (int j = 0; j < h; j++) {
+              mean[j] += f[j] / rows.size();
+            }
+          }
+          double[][] cov = new double[h][h];
+          for (double[] f : phis) {
+            for (int i = 0; i < h; i++) {
+              for (int j = 0; j < h; j++) {
+                cov[i][j] += (f[i] - mean[i]) * (f[j] - mean[j]) / rows.size();
+              }
+            }
+          }
+          double before = traceOfProductWithInverse(cov, mat);
+          for (int k = 0; k < p; k++) {
+            double[] z = Ref.z(c.model, c.x, c.dim, c.cand.a()[k], c.cand.b()[k]);
+            double[][] after = Ref.copy(mat);
+            Ref.addOuter(after, z, Ref.v(c.model, z));
+            double direct = before - traceOfProductWithInverse(cov, after);
+            assertThat(direct).as("a label never raises the posterior variance").isGreaterThanOrEqualTo(-1e-12);
+            assertThat(scores[k]).as("mlp=%s ridge=%s b=%d: score of pair %d", mlp, ridge, b, k)
+                .isCloseTo(direct, within(1e-6 + REL * Math.abs(direct)));
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void voptRanksByPredictionNotByLeverage() {
+    // The responses vary along e0; one candidate pair (rows 38, 39) differs only along e1, a
+    // direction the labels never saw: BATCH_DOPT's leverage prefers it, while VOPT prefers the
+    // long e0 pair (0, 30), along which the touched rows' rewards vary the most.
+    int dim = 2;
+    int rows = 40;
+    float[] x = new float[rows * dim];
+    for (int i = 0; i < rows; i++) {
+      x[i * dim] = (i - 20) * 0.3f;
+    }
+    x[39 * dim] = x[38 * dim];
+    x[39 * dim + 1] = 1.5f;
+    int[] ca = new int[21];
+    int[] cb = new int[21];
+    ca[0] = 0;
+    cb[0] = 30;
+    for (int k = 0; k < 20; k++) {
+      ca[k + 1] = 2 * k;
+      cb[k + 1] = 2 * k + 1;
+    }
+    PairList lab = new PairList(new int[] {5, 6}, new int[] {35, 36});
+    Case c = new Case(x, rows, dim, new PairList(ca, cb), lab, new double[] {1, 1},
+        Ref.linear(new Random(3), dim, 0.01));
+    double[] batch = DesignStrategy.scores(input(c, Strategy.BATCH_DOPT, c.model, 0, 1, 1));
+    double[] vopt = DesignStrategy.scores(input(c, Strategy.VOPT, c.model, 0, 1, 1));
+    assertThat(StrategyResult.top(batch, 1).index()).as("BATCH_DOPT: the unseen direction").containsExactly(20);
+    assertThat(StrategyResult.top(vopt, 1).index()).as("VOPT: where the rewards vary").containsExactly(0);
+  }
+
   @Test
   void batchDoptPicksTheTopBOfItsScores() {
     Case c = randomCase(31, true, 14, 5, 25, 6);

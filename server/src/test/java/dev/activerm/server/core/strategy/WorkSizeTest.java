@@ -44,7 +44,7 @@ class WorkSizeTest {
     // loops, ~3 000 touched rows 40 parts of the Laplacian product, two BLAS threads.
     BenchData data = BenchData.linear(3_000, 40_000, 64, 2, 200);
     for (Strategy s : List.of(Strategy.OLS_DOPT, Strategy.DOPT, Strategy.PAST_AWARE_DOPT, Strategy.BATCH_DOPT,
-        Strategy.GREEDY_DOPT, Strategy.BALD, Strategy.BATCHBALD, Strategy.CORESET, Strategy.MAX_ENTROPY)) {
+        Strategy.VOPT, Strategy.GREEDY_DOPT, Strategy.BALD, Strategy.BATCHBALD, Strategy.CORESET, Strategy.MAX_ENTROPY)) {
       StrategyInput in = input(data, s);
       StrategyResult par = s.implementation().select(in, 16);
       StrategyResult ser = Parallel.serially(() -> s.implementation().select(in, 16));

@@ -10,6 +10,12 @@ import numpy as np
 d = sys.argv[1]
 threads = int(os.environ.get("BENCH_THREADS", "2"))
 epochs = int(os.environ.get("BENCH_MLP_EPOCHS", "10"))  # as -Dactiverm.bench.mlp.epochs on the Java side
+# The MLP's objective: "anchored" (the default, run.sh's too) is activerm's since session 6,
+# (lambda/2N) (||w||^2 + sum_l ||W_l - W_l0||^2) over the hidden weight matrices W_l, W_l0 their
+# initial draw (MlpAnchorPrior, MlpTrainer); "none" is the benchmark before it: (lambda/2N) ||w||^2 only.
+prior = os.environ.get("BENCH_MLP_PRIOR", "anchored")
+if prior not in ("anchored", "none"):
+    sys.exit(f"BENCH_MLP_PRIOR must be anchored or none, not {prior!r}")
 
 
 def blas_info():
@@ -72,11 +78,14 @@ def mlp():
             torch.nn.Linear(512, 512), torch.nn.GELU(approximate="tanh"),
             torch.nn.Linear(512, 512), torch.nn.GELU(approximate="tanh"),
             torch.nn.Linear(512, 1, bias=False))
+        hidden = [net[0], net[2], net[4]]
+        anchors = [h.weight.detach().clone() for h in hidden]  # W_l0: this seed's initial draw
         opt = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=0.0)
         xt = torch.from_numpy(x)
         at, bt = torch.from_numpy(a.astype(np.int64)), torch.from_numpy(b.astype(np.int64))
         yt = torch.from_numpy(y.astype(np.float32))
         n = len(a)
+        lam = 1.0  # FitBenchmark's lambda; N = n (no held-out part), so lambda/N = 1/n as on the Java side
         g = torch.Generator().manual_seed(1)
         start_at = float(os.environ.get("BENCH_START_AT", "0"))  # as -Dactiverm.bench.start.at
         time.sleep(max(0.0, start_at - time.time()))
@@ -91,7 +100,9 @@ def mlp():
                 m = len(idx)
                 s = r[:m] - r[m:]
                 loss = torch.nn.functional.binary_cross_entropy_with_logits(s, yt[idx]) \
-                    + 0.5 * (1.0 / n) * net[-1].weight.pow(2).sum()
+                    + 0.5 * (lam / n) * net[-1].weight.pow(2).sum()
+                if prior == "anchored":
+                    loss = loss + 0.5 * (lam / n) * sum((h.weight - a0).pow(2).sum() for h, a0 in zip(hidden, anchors))
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -102,11 +113,54 @@ def mlp():
             s = r[at] - r[bt]
             train_loss = torch.nn.functional.binary_cross_entropy_with_logits(s, yt.double()).item()
             train_acc = ((s > 0).double() == yt.double()).double().mean().item()
+            objective = train_loss + anchored_prior(net, anchors, lam / n)
         print(f"torch {torch.__version__} mlp seconds={secs:.3f} cpu_seconds={cpu:.3f} epochs={epochs} threads={torch.get_num_threads()} "
-              f"train_loss={train_loss:.5f} train_acc={train_acc:.4f}", flush=True)
+              f"prior={prior} train_loss={train_loss:.5f} train_acc={train_acc:.4f} anchored_objective={objective:.8f}", flush=True)
+        check_java_objective(torch, xt, at, bt, yt, lam / n)
     else:
         print("torch not importable; numpy MLP instead", flush=True)
         numpy_mlp(x, a, b, y)
+
+
+def anchored_prior(net, anchors, penalty):
+    """(penalty/2) (||w||^2 + sum_l ||W_l - W_l0||^2) in double: the prior part of activerm's objective."""
+    sq = net[-1].weight.double().pow(2).sum()
+    for h, a0 in zip([net[0], net[2], net[4]], anchors):
+        sq = sq + (h.weight.double() - a0.double()).pow(2).sum()
+    return 0.5 * penalty * sq.item()
+
+
+def check_java_objective(torch, xt, at, bt, yt, penalty):
+    """This file's anchored objective (the training loss above, in double over all pairs) at the
+    Java fit's result and anchor (FitBenchmark wrote them), against the objective Java reports:
+    the same function of the same weights must give the same value up to float32 rounding."""
+    if not os.path.exists(f"{d}/mlp_java_final_w.f32"):
+        return
+    java = [l for l in open(f"{d}/java.txt") if l.startswith("mlp objective=")]
+
+    def tensor(name, shape):
+        return torch.from_numpy(np.fromfile(f"{d}/{name}.f32", dtype="<f4").reshape(shape)).double()
+
+    dim = xt.shape[1]
+    net = torch.nn.Sequential(
+        torch.nn.Linear(dim, 512), torch.nn.GELU(approximate="tanh"),
+        torch.nn.Linear(512, 512), torch.nn.GELU(approximate="tanh"),
+        torch.nn.Linear(512, 512), torch.nn.GELU(approximate="tanh"),
+        torch.nn.Linear(512, 1, bias=False)).double()
+    sizes = [dim, 512, 512, 512]
+    with torch.no_grad():
+        for l in range(3):
+            net[2 * l].weight.copy_(tensor(f"mlp_java_final_W{l}", (sizes[l + 1], sizes[l])))
+            net[2 * l].bias.copy_(tensor(f"mlp_java_final_b{l}", (sizes[l + 1],)))
+        net[-1].weight.copy_(tensor("mlp_java_final_w", (1, 512)))
+        anchors = [tensor(f"mlp_java_anchor_W{l}", (sizes[l + 1], sizes[l])) for l in range(3)]
+        r = net(xt.double()).squeeze(1)
+        s = r[at] - r[bt]
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(s, yt.double()).item()
+        objective = loss + anchored_prior(net, anchors, penalty)
+    said = float(java[0].split()[1].split("=")[1]) if java else float("nan")
+    print(f"java weights: torch anchored_objective={objective:.8f} java objective={said:.8f} "
+          f"rel_diff={abs(objective - said) / said:.2e}", flush=True)
 
 
 def numpy_mlp(x, a, b, y):
@@ -115,6 +169,7 @@ def numpy_mlp(x, a, b, y):
     W = [rng.uniform(-1, 1, (sizes[l + 1], sizes[l])).astype(np.float32) / np.float32(np.sqrt(sizes[l])) for l in range(3)]
     B = [rng.uniform(-1, 1, sizes[l + 1]).astype(np.float32) / np.float32(np.sqrt(sizes[l])) for l in range(3)]
     w = (rng.uniform(-1, 1, 512) / np.sqrt(512)).astype(np.float32)
+    W0 = [Wl.copy() for Wl in W]  # the anchored prior's W_l0 (BENCH_MLP_PRIOR=anchored)
     params = W + B + [w]
     m1 = [np.zeros_like(p) for p in params]
     m2 = [np.zeros_like(p) for p in params]
@@ -147,6 +202,8 @@ def numpy_mlp(x, a, b, y):
                 du = c * (1 + 3 * np.float32(0.044715) * p * p)
                 dp = da * (sg + p * sg * (1 - sg) * 2 * du)
                 gW[l] = dp.T @ acts[l]
+                if prior == "anchored":
+                    gW[l] += np.float32(1.0 / n) * (W[l] - W0[l])
                 gB[l] = dp.sum(0)
                 if l > 0:
                     da = dp @ W[l]
@@ -157,7 +214,7 @@ def numpy_mlp(x, a, b, y):
                 m2[j] = 0.999 * m2[j] + 0.001 * g * g
                 p -= (1e-3 / (1 - 0.9 ** t)) * m1[j] / (np.sqrt(m2[j]) / np.sqrt(1 - 0.999 ** t) + 1e-8)
     secs = time.perf_counter() - t0
-    print(f"numpy {np.__version__} mlp seconds={secs:.3f} epochs=10", flush=True)
+    print(f"numpy {np.__version__} mlp seconds={secs:.3f} epochs=10 prior={prior}", flush=True)
 
 
 import sklearn.linear_model  # noqa: E402,F401  (loads scipy/numpy BLAS before blas_info looks)

@@ -63,8 +63,19 @@ class FitBenchmark {
     // The model's bytes, hashed: equal hashes across code versions mean a bit-identical fit.
     byte[] model = dev.activerm.server.core.model.ModelCodec.encode(
         new dev.activerm.server.core.model.MlpRewardModel(1, r.network()));
+    // The objective the fit minimises, at its result: the train loss plus the prior (lambda / 2N)
+    // (||w||^2 + sum_l ||W_l - W_l^(0)||^2), W^(0) the seed's cold-start draw as MlpTrainer takes it
+    // (N = 20 000, no held-out part). The result and the anchor go to the Python half, which
+    // evaluates its own objective at them (bench_python.py, "java weights" line).
+    dev.activerm.server.core.model.MlpNetwork anchor =
+        dev.activerm.server.core.model.MlpNetwork.init(2048, new int[] {512, 512, 512}, new SplittableRandom(1).nextLong());
+    double prior = dev.activerm.server.core.model.MlpTensors.priorValue(r.network(), anchor, 1.0 / mlp.size());
+    dev.activerm.server.core.model.MlpTensors.write(dir, "mlp_java_final", r.network());
+    dev.activerm.server.core.model.MlpTensors.write(dir, "mlp_java_anchor", anchor);
     out.append(String.format(Locale.ROOT, "mlp seconds=%.3f cpu_seconds=%.3f epochs=%d train_loss=%.5f train_acc=%.4f model_hash=%08x%n",
         secs, cpu, r.report().iterations(), r.report().loss(), r.report().trainAccuracy(), java.util.Arrays.hashCode(model)));
+    out.append(String.format(Locale.ROOT, "mlp objective=%.8f train_loss=%.8f prior=%.8f%n",
+        r.report().loss() + prior, r.report().loss(), prior));
     out.append("threads=").append(threads).append(" compute_pool=")
         .append(dev.activerm.server.core.linalg.Parallel.threads()).append('\n');
     out.append("openblas=").append(org.bytedeco.openblas.global.openblas_nolapack.OPENBLAS_VERSION.trim())

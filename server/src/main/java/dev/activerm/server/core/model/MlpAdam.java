@@ -34,24 +34,43 @@ final class MlpAdam {
 
   /** One step on the gradients the batch holds. */
   void step(MlpBatch batch, double lr, double weightDecay) {
+    step(batch, lr, weightDecay, null);
+  }
+
+  /**
+   * One step on the gradients the batch holds plus, when prior is not null, the prior's
+   * gradient on the hidden weight matrices, added tile by tile in the same pass (each tile of
+   * W_l and its gradient is read once: g += penalty (W - W^(0)), then the AdamW update).
+   * Returns the prior's value at the weights before this step (0 without a prior).
+   */
+  double step(MlpBatch batch, double lr, double weightDecay, MlpAnchorPrior prior) {
     t++;
     double bc1 = 1 - Math.pow(BETA1, t);
     double bc2Sqrt = Math.sqrt(1 - Math.pow(BETA2, t));
     double stepSize = lr / bc1;
     int layers = batch.layers;
+    Coefficients decayed = new Coefficients(stepSize, bc2Sqrt, lr * weightDecay);
+    Coefficients free = new Coefficients(stepSize, bc2Sqrt, 0.0);
+    double squaredDistance = 0;
     for (int l = 0; l < layers; l++) {
-      update(batch.weights(l), batch.weightGradient(l), m[2 * l], v[2 * l], stepSize, bc2Sqrt, lr * weightDecay);
-      update(batch.bias(l), batch.gb[l], m[2 * l + 1], v[2 * l + 1], stepSize, bc2Sqrt);
+      FloatBuffer p = batch.weights(l);
+      FloatBuffer g = batch.weightGradient(l);
+      if (prior == null) {
+        update(p, g, m[2 * l], v[2 * l], decayed);
+      } else {
+        squaredDistance += updateAnchored(p, g, m[2 * l], v[2 * l], decayed, prior, l);
+      }
+      float[] bias = batch.bias(l);
+      free.apply(bias, 0, batch.gb[l], 0, m[2 * l + 1], v[2 * l + 1], 0, bias.length);
     }
-    update(batch.last(), batch.lastGradient(), m[2 * layers], v[2 * layers], stepSize, bc2Sqrt, lr * weightDecay);
+    update(batch.last(), batch.lastGradient(), m[2 * layers], v[2 * layers], decayed);
+    return prior == null ? 0.0 : prior.value(squaredDistance);
   }
 
   /** Elements per tile: the tile's parameter and gradient copies stay in L1 (2 x 8 KiB). */
   private static final int TILE = 2048;
 
-  private static void update(FloatBuffer p, FloatBuffer g, float[] m, float[] v, double stepSize, double bc2Sqrt,
-      double decay) {
-    Coefficients k = new Coefficients(stepSize, bc2Sqrt, decay);
+  private static void update(FloatBuffer p, FloatBuffer g, float[] m, float[] v, Coefficients k) {
     // Elementwise, so splitting the range over the compute pool changes no bits. The native
     // parameters and gradients are copied a tile at a time into heap scratch (bulk copies),
     // because C2 vectorises counted loops over arrays and not over direct buffers.
@@ -68,9 +87,38 @@ final class MlpAdam {
     });
   }
 
-  /** The same update for heap parameters (the biases), in place. */
-  private static void update(float[] p, float[] g, float[] m, float[] v, double stepSize, double bc2Sqrt) {
-    new Coefficients(stepSize, bc2Sqrt, 0.0).apply(p, 0, g, 0, m, v, 0, p.length);
+  /**
+   * As above for hidden weight matrix l with the prior's gradient added to each tile first;
+   * split as the prior says ({@link MlpAnchorPrior#parts}), each part's squared distance summed
+   * in element order and the parts in order. Returns layer l's squared distance from its anchor
+   * before the update. The gradient buffer is left as the batch computed it.
+   */
+  private static double updateAnchored(FloatBuffer p, FloatBuffer g, float[] m, float[] v, Coefficients k,
+      MlpAnchorPrior prior, int layer) {
+    int n = m.length;
+    int parts = prior.parts(layer);
+    double[] sq = new double[parts];
+    Parallel.forParts(parts, part -> {
+      int from = (int) ((long) n * part / parts);
+      int to = (int) ((long) n * (part + 1) / parts);
+      float[] pc = new float[Math.min(TILE, to - from)];
+      float[] gc = new float[pc.length];
+      double s = 0;
+      for (int t0 = from; t0 < to; t0 += TILE) {
+        int len = Math.min(TILE, to - t0);
+        p.get(t0, pc, 0, len);
+        g.get(t0, gc, 0, len);
+        s = prior.addTile(layer, t0, pc, gc, len, s);
+        k.apply(pc, 0, gc, 0, m, v, t0, len);
+        p.put(t0, pc, 0, len);
+      }
+      sq[part] = s;
+    });
+    double total = 0;
+    for (double s : sq) {
+      total += s;
+    }
+    return total;
   }
 
   /** One step's float coefficients and the fused update loop (one pass over p, g, m, v). */

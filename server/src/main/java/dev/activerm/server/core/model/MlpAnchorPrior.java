@@ -1,13 +1,14 @@
 package dev.activerm.server.core.model;
 
 import dev.activerm.server.core.linalg.Parallel;
-import java.nio.FloatBuffer;
 
 /**
  * The hidden layers' Gaussian prior W_l ~ N(W_l^(0), I / lambda), W_l^(0) the seed's initial
  * weights: the penalty (lambda / 2N) ||W_l - W_l^(0)||^2 on each hidden weight matrix, added to
  * a minibatch gradient the {@link MlpBatch} has just computed (the last layer w keeps the
  * batch's own (lambda / 2N) ||w||^2, i.e. its prior N(0, I / lambda); biases stay free).
+ * {@link MlpAdam#step(MlpBatch, double, double, MlpAnchorPrior)} applies it tile by tile inside
+ * its update pass, so each hidden weight tile is read from native memory once per step.
  *
  * <p>Why anchored at the initial draw and not at 0: for a net of L >= 2 layers the data term
  * depends on the weights through products of L + 1 of them, so near W = 0 it changes by
@@ -23,7 +24,6 @@ import java.nio.FloatBuffer;
  * all. lambda is the one prior scale the user chose for the embeddings' scale.
  */
 final class MlpAnchorPrior {
-  private static final int TILE = 2048;
   private final float[][] anchor;
   private final double penalty;
 
@@ -37,50 +37,33 @@ final class MlpAnchorPrior {
   }
 
   /**
-   * Adds penalty (W_l - W_l^(0)) to each hidden weight gradient the batch holds and returns
-   * the penalty's value (penalty / 2) sum_l ||W_l - W_l^(0)||^2.
+   * How many contiguous parts layer l's squared distance is summed in (each in element order,
+   * then the parts in order): the partition the caller's pass must use, fixed by the layer's
+   * size and the pool's, so that the reported value's bits do not depend on who runs the pass.
    */
-  double addGradient(MlpBatch batch) {
-    double value = 0;
-    for (int l = 0; l < anchor.length; l++) {
-      value += addLayer(batch.weights(l), batch.weightGradient(l), anchor[l]);
-    }
-    return 0.5 * penalty * value;
+  int parts(int layer) {
+    return Math.min(Parallel.threads(), Math.max(1, anchor[layer].length / 4096));
   }
 
-  /** Squared distance of one layer from its anchor (summed in a fixed order per part). */
-  private double addLayer(FloatBuffer w, FloatBuffer g, float[] w0) {
-    int n = w0.length;
-    int parts = Math.min(Parallel.threads(), Math.max(1, n / 4096));
-    double[] sq = new double[parts];
+  /**
+   * For elements [off, off + n) of layer l, held in heap copies w and g from index 0: adds
+   * penalty (W - W^(0)) to the gradient (elementwise, so no split changes its bits) and returns
+   * sum plus the squared distances of these elements, added in element order.
+   */
+  double addTile(int layer, int off, float[] w, float[] g, int n, double sum) {
+    float[] w0 = anchor[layer];
     float c = (float) penalty;
-    // Elementwise on the gradient, so the split changes no bits of it; the squared distance is
-    // only the reported objective's (added part by part in order).
-    // A tile at a time through small heap scratch, as MlpAdam does: not a fresh copy of the
-    // whole layer (4 MiB at 2 048 x 512) per minibatch. Same elements, same order within a part.
-    Parallel.forParts(parts, part -> {
-      int from = (int) ((long) n * part / parts);
-      int to = (int) ((long) n * (part + 1) / parts);
-      float[] wc = new float[Math.min(TILE, to - from)];
-      float[] gc = new float[wc.length];
-      double s = 0;
-      for (int t0 = from; t0 < to; t0 += TILE) {
-        int len = Math.min(TILE, to - t0);
-        w.get(t0, wc, 0, len);
-        g.get(t0, gc, 0, len);
-        for (int j = 0; j < len; j++) {
-          float d = wc[j] - w0[t0 + j];
-          gc[j] += c * d;
-          s += (double) d * d;
-        }
-        g.put(t0, gc, 0, len);
-      }
-      sq[part] = s;
-    });
-    double total = 0;
-    for (double s : sq) {
-      total += s;
+    double s = sum;
+    for (int j = 0; j < n; j++) {
+      float d = w[j] - w0[off + j];
+      g[j] += c * d;
+      s += (double) d * d;
     }
-    return total;
+    return s;
+  }
+
+  /** The prior's value (penalty / 2) sum_l ||W_l - W_l^(0)||^2 from the summed squared distance. */
+  double value(double squaredDistance) {
+    return 0.5 * penalty * squaredDistance;
   }
 }

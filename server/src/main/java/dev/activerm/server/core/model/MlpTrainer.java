@@ -87,12 +87,16 @@ public final class MlpTrainer {
             throw CancelledException.fit("MLP epoch " + (epoch + 1) + ofEpochs);
           }
           int count = Math.min(batch, nTrain - from);
-          double objective = ws.gradient(train, perm, from, count, penalty) + prior.addGradient(ws);
+          // The step adds the prior's gradient to the hidden layers' as it updates them, and
+          // returns the prior's value at the weights before the step: the objective is still
+          // the one of the weights the gradient was taken at. A non-finite objective throws
+          // after that step, whose weights are then never stored.
+          double loss = ws.gradient(train, perm, from, count, penalty);
+          double objective = loss + adam.step(ws, options.learningRate(), options.weightDecay(), prior);
           if (!Double.isFinite(objective)) {
             throw diverged(epoch + 1, options, "the loss");
           }
           epochObjective += objective * count / nTrain;
-          adam.step(ws, options.learningRate(), options.weightDecay());
         }
         epochs++;
         rule.epochEnded(epochObjective);

@@ -58,9 +58,9 @@ class MlpTrainerTest {
   }
 
   /**
-   * The anchored prior's gradient, added to the batch's, against central finite differences of
-   * the double-precision loop objective plus (penalty / 2) sum_l ||W_l - W_l^(0)||^2 (hidden weight
-   * matrices only), at a network away from its anchor (a draw from another seed). Tolerance as
+   * The anchored prior's gradient (its tile kernel, as MlpAdam's update pass applies it), added
+   * to the batch's, against central finite differences of the double-precision loop objective
+   * plus (penalty / 2) sum_l ||W_l - W_l^(0)||^2 (hidden weight matrices only), at a network away from its anchor (a draw from another seed). Tolerance as
    * above: |analytic - fd| <= 2e-4 + 2e-3 |fd|; the returned values to 1e-5.
    */
   @Test
@@ -83,11 +83,16 @@ class MlpTrainerTest {
     float[][] grads = new float[2 * hidden.length + 1][];
     double value;
     try (MlpBatch ws = new MlpBatch(net, n)) {
-      value = ws.gradient(data, idx, 0, n, penalty) + prior.addGradient(ws);
+      value = ws.gradient(data, idx, 0, n, penalty);
+      // The prior's tile kernel over each whole layer, as MlpAdam's update pass applies it.
+      double squaredDistance = 0;
       for (int l = 0; l < hidden.length; l++) {
-        grads[2 * l] = toArray(ws.weightGradient(l), net.weights[l].length);
+        int len = net.weights[l].length;
+        grads[2 * l] = toArray(ws.weightGradient(l), len);
+        squaredDistance += prior.addTile(l, 0, toArray(ws.weights(l), len), grads[2 * l], len, 0.0);
         grads[2 * l + 1] = ws.gb[l].clone();
       }
+      value += prior.value(squaredDistance);
       grads[2 * hidden.length] = toArray(ws.lastGradient(), net.last.length);
     }
     assertThat(value).isCloseTo(anchoredObjective(params, net.sizes, data, penalty, anchor),

@@ -38,7 +38,8 @@ import java.util.regex.Pattern;
  * (sizes: -Dbench.rows=200000 -Dbench.dim=1024 -Dbench.callRows=20000; -Dbench.rounds=3;
  * -Dbench.baseJar=PATH; the server's heap flag -Dbench.serverXmx=-Xmx6g; -Dbench.workDir=DIR
  * for the data dirs; -Dbench.select=false to stop after the uploads; -Dbench.jfrDir=DIR to
- * record the servers with JFR during the uploads, dumped to DIR/&lt;jar&gt;-ingest.jfr).
+ * record the servers with JFR during the uploads, dumped to DIR/&lt;jar&gt;-ingest.jfr;
+ * -Dbench.serverFlags="..." for more JVM flags of both servers, split at spaces).
  */
 public final class IngestBenchmark {
   /** Cross-prompt candidates of the timed SelectBatch calls (main's 6 GiB heap, 4 GB of it pool, fits 50 000). */
@@ -90,6 +91,10 @@ public final class IngestBenchmark {
         "activerm-bench-");
     List<Side> sides = new ArrayList<>();
     List<String> flags = new ArrayList<>(List.of(xmx));
+    String extra = System.getProperty("bench.serverFlags", "");
+    if (!extra.isBlank()) {
+      flags.addAll(List.of(extra.trim().split("\\s+")));
+    }
     if (!jfrDir.isBlank()) {
       flags.add("-XX:StartFlightRecording=name=ingest,settings=profile");
     }
@@ -129,16 +134,21 @@ public final class IngestBenchmark {
           }
           side.project = "bench-" + round;
           side.client.createProject(side.project, dim, Head.LINEAR, 1.0);
-          double u = upload(side.client, side.project, ids, prompts, dim, callRows);
+          double[] timed = upload(side.client, side.server.pid(), side.project, ids, prompts, dim, callRows);
+          double u = timed[0];
+          double serverCpu = timed[1];
+          double clientCpu = timed[2];
           side.uploads.add(u);
-          System.out.printf("  round %d: file write + fsync %.2f s; %s upload %.2f s (load %s)%n", round, f, side.label, u,
-              load());
+          System.out.printf("  round %d: file write + fsync %.2f s; %s upload %.2f s, CPU server %.2f s, client %.2f s"
+              + " (load %s)%n", round, f, side.label, u, serverCpu, clientCpu, load());
           if (round == 0) {
             side.server.log().stream().filter(l -> l.contains("committed in")).skip(2).limit(3).forEach(side.lines::add);
           }
         }
       }
       for (Side side : sides) {
+        System.out.printf("  %s server threads by CPU (user + system s) after warm-up and %d rounds: %s%n", side.label,
+            rounds, threadCpu(side.server.pid()));
         if (!jfrDir.isBlank()) {
           Path out = Path.of(jfrDir).toAbsolutePath().resolve(side.label + "-ingest.jfr");
           System.out.println("  " + tool("jcmd", Long.toString(side.server.pid()), "JFR.dump", "name=ingest",
@@ -226,17 +236,26 @@ public final class IngestBenchmark {
     return out;
   }
 
-  /** All rows into the project in calls of callRows; only the calls are timed (the floats are made outside). */
-  private static double upload(ActiveRmClient client, String project, List<String> ids, List<String> prompts, int dim,
-      int callRows) {
+  /**
+   * All rows into the project in calls of callRows; only the calls are timed (the floats are
+   * made outside). Returns the seconds, and the CPU seconds of the server and of this process
+   * (the client) during the calls.
+   */
+  private static double[] upload(ActiveRmClient client, long serverPid, String project, List<String> ids,
+      List<String> prompts, int dim, int callRows) {
     int rows = ids.size();
-    double total = 0;
+    double[] total = new double[3];
+    long self = ProcessHandle.current().pid();
     for (int from = 0; from < rows; from += callRows) {
       int to = Math.min(rows, from + callRows);
       float[] part = part(from, to, dim);
+      double server = cpuSeconds(serverPid);
+      double mine = cpuSeconds(self);
       long t = System.nanoTime();
       client.addResponses(project, ids.subList(from, to), prompts.subList(from, to), part, dim);
-      total += (System.nanoTime() - t) / 1e9;
+      total[0] += (System.nanoTime() - t) / 1e9;
+      total[1] += cpuSeconds(serverPid) - server;
+      total[2] += cpuSeconds(self) - mine;
     }
     return total;
   }
@@ -287,6 +306,42 @@ public final class IngestBenchmark {
       return new Result(side.name, side.uploads, restartSeconds, idleHeap, idleRss, firstIdSeconds, idsHeap, select1,
           select2, peak[0], peak[1], lines);
     }
+  }
+
+  /** utime + stime of a process so far (/proc/PID/stat, clock ticks of 10 ms), NaN when it cannot be read. */
+  static double cpuSeconds(long pid) {
+    try {
+      String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0;
+    } catch (IOException | RuntimeException e) {
+      return Double.NaN;
+    }
+  }
+
+  /** The process's threads with the most CPU so far, grouped by name without digits: "name user+system, ...". */
+  static String threadCpu(long pid) {
+    java.util.Map<String, double[]> byName = new java.util.TreeMap<>();
+    try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+      for (Path task : tasks.toList()) {
+        try {
+          String name = Files.readString(task.resolve("comm")).trim().replaceAll("[0-9]+", "#");
+          String stat = Files.readString(task.resolve("stat"));
+          String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+          double[] t = byName.computeIfAbsent(name, k -> new double[2]);
+          t[0] += Long.parseLong(f[11]) / 100.0;
+          t[1] += Long.parseLong(f[12]) / 100.0;
+        } catch (IOException | RuntimeException e) {
+          // The thread ended.
+        }
+      }
+    } catch (IOException e) {
+      return "?";
+    }
+    return byName.entrySet().stream().sorted((a, b) -> Double.compare(b.getValue()[0] + b.getValue()[1],
+        a.getValue()[0] + a.getValue()[1])).limit(10)
+        .map(e -> String.format("%s %.2f+%.2f", e.getKey(), e.getValue()[0], e.getValue()[1]))
+        .collect(java.util.stream.Collectors.joining(", "));
   }
 
   /** 1-minute load average, as `uptime` shows it. */

@@ -111,7 +111,7 @@ final class AddResponsesCall implements StreamObserver<AddResponsesRequest> {
               + batch.projectId() + "'; one AddResponses call writes to one project",
           new FieldViolation("project_id", "differs from the first chunk"));
     }
-    java.nio.FloatBuffer values = MatrixCodec.view(chunk.getEmbeddings(), "embeddings");
+    java.nio.ByteBuffer values = MatrixCodec.bytes(chunk.getEmbeddings(), "embeddings");
     batch.addChunk(
         chunk.getResponseIdsList(), chunk.getPromptIdsList(),
         chunk.getEmbeddings().getRows(), chunk.getEmbeddings().getCols(), values);

@@ -28,6 +28,11 @@ public final class MatrixCodec {
    * allocation for the collector).
    */
   public static FloatBuffer view(Matrix m, String field) {
+    return bytes(m, field).asFloatBuffer();
+  }
+
+  /** The same as {@link #view} as little-endian bytes (4 per value), read-only, no copy. */
+  public static ByteBuffer bytes(Matrix m, String field) {
     if (m.getRows() < 0 || m.getCols() < 0) {
       throw ActiveRmException.invalid(
           field + " has shape " + m.getRows() + " x " + m.getCols() + "; rows and cols must be >= 0",
@@ -40,7 +45,7 @@ public final class MatrixCodec {
               + " float32 matrix needs " + expected + " (rows * cols * 4, little-endian, row-major)",
           new FieldViolation(field + ".data", "length " + m.getData().size() + " != " + expected));
     }
-    return m.getData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+    return m.getData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
   }
 
   public static Matrix encode(float[] values, int rows, int cols) {

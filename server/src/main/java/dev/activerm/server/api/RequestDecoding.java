@@ -1,9 +1,15 @@
 package dev.activerm.server.api;
 
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.ExtensionRegistryLite;
+import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
+import com.google.protobuf.MessageLite;
+import com.google.protobuf.UnsafeByteOperations;
 import dev.activerm.server.api.observability.RateLimitedLog;
 import dev.activerm.server.core.errors.Shown;
 import io.grpc.Attributes;
+import io.grpc.KnownLength;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.SecurityLevel;
@@ -66,6 +72,59 @@ public final class RequestDecoding {
     });
   }
 
+  /**
+   * Parses one request message. For protobuf requests (every method here) the message's bytes
+   * are read once into an array of exactly their size and parsed from it with aliasing on, so
+   * a {@code bytes} field (an upload's embeddings: 8 MiB per chunk) is a view of that array.
+   * grpc-java's own parser reads a message over 4 MiB as a stream: each large bytes field was
+   * read into a buffer and then copied again into its ByteString, two 8 MiB allocations and two
+   * copies per chunk. The array is this call's alone (never reused), so the alias is safe; it
+   * lives as long as the request or a ByteString taken from it.
+   */
+  @SuppressWarnings("unchecked")
+  static <ReqT> ReqT parse(MethodDescriptor<ReqT, ?> method, InputStream message) {
+    if (!(method.getRequestMarshaller() instanceof MethodDescriptor.PrototypeMarshaller<?> p
+        && p.getMessagePrototype() instanceof MessageLite prototype)) {
+      return method.parseRequest(message);
+    }
+    try {
+      byte[] bytes = readAll(message);
+      // Through an immutable ByteString: CodedInputStream aliases only input it may treat as immutable.
+      CodedInputStream in = UnsafeByteOperations.unsafeWrap(bytes).newCodedInput();
+      in.enableAliasing(true);
+      MessageLite parsed = prototype.getParserForType().parseFrom(in, ExtensionRegistryLite.getEmptyRegistry());
+      in.checkLastTagWas(0);
+      return (ReqT) parsed;
+    } catch (InvalidProtocolBufferException e) {
+      // As grpc-java's marshaller reports it (RequestDecoding names the root cause).
+      throw Status.INTERNAL.withDescription("Invalid protobuf byte sequence").withCause(e).asRuntimeException();
+    } catch (IOException e) {
+      throw Status.INTERNAL.withDescription("reading the request message failed").withCause(e).asRuntimeException();
+    }
+  }
+
+  /** The stream's bytes in one array: sized from {@link KnownLength#available()} when the stream knows its length. */
+  static byte[] readAll(InputStream message) throws IOException {
+    if (!(message instanceof KnownLength)) {
+      return message.readAllBytes();
+    }
+    byte[] bytes = new byte[message.available()];
+    int n = message.readNBytes(bytes, 0, bytes.length);
+    if (n < bytes.length) {
+      return java.util.Arrays.copyOf(bytes, n);
+    }
+    int next = message.read();
+    if (next < 0) {
+      return bytes;
+    }
+    // Longer than available() said: not what grpc-java's streams do, but read it all.
+    java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream(bytes.length + 1 + message.available());
+    all.write(bytes);
+    all.write(next);
+    message.transferTo(all);
+    return all.toByteArray();
+  }
+
   /** The request type's full name, e.g. activerm.v1.AddResponsesRequest. */
   static String requestType(MethodDescriptor<?, ?> method) {
     if (method.getRequestMarshaller() instanceof MethodDescriptor.PrototypeMarshaller<?> p
@@ -105,7 +164,7 @@ public final class RequestDecoding {
       }
       ReqT request;
       try {
-        request = method.parseRequest(message);
+        request = parse(method, message);
       } catch (RuntimeException e) {
         String why = reason(e);
         reject("message " + messages + " of this " + method.getBareMethodName() + " call is not a valid "

@@ -323,19 +323,58 @@ public final class PoolFiles {
           floats.put(src.slice().limit(n));
           src.position(src.position() + n);
           buffer.clear().limit(n * Float.BYTES);
-          if (crc != null) {
-            crc.update(buffer);
-          }
-          while (buffer.hasRemaining()) {
-            position += channel.write(buffer, position);
-          }
+          writeOut(buffer);
         }
       } catch (IOException e) {
         throw failure("writing embeddings to " + file, e, file.getParent());
       } finally {
         WRITE_BUFFERS.release(buffer);
       }
-      unflushed += (long) total * Float.BYTES;
+      flushedInBackground((long) total * Float.BYTES);
+    }
+
+    /**
+     * Appends little-endian float32 bytes (position to limit, left unchanged; a whole number of
+     * floats), copied once into a borrowed direct buffer: the same bytes {@link #write(FloatBuffer)}
+     * writes for the same values, as one bulk copy instead of a float-by-float one.
+     */
+    public void write(ByteBuffer littleEndian) {
+      ByteBuffer src = littleEndian.slice();
+      int total = src.remaining();
+      if (total % Float.BYTES != 0) {
+        throw new IllegalArgumentException(total + " bytes is not a whole number of float32 values");
+      }
+      ByteBuffer buffer = WRITE_BUFFERS.acquire();
+      try {
+        while (src.hasRemaining()) {
+          int n = Math.min(buffer.capacity(), src.remaining());
+          buffer.clear();
+          buffer.put(src.slice().limit(n));
+          src.position(src.position() + n);
+          buffer.flip();
+          writeOut(buffer);
+        }
+      } catch (IOException e) {
+        throw failure("writing embeddings to " + file, e, file.getParent());
+      } finally {
+        WRITE_BUFFERS.release(buffer);
+      }
+      flushedInBackground(total);
+    }
+
+    /** Checksums the buffer's remaining bytes and writes them at position. */
+    private void writeOut(ByteBuffer buffer) throws IOException {
+      if (crc != null) {
+        crc.update(buffer);
+      }
+      while (buffer.hasRemaining()) {
+        position += channel.write(buffer, position);
+      }
+    }
+
+    /** Counts written bytes and starts a background flush every FLUSH_EVERY_BYTES. */
+    private void flushedInBackground(long written) {
+      unflushed += written;
       if (unflushed >= FLUSH_EVERY_BYTES && flushing.isDone()) {
         unflushed = 0;
         // Best effort: a failure here surfaces again at sync(), which forces once more.

@@ -76,6 +76,39 @@ class PoolFilesTest {
     }
   }
 
+  /**
+   * The byte path (an upload's request bytes) writes what the float path writes: the same file
+   * and checksums, across write-buffer (8 MiB) and checksum-block (1 MiB) boundaries, from a
+   * read-only buffer whose position is not 0.
+   */
+  @Test
+  void writingLittleEndianBytesGivesTheSameFileAndChecksumsAsWritingFloats(@TempDir Path other) throws IOException {
+    float[] a = rows(2500, 3); // 10 MB: two write-buffer loads
+    float[] b = rows(301, 4);
+    ByteBuffer aBytes = ByteBuffer.allocate(12 + a.length * 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    aBytes.position(12);
+    aBytes.asFloatBuffer().put(a);
+    ByteBuffer bBytes = ByteBuffer.allocate(b.length * 4).order(java.nio.ByteOrder.BIG_ENDIAN); // its order is ignored
+    bBytes.duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(b);
+    PoolFiles floats = new PoolFiles(dataDir);
+    commit(floats, 0, a);
+    commit(floats, 2500, b);
+    PoolFiles bytes = new PoolFiles(other);
+    ByteBuffer aView = aBytes.asReadOnlyBuffer().position(12);
+    for (var part : new Object[][] {{0, aView}, {2500, bBytes.asReadOnlyBuffer()}}) {
+      ByteBuffer view = (ByteBuffer) part[1];
+      try (PoolFiles.Writer w = bytes.openWriter(KEY, (int) part[0], DIM)) {
+        w.write(view);
+        w.sync();
+        w.keep();
+      }
+      assertThat(view.position()).isEqualTo(part[0].equals(0) ? 12 : 0);
+    }
+    assertThat(Files.readAllBytes(bytes.path(KEY))).isEqualTo(Files.readAllBytes(floats.path(KEY)));
+    assertThat(Files.readAllBytes(bytes.checksumPath(KEY))).isEqualTo(Files.readAllBytes(floats.checksumPath(KEY)));
+    assertThat(readAll(bytes, 2801)).isEqualTo(concat(a, b));
+  }
+
   @Test
   void uploadsAcrossBlockBoundariesReadBackAndVerify() {
     PoolFiles pools = new PoolFiles(dataDir);

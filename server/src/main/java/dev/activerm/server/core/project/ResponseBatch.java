@@ -4,6 +4,8 @@ import dev.activerm.server.core.errors.Shown;
 import dev.activerm.server.core.errors.ActiveRmException;
 import dev.activerm.server.core.errors.Violations;
 import dev.activerm.server.store.PoolFiles;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -64,6 +66,26 @@ public final class ResponseBatch {
    * request's bytes), read twice (checked, then copied to the pool file) and never modified.
    */
   public void addChunk(List<String> chunkIds, List<String> chunkPromptIds, int rows, int cols, FloatBuffer values) {
+    add(chunkIds, chunkPromptIds, rows, cols, values, null);
+  }
+
+  /**
+   * The same with the values as little-endian float32 bytes (position to limit, a whole
+   * number of floats), e.g. a view of the request's bytes: their range is checked in bulk on
+   * the raw bits ({@link EmbeddingValues#allAccepted}; value by value only to name the bad
+   * ones), then they are copied to the pool file; never modified.
+   */
+  public void addChunk(List<String> chunkIds, List<String> chunkPromptIds, int rows, int cols, ByteBuffer littleEndian) {
+    if (littleEndian.remaining() % Float.BYTES != 0) {
+      throw new IllegalArgumentException(littleEndian.remaining() + " bytes is not a whole number of float32 values");
+    }
+    ByteBuffer raw = littleEndian.slice().order(ByteOrder.LITTLE_ENDIAN);
+    add(chunkIds, chunkPromptIds, rows, cols, raw.asFloatBuffer(), raw);
+  }
+
+  /** raw: the same values as little-endian bytes, or null when there are only the floats. */
+  private void add(List<String> chunkIds, List<String> chunkPromptIds, int rows, int cols, FloatBuffer values,
+      ByteBuffer raw) {
     int chunk = chunkIndex++;
     String where = "chunk " + chunk + ": ";
     bytes += (long) values.remaining() * Float.BYTES;
@@ -118,7 +140,8 @@ public final class ResponseBatch {
       }
     }
     int base = values.position();
-    int n = values.remaining();
+    // Every value at once on its bits; one by one only to name what is wrong.
+    int n = raw != null && EmbeddingValues.allAccepted(raw) ? 0 : values.remaining();
     for (int i = 0; i < n; i++) {
       String problem = EmbeddingValues.problem(values.get(base + i));
       if (problem != null) {
@@ -134,7 +157,11 @@ public final class ResponseBatch {
         "AddResponses: response ids already stored in project '" + projectId
             + "'; nothing from this call was stored. Send only new ids:");
 
-    writer.write(values);
+    if (raw != null) {
+      writer.write(raw);
+    } else {
+      writer.write(values);
+    }
     ids.addAll(chunkIds);
     promptIds.addAll(chunkPromptIds);
   }

@@ -39,7 +39,9 @@ import java.util.regex.Pattern;
  * -Dbench.baseJar=PATH; the server's heap flag -Dbench.serverXmx=-Xmx6g; -Dbench.workDir=DIR
  * for the data dirs; -Dbench.select=false to stop after the uploads; -Dbench.jfrDir=DIR to
  * record the servers with JFR during the uploads, dumped to DIR/&lt;jar&gt;-ingest.jfr;
- * -Dbench.serverFlags="..." for more JVM flags of both servers, split at spaces).
+ * -Dbench.serverFlags="..." for more JVM flags of both servers, split at spaces;
+ * -Dbench.args="..." and -Dbench.baseArgs="..." for server flags of this build's and of the
+ * reference's server, split at spaces, e.g. -Dbench.args="--flow-control-window-mib 32").
  */
 public final class IngestBenchmark {
   /** Cross-prompt candidates of the timed SelectBatch calls (main's 6 GiB heap, 4 GB of it pool, fits 50 000). */
@@ -55,17 +57,19 @@ public final class IngestBenchmark {
     final String label;
     final ServerProcess.Launch launch;
     final Path dataDir;
+    final String[] args;
     final List<Double> uploads = new ArrayList<>();
     final List<String> lines = new ArrayList<>();
     ServerProcess server;
     ActiveRmClient client;
     String project;
 
-    Side(String name, String label, ServerProcess.Launch launch, Path dataDir) {
-      this.name = name;
+    Side(String name, String label, ServerProcess.Launch launch, Path dataDir, String args) {
+      this.name = name + (args.isBlank() ? "" : " " + args.trim());
       this.label = label;
       this.launch = launch;
       this.dataDir = dataDir;
+      this.args = args.isBlank() ? new String[0] : args.trim().split("\\s+");
     }
   }
 
@@ -100,15 +104,15 @@ public final class IngestBenchmark {
     }
     if (!baseJar.isBlank()) {
       sides.add(new Side("reference " + baseJar, "reference", new ServerProcess.Launch(Path.of(baseJar), flags),
-          work.resolve("data-reference")));
+          work.resolve("data-reference"), System.getProperty("bench.baseArgs", "")));
     }
     sides.add(new Side("this build " + ServerProcess.jar(), "this-build", new ServerProcess.Launch(ServerProcess.jar(), flags),
-        work.resolve("data-this-build")));
+        work.resolve("data-this-build"), System.getProperty("bench.args", "")));
     List<Double> fileSeconds = new ArrayList<>();
     List<Result> results = new ArrayList<>();
     try {
       for (Side side : sides) {
-        side.server = ServerProcess.start(side.launch, side.dataDir);
+        side.server = ServerProcess.start(side.launch, side.dataDir, side.args);
         side.client = ActiveRmClient.connect(side.server.target());
         // Warm both JVMs' JIT on a throwaway project first, as the Python benchmark's best/median
         // of three runs does; the timed projects start from the same server state otherwise.
@@ -267,7 +271,7 @@ public final class IngestBenchmark {
     List<String> lines = side.lines;
     String project = side.project;
     long start = System.nanoTime();
-    try (ServerProcess server = ServerProcess.start(launch, side.dataDir);
+    try (ServerProcess server = ServerProcess.start(launch, side.dataDir, side.args);
         // The default 60 s per call is too short for main's first SelectBatch over 10^6 rows at load 20+.
         ActiveRmClient client = ActiveRmClient.builder().target(server.target())
             .deadline(java.time.Duration.ofMinutes(10)).build()) {

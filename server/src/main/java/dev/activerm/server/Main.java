@@ -88,6 +88,14 @@ public final class Main implements Callable<Integer> {
       description = "Serve Prometheus metrics at http://BIND:PORT/metrics; -1 (default) for none (env ACTIVERM_METRICS_PORT).")
   int metricsPort;
 
+  @Option(names = "--flow-control-window-mib", defaultValue = "${env:ACTIVERM_FLOW_CONTROL_WINDOW_MIB:-16}",
+      description = "HTTP/2 receive window per stream in MiB, fixed: how far a client may send ahead of what the "
+          + "server has read on one call. Each upload the server is not reading yet (e.g. one waiting for its "
+          + "project's upload slot) can hold up to this much unread memory, besides its first chunk (up to "
+          + "--max-message-mib). 0 keeps gRPC's own (1 MiB, auto-tuned up to 8 MiB) (env "
+          + "ACTIVERM_FLOW_CONTROL_WINDOW_MIB, default ${DEFAULT-VALUE}).")
+  int flowControlWindowMib;
+
   @Spec CommandSpec spec;
 
   /** Netty's JFR switch, under gRPC's shaded package name. */
@@ -111,17 +119,7 @@ public final class Main implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    int cores = Runtime.getRuntime().availableProcessors();
-    ServerConfig config = new ServerConfig(
-        bind, port, dataDir,
-        Math.toIntExact(maxMessageMib * (1L << 20)),
-        cacheMib << 20,
-        grpcThreads == 0 ? Math.max(4, 2 * cores) : grpcThreads,
-        computeThreads == 0 ? cores : computeThreads,
-        Duration.ofSeconds(shutdownGraceSeconds),
-        new ServerConfig.Security(tlsCert, tlsKey, apiKeysFile),
-        new Limits(maxProjects, maxPoolMib << 20, maxCallMib == 0 ? Limits.DEFAULT.maxCallBytes() : maxCallMib << 20),
-        metricsPort);
+    ServerConfig config = config();
     if (config.security().tls()) {
       try {
         TlsFiles.check(config.security().tlsCert(), config.security().tlsKey());
@@ -130,14 +128,9 @@ public final class Main implements Callable<Integer> {
         return 2;
       }
     }
-    InetSocketAddress address = new InetSocketAddress(bind, port);
-    NettyServerBuilder builder = config.security().tls()
-        ? NettyServerBuilder.forAddress(address,
-            TlsServerCredentials.create(config.security().tlsCert().toFile(), config.security().tlsKey().toFile()))
-        : NettyServerBuilder.forAddress(address);
     ActiveRmServer server;
     try {
-      server = new ActiveRmServer(builder, config).start();
+      server = new ActiveRmServer(transport(config), config).start();
     } catch (StoreException e) {
       // The data dir cannot be served as it is (locked by another server, inconsistent, damaged):
       // the message says what is wrong and what to do; a stack trace would only bury it.
@@ -147,5 +140,43 @@ public final class Main implements Callable<Integer> {
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "activerm-shutdown"));
     server.awaitTermination();
     return 0;
+  }
+
+  /** The parsed flags as a config (validated there). */
+  ServerConfig config() {
+    int cores = Runtime.getRuntime().availableProcessors();
+    if (flowControlWindowMib < 0 || flowControlWindowMib > ServerConfig.MAX_FLOW_CONTROL_WINDOW_MIB) {
+      throw new IllegalArgumentException("--flow-control-window-mib is " + flowControlWindowMib + "; use 0 (gRPC's own,"
+          + " auto-tuned window) .. " + ServerConfig.MAX_FLOW_CONTROL_WINDOW_MIB);
+    }
+    return new ServerConfig(
+        bind, port, dataDir,
+        Math.toIntExact(maxMessageMib * (1L << 20)),
+        cacheMib << 20,
+        grpcThreads == 0 ? Math.max(4, 2 * cores) : grpcThreads,
+        computeThreads == 0 ? cores : computeThreads,
+        Duration.ofSeconds(shutdownGraceSeconds),
+        new ServerConfig.Security(tlsCert, tlsKey, apiKeysFile),
+        new Limits(maxProjects, maxPoolMib << 20, maxCallMib == 0 ? Limits.DEFAULT.maxCallBytes() : maxCallMib << 20),
+        metricsPort,
+        flowControlWindowMib << 20);
+  }
+
+  /**
+   * The Netty transport for the config: address, TLS, and the HTTP/2 receive window. A fixed
+   * window turns gRPC's auto-tuning off. It bounds the unread bytes per stream only: gRPC
+   * refills the connection window as bytes arrive, so a connection's unread bytes are up to
+   * the window times its streams that the server is not reading.
+   */
+  static NettyServerBuilder transport(ServerConfig config) throws java.io.IOException {
+    InetSocketAddress address = new InetSocketAddress(config.bindAddress(), config.port());
+    NettyServerBuilder builder = config.security().tls()
+        ? NettyServerBuilder.forAddress(address,
+            TlsServerCredentials.create(config.security().tlsCert().toFile(), config.security().tlsKey().toFile()))
+        : NettyServerBuilder.forAddress(address);
+    if (config.flowControlWindowBytes() > 0) {
+      builder.flowControlWindow(config.flowControlWindowBytes());
+    }
+    return builder;
   }
 }

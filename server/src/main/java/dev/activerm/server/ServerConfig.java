@@ -19,7 +19,17 @@ public record ServerConfig(
     Duration shutdownGrace,
     Security security,
     Limits limits,
-    int metricsPort) {
+    int metricsPort,
+    int flowControlWindowBytes) {
+
+  /**
+   * The server's HTTP/2 receive window unless --flow-control-window-mib says otherwise: two of
+   * the Java client's 8 MiB upload chunks, so the next chunk can arrive while one is written.
+   */
+  public static final int DEFAULT_FLOW_CONTROL_WINDOW_MIB = 16;
+
+  /** Largest --flow-control-window-mib: HTTP/2 windows stop at 2^31 - 1 bytes. */
+  public static final int MAX_FLOW_CONTROL_WINDOW_MIB = 1024;
 
   /** TLS and API keys; every path null means off (plaintext, no keys: for local use). */
   public record Security(Path tlsCert, Path tlsKey, Path apiKeysFile) {
@@ -55,9 +65,20 @@ public record ServerConfig(
     if (metricsPort < -1 || metricsPort > 65535) {
       throw new IllegalArgumentException("--metrics-port is " + metricsPort + "; use 0..65535, or leave it unset for no endpoint");
     }
+    if (flowControlWindowBytes < 0 || flowControlWindowBytes > MAX_FLOW_CONTROL_WINDOW_MIB << 20) {
+      throw new IllegalArgumentException("--flow-control-window-mib is " + (flowControlWindowBytes >> 20)
+          + "; use 0 (gRPC's own, auto-tuned window) .. " + MAX_FLOW_CONTROL_WINDOW_MIB);
+    }
     if (shutdownGrace.isNegative()) {
       throw new IllegalArgumentException("--shutdown-grace-seconds must be >= 0");
     }
+  }
+
+  /** As the canonical constructor, with the default flow control window (tests and embedding). */
+  public ServerConfig(String bindAddress, int port, Path dataDir, int maxMessageBytes, long cacheBytes, int grpcThreads,
+      int computeThreads, Duration shutdownGrace, Security security, Limits limits, int metricsPort) {
+    this(bindAddress, port, dataDir, maxMessageBytes, cacheBytes, grpcThreads, computeThreads, shutdownGrace, security,
+        limits, metricsPort, DEFAULT_FLOW_CONTROL_WINDOW_MIB << 20);
   }
 
   /** Defaults for tests and embedding: loopback, a free port, the given data dir. */
@@ -65,6 +86,6 @@ public record ServerConfig(
     int cores = Runtime.getRuntime().availableProcessors();
     return new ServerConfig(
         "127.0.0.1", 0, dataDir, 64 << 20, 512L << 20, Math.max(4, 2 * cores), cores, Duration.ofSeconds(30),
-        Security.OFF, Limits.DEFAULT, -1);
+        Security.OFF, Limits.DEFAULT, -1, DEFAULT_FLOW_CONTROL_WINDOW_MIB << 20);
   }
 }

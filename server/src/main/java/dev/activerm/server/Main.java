@@ -103,7 +103,24 @@ public final class Main implements Callable<Integer> {
 
   public static void main(String[] args) {
     nettyJfrOffUnlessAsked();
-    System.exit(new CommandLine(new Main()).execute(args));
+    System.exit(commandLine().execute(args));
+  }
+
+  /**
+   * The command line main runs. A flag value the config refuses (a port out of range, a
+   * window too large) ends the start with its message and exit code 2, as picocli does for a
+   * flag it cannot parse, not with a stack trace that hides the message.
+   */
+  static CommandLine commandLine() {
+    CommandLine cmd = new CommandLine(new Main());
+    cmd.setExecutionExceptionHandler((e, c, parsed) -> {
+      if (e instanceof IllegalArgumentException) {
+        c.getErr().println("activerm-server: " + e.getMessage() + " (--help lists every flag and its range)");
+        return 2;
+      }
+      throw e;
+    });
+    return cmd;
   }
 
   /**

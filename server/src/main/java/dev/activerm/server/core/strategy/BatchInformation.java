@@ -59,7 +59,28 @@ public final class BatchInformation {
    * not be null; in.labeledInformation() is used when {@link #needsLabeledInformation} says so.
    */
   public static double logDetGain(StrategyInput in, int[] a, int[] b) {
-    return logDetGain(in, a, b, () -> in.labeledInformation().factor());
+    return logDetGain(in, a, b, () -> {
+      LabeledInformation li = in.labeledInformation();
+      return rowFactor(li.matrix(), li.h(), in.lambda());
+    });
+  }
+
+  /**
+   * The gain's own factor of lambda I + F(labeled), never the matrix's shared one
+   * (LabeledInformation.factor, ojAlgo's: 4-6 ms at h = 256, and PAST_AWARE_DOPT, BATCH_DOPT and
+   * VOPT never need it otherwise): DenseMatrices.choleskyLowerRows, ~1 ms there. Always this one,
+   * whether or not the shared factor is already known, so the gain does not depend on what a
+   * cache entry holds; it differs from the shared factor's gain by rounding only (within 1e-12
+   * relative, BatchInformationTest). FAILED_PRECONDITION when not positive definite.
+   */
+  static double[] rowFactor(double[] m, int h, double lambda) {
+    double[] l = DenseMatrices.choleskyLowerRows(m, h);
+    if (l == null) {
+      throw Features.notPositiveDefinite(m, h, "lambda I + F(labeled) with lambda = " + lambda,
+          "the features of the labeled responses are too large for the prior precision: rescale the embeddings"
+          + " to O(1) values (or create the project with a larger l2)");
+    }
+    return l;
   }
 
   /**
@@ -86,7 +107,7 @@ public final class BatchInformation {
       PairList lab = in.labeled();
       Touched t = Touched.of(in.pool().rows(), lab);
       if ((long) lab.size() > 2L * t.size()) {
-        return shared.get().factor();
+        return rowFactor(shared.get().matrix(), h, in.lambda());
       }
       return directFactor(in, t, h, chunkDoubles);
     });
@@ -135,16 +156,11 @@ public final class BatchInformation {
       symmetrizeFromUpper(f, h);
     }
     DenseMatrices.addDiagonal(f, h, in.lambda());
-    double[] l = DenseMatrices.choleskyLowerRows(f, h);
-    if (l == null) {
-      throw Features.notPositiveDefinite(f, h, "lambda I + F(labeled) with lambda = " + in.lambda(),
-          "the features of the labeled responses are too large for the prior precision: rescale the embeddings"
-          + " to O(1) values (or create the project with a larger l2)");
-    }
-    return l;
+    return rowFactor(f, h, in.lambda());
   }
 
-  private static double logDetGain(StrategyInput in, int[] a, int[] b, Supplier<double[]> labeledFactor) {
+  /** The gain with the given factor of lambda I + F(labeled) where the dense form needs one (tests compare factors). */
+  static double logDetGain(StrategyInput in, int[] a, int[] b, Supplier<double[]> labeledFactor) {
     RewardModel m = in.model();
     int h = m.featureDim();
     int n = a.length;

@@ -149,7 +149,8 @@ class BatchInformationTest {
         PairList pick = pairs(new Random(batch), w.rows(), batch);
         StrategyInput in = w.input(Strategy.DOPT);
         assertThat(BatchInformation.needsLabeledInformation(w.lab().size(), h, batch)).isTrue();
-        double before = BatchInformation.logDetGain(withDense(in), pick.a(), pick.b());
+        StrategyInput dense = withDense(in);
+        double before = BatchInformation.logDetGain(dense, pick.a(), pick.b(), () -> dense.labeledInfo().factor());
         double own = BatchInformation.ownLogDetGain(in, pick.a(), pick.b(), () -> {
           throw new AssertionError("the SYRK form must not build LabeledInformation");
         });
@@ -174,6 +175,26 @@ class BatchInformationTest {
     });
     assertThat(calls[0]).isEqualTo(1);
     assertThat(own).isEqualTo(BatchInformation.logDetGain(in.withLabeledInfo(li), pick.a(), pick.b()));
+    assertThat(li.factorIfComputed()).as("the gain leaves the shared factor alone").isNull();
+  }
+
+  @Test
+  void gainWithItsOwnRowFactorMatchesTheSharedOjAlgoFactorTo1e12() {
+    // What PAST_AWARE_DOPT's, GREEDY_DOPT's, BATCH_DOPT's ... gain used before: the shared
+    // matrix's own (ojAlgo) factor. Now the gain factors the shared matrix itself.
+    Random r = new Random(6);
+    World[] worlds = {world(31, 400, 32, null, 120), world(32, 300, 24, Ref.TanhModel.random(r, 24, 40), 150)};
+    for (World w : worlds) {
+      int h = w.model().featureDim();
+      for (int batch : new int[] {1, 16, h + 9}) {
+        PairList pick = pairs(new Random(batch), w.rows(), batch);
+        StrategyInput in = withDense(w.input(Strategy.PAST_AWARE_DOPT));
+        double now = BatchInformation.logDetGain(in, pick.a(), pick.b());
+        assertThat(in.labeledInfo().factorIfComputed()).isNull();
+        double shared = BatchInformation.logDetGain(in, pick.a(), pick.b(), () -> in.labeledInfo().factor());
+        assertThat(rel(now, shared)).as("h %d, batch %d", h, batch).isLessThan(1e-12);
+      }
+    }
   }
 
   @Test
@@ -181,7 +202,8 @@ class BatchInformationTest {
     World w = world(25, 3000, 8, null, 1400);
     PairList pick = pairs(new Random(4), 3000, 6);
     StrategyInput in = w.input(Strategy.DOPT);
-    double before = BatchInformation.logDetGain(withDense(in), pick.a(), pick.b());
+    StrategyInput dense = withDense(in);
+    double before = BatchInformation.logDetGain(dense, pick.a(), pick.b(), () -> dense.labeledInfo().factor());
     double own = BatchInformation.ownLogDetGain(in, pick.a(), pick.b(), () -> {
       throw new AssertionError("T >= n / 2 here");
     });

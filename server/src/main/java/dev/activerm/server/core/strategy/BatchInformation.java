@@ -61,16 +61,28 @@ public final class BatchInformation {
   public static double logDetGain(StrategyInput in, int[] a, int[] b) {
     return logDetGain(in, a, b, () -> {
       LabeledInformation li = in.labeledInformation();
-      return rowFactor(li.matrix(), li.h(), in.lambda());
+      return strategyFactors(in) ? li.factor() : rowFactor(li.matrix(), li.h(), in.lambda());
     });
   }
 
   /**
-   * The gain's own factor of lambda I + F(labeled), never the matrix's shared one
-   * (LabeledInformation.factor, ojAlgo's: 4-6 ms at h = 256, and PAST_AWARE_DOPT, BATCH_DOPT and
-   * VOPT never need it otherwise): DenseMatrices.choleskyLowerRows, ~1 ms there. Always this one,
-   * whether or not the shared factor is already known, so the gain does not depend on what a
-   * cache entry holds; it differs from the shared factor's gain by rounding only (within 1e-12
+   * Whether in's strategy itself factors lambda I + F(labeled) (the whitened GREEDY_DOPT and
+   * BALD, and BATCHBALD): then the gain reuses that factor, computed anyway, with the bits it
+   * always had. Decided from the strategy and sizes, never from whether the factor is known yet.
+   */
+  static boolean strategyFactors(StrategyInput in) {
+    Strategy s = in.strategy();
+    return s == Strategy.BATCHBALD
+        || ((s == Strategy.GREEDY_DOPT || s == Strategy.BALD) && !LowRankLabeled.applies(in));
+  }
+
+  /**
+   * The gain's own factor of lambda I + F(labeled) where the strategy did not factor it
+   * ({@link #strategyFactors}), instead of the matrix's shared one (LabeledInformation.factor,
+   * ojAlgo's: 4-6 ms at h = 256, which PAST_AWARE_DOPT, BATCH_DOPT and VOPT never need
+   * otherwise): DenseMatrices.choleskyLowerRows, ~1 ms there. Always this one for those
+   * strategies, whether or not the shared factor is already known (a cache entry an earlier
+   * GREEDY_DOPT factored), so the gain does not depend on what a cache entry holds; it differs from the shared factor's gain by rounding only (within 1e-12
    * relative, BatchInformationTest). FAILED_PRECONDITION when not positive definite.
    */
   static double[] rowFactor(double[] m, int h, double lambda) {

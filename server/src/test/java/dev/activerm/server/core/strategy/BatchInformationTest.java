@@ -193,6 +193,11 @@ class BatchInformationTest {
         assertThat(in.labeledInfo().factorIfComputed()).isNull();
         double shared = BatchInformation.logDetGain(in, pick.a(), pick.b(), () -> in.labeledInfo().factor());
         assertThat(rel(now, shared)).as("h %d, batch %d", h, batch).isLessThan(1e-12);
+        // A strategy that factors the matrix itself (whitened GREEDY_DOPT) keeps that factor's bits.
+        StrategyInput greedy = withDense(w.input(Strategy.GREEDY_DOPT));
+        assertThat(BatchInformation.strategyFactors(greedy)).isTrue();
+        assertThat(BatchInformation.logDetGain(greedy, pick.a(), pick.b()))
+            .isEqualTo(BatchInformation.logDetGain(greedy, pick.a(), pick.b(), () -> greedy.labeledInfo().factor()));
       }
     }
   }

@@ -130,6 +130,16 @@ public final class Blas {
   }
 
 
+  /** {@link #dsyrkTransposed} on off-heap A and C: for arrays JavaCPP copies both in and out on every call. */
+  public static void dsyrkTransposed(int n, int k, double alpha, DoublePointer a, int lda, double beta, DoublePointer c,
+      int ldc) {
+    try (BlasThreads one = BlasThreads.forCall()) {
+      openblas_nolapack.cblas_dsyrk(
+          openblas_nolapack.CblasRowMajor, openblas_nolapack.CblasUpper, openblas_nolapack.CblasTrans,
+          n, k, alpha, a, lda, beta, c, ldc);
+    }
+  }
+
   /**
    * Solves X L^T = B in place for the rows of B (m x n, row-major), with L lower triangular
    * (n x n, row-major): each row b becomes L^-1 b. This is psi = L^-1 phi for a pool.

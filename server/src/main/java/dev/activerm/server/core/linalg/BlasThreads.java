@@ -1,6 +1,7 @@
 package dev.activerm.server.core.linalg;
 
 import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.openblas.presets.openblas_nolapack;
 
 /**
@@ -43,7 +44,7 @@ final class BlasThreads implements AutoCloseable {
       while (active > 0) {
         interrupted |= await();
       }
-      set(threads);
+      openblas_nolapack.blas_set_num_threads(threads);
       configured = threads;
       current = threads;
       LOCK.notifyAll();
@@ -99,9 +100,15 @@ final class BlasThreads implements AutoCloseable {
     }
   }
 
-  /** The count OpenBLAS runs with now: for tests. */
+  /**
+   * The count OpenBLAS runs with now, as the last switch or configure set it: for tests (the
+   * presets' blas_get_num_threads returns what blas_set_num_threads last recorded, and
+   * {@link #set} goes around it).
+   */
   static int current() {
-    return openblas_nolapack.blas_get_num_threads();
+    synchronized (LOCK) {
+      return current != 0 ? current : openblas_nolapack.blas_get_num_threads();
+    }
   }
 
   /** Waits on LOCK (held); true when interrupted (the flag is restored once the wait is over). */
@@ -120,7 +127,34 @@ final class BlasThreads implements AutoCloseable {
     }
   }
 
+  /**
+   * Switches the count: openblas_set_num_threads itself, looked up once. The presets'
+   * blas_set_num_threads, which {@link #configure} still uses (it records the count that
+   * {@link Blas#threads} reads), looks up four entry points through JavaCPP's Loader on every
+   * call: 1.4-3.3 ms per switch measured (issue 13, session 11), once per serial selection and
+   * once per parallel call after it (the next Fit). The same native function is called either way.
+   */
   private static void set(int threads) {
-    openblas_nolapack.blas_set_num_threads(threads);
+    if (direct == null) {
+      Pointer p = Loader.addressof("openblas_set_num_threads");
+      if (p == null || p.isNull()) {
+        openblas_nolapack.blas_set_num_threads(threads);
+        return;
+      }
+      SetThreads f = new SetThreads();
+      f.put(p);
+      direct = f;
+    }
+    direct.call(threads);
+  }
+
+  /** openblas_set_num_threads, resolved on the first switch (under LOCK). */
+  private static SetThreads direct;
+
+  /** The presets' function pointer type for openblas_set_num_threads (its constructor is protected). */
+  private static final class SetThreads extends openblas_nolapack.SetNumThreads {
+    SetThreads() {
+      super();
+    }
   }
 }

@@ -105,7 +105,23 @@ public final class LaplacianGram {
             int oi = i * h;
             double deg = 0;
             Arrays.fill(y, 0);
-            for (int e = start[i]; e < start[i + 1]; e++) {
+            // Two neighbours per pass over y: each y[j] takes the same subtractions in the same
+            // order as one neighbour at a time (the same bits), with half the loads and stores
+            // of y (C2 keeps this loop scalar; see docs/benchmarks.md, issue 13 session 10).
+            int e = start[i];
+            int end = start[i + 1];
+            for (; e + 1 < end; e += 2) {
+              double w1 = wt[e];
+              double w2 = wt[e + 1];
+              deg += w1;
+              deg += w2;
+              int o1 = nbr[e] * h;
+              int o2 = nbr[e + 1] * h;
+              for (int j = 0; j < h; j++) {
+                y[j] = (y[j] - w1 * phi[o1 + j]) - w2 * phi[o2 + j];
+              }
+            }
+            for (; e < end; e++) {
               double we = wt[e];
               deg += we;
               int o = nbr[e] * h;

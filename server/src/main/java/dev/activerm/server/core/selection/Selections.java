@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.locks.Lock;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -221,14 +222,19 @@ public final class Selections {
         used.lambda(), used.strategy(), used.params(), used.seed(), used.batchSize(), used.cancelled(),
         used.model() == model ? used.labeledInfo() : null);
     try {
+      StrategyInput base = in;
+      Supplier<LabeledInformation> shared = () -> cache.get(
+          new DerivedStateCache.Key("labeled-information", s.key(), model.version(), s.comparisons().version(),
+              s.selections().version()),
+          () -> LabeledInformation.compute(base),
+          LabeledInformation::bytes);
+      if (!used.strategy().usesLabeled()) {
+        // The strategy never built lambda I + F(labeled): the gain's own, cheaper form of it.
+        return BatchInformation.ownLogDetGain(in, a, b, shared);
+      }
       if (in.labeledInfo() == null
           && BatchInformation.needsLabeledInformation(lab.pairs().size(), model.featureDim(), a.length)) {
-        StrategyInput base = in;
-        in = in.withLabeledInfo(cache.get(
-            new DerivedStateCache.Key("labeled-information", s.key(), model.version(), s.comparisons().version(),
-                s.selections().version()),
-            () -> LabeledInformation.compute(base),
-            LabeledInformation::bytes));
+        in = in.withLabeledInfo(shared.get());
       }
       return BatchInformation.logDetGain(in, a, b);
     } catch (ActiveRmException e) {

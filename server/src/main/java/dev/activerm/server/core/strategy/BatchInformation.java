@@ -1,5 +1,6 @@
 package dev.activerm.server.core.strategy;
 
+import dev.activerm.server.core.errors.CancelledException;
 import dev.activerm.server.core.linalg.Blas;
 import dev.activerm.server.core.linalg.DenseMatrices;
 import dev.activerm.server.core.linalg.Whitening;
@@ -7,6 +8,8 @@ import dev.activerm.server.core.model.BradleyTerry;
 import dev.activerm.server.core.model.RewardModel;
 import dev.activerm.server.core.model.Rewards;
 import dev.activerm.server.core.pairs.PairList;
+import java.util.function.Supplier;
+import org.bytedeco.javacpp.DoublePointer;
 
 /**
  * What a chosen batch adds to what the labeled and pending pairs already carry (a stopping
@@ -56,6 +59,120 @@ public final class BatchInformation {
    * not be null; in.labeledInformation() is used when {@link #needsLabeledInformation} says so.
    */
   public static double logDetGain(StrategyInput in, int[] a, int[] b) {
+    return logDetGain(in, a, b, () -> {
+      LabeledInformation li = in.labeledInformation();
+      return strategyFactors(in) ? li.factor() : rowFactor(li.matrix(), li.h(), in.lambda());
+    });
+  }
+
+  /**
+   * Whether in's strategy itself factors lambda I + F(labeled) (the whitened GREEDY_DOPT and
+   * BALD, and BATCHBALD): then the gain reuses that factor, computed anyway, with the bits it
+   * always had. Decided from the strategy and sizes, never from whether the factor is known yet.
+   */
+  static boolean strategyFactors(StrategyInput in) {
+    Strategy s = in.strategy();
+    return s == Strategy.BATCHBALD
+        || ((s == Strategy.GREEDY_DOPT || s == Strategy.BALD) && !LowRankLabeled.applies(in));
+  }
+
+  /**
+   * The gain's own factor of lambda I + F(labeled) where the strategy did not factor it
+   * ({@link #strategyFactors}), instead of the matrix's shared one (LabeledInformation.factor,
+   * ojAlgo's: 4-6 ms at h = 256, which PAST_AWARE_DOPT, BATCH_DOPT and VOPT never need
+   * otherwise): DenseMatrices.choleskyLowerRows, ~1 ms there. Always this one for those
+   * strategies, whether or not the shared factor is already known (a cache entry an earlier
+   * GREEDY_DOPT factored), so the gain does not depend on what a cache entry holds; it differs from the shared factor's gain by rounding only (within 1e-12
+   * relative, BatchInformationTest). FAILED_PRECONDITION when not positive definite.
+   */
+  static double[] rowFactor(double[] m, int h, double lambda) {
+    double[] l = DenseMatrices.choleskyLowerRows(m, h);
+    if (l == null) {
+      throw Features.notPositiveDefinite(m, h, "lambda I + F(labeled) with lambda = " + lambda,
+          "the features of the labeled responses are too large for the prior precision: rescale the embeddings"
+          + " to O(1) values (or create the project with a larger l2)");
+    }
+    return l;
+  }
+
+  /**
+   * The same gain for a strategy that never built lambda I + F(labeled) (RANDOM, DOPT, the
+   * reward-gap strategies, ...), equal to {@link #logDetGain} with in.labeledInformation() up to
+   * rounding (BatchInformationTest: within 1e-12 relative). Where that form needs the dense
+   * matrix, it is built here from the rows y_k = sqrt(w_k v_k) z_k of the n labeled pairs as
+   * lambda I + Y^T Y (one SYRK, n h^2 flops) instead of LabeledInformation's Phi^T L Phi over the
+   * T rows they touch (a T x h x h GEMM and the O(n h) Laplacian pass): labeled pairs seldom
+   * share a response (T near 2n), and at the label-efficiency size (n ~1 000, h = 256) that was
+   * 15 of the gain's ~23 ms. When T < n / 2 the Laplacian product is the cheaper one and
+   * {@code shared} (the derived-state cache's lambda I + F(labeled)) is used as before. The
+   * choice depends on n and T only, never on what a cache holds.
+   */
+  public static double ownLogDetGain(StrategyInput in, int[] a, int[] b, Supplier<LabeledInformation> shared) {
+    return ownLogDetGain(in, a, b, shared, DIRECT_CHUNK_DOUBLES);
+  }
+
+  /** As above with the doubles per chunk of Y as an argument, so tests reach several chunks at small sizes. */
+  static double ownLogDetGain(StrategyInput in, int[] a, int[] b, Supplier<LabeledInformation> shared,
+      int chunkDoubles) {
+    return logDetGain(in, a, b, () -> {
+      int h = in.model().featureDim();
+      PairList lab = in.labeled();
+      Touched t = Touched.of(in.pool().rows(), lab);
+      if ((long) lab.size() > 2L * t.size()) {
+        return rowFactor(shared.get().matrix(), h, in.lambda());
+      }
+      return directFactor(in, t, h, chunkDoubles);
+    });
+  }
+
+  /** Rows per SYRK call of {@link #directFactor}: the chunk of Y is at most 32 MiB. */
+  static final int DIRECT_CHUNK_DOUBLES = 1 << 22;
+
+  /**
+   * The lower factor of lambda I + sum_k w_k v_k z_k z_k^T over in.labeled() (t: the rows they
+   * touch), from the same centred float32 features and float32 margins LabeledInformation uses;
+   * FAILED_PRECONDITION as LabeledInformation's when it is not positive definite.
+   */
+  static double[] directFactor(StrategyInput in, Touched t, int h, int chunkDoubles) {
+    RewardModel m = in.model();
+    PairList lab = in.labeled();
+    int n = lab.size();
+    double[] f = new double[h * h];
+    if (n > 0) {
+      float[] phi = Features.of(in.pool(), m, t.rows, in.cancelled());
+      int[] ia = t.localA[0];
+      int[] ib = t.localB[0];
+      double[] v = BradleyTerry.clippedVariance(Rewards.pairMargins(phi, t.size(), h, m.lastLayer(), ia, ib));
+      int chunk = Math.max(1, Math.min(n, chunkDoubles / h));
+      double[] y = new double[Math.multiplyExact(chunk, h)];
+      try (DoublePointer yp = new DoublePointer((long) chunk * h); DoublePointer fp = new DoublePointer((long) h * h)) {
+        fp.put(f, 0, h * h);
+        for (int from = 0; from < n; from += chunk) {
+          CancelledException.checkSelection(in.cancelled(), "labeled information");
+          int rows = Math.min(chunk, n - from);
+          for (int r = 0; r < rows; r++) {
+            int k = from + r;
+            double s = Math.sqrt(Math.max(0, v[k] * in.labeledWeights()[k]));
+            int oa = ia[k] * h;
+            int ob = ib[k] * h;
+            int o = r * h;
+            for (int j = 0; j < h; j++) {
+              y[o + j] = s * ((double) phi[oa + j] - phi[ob + j]);
+            }
+          }
+          yp.put(y, 0, rows * h);
+          Blas.dsyrkTransposed(h, rows, 1.0, yp, h, 1.0, fp, h);
+        }
+        fp.get(f, 0, h * h);
+      }
+      symmetrizeFromUpper(f, h);
+    }
+    DenseMatrices.addDiagonal(f, h, in.lambda());
+    return rowFactor(f, h, in.lambda());
+  }
+
+  /** The gain with the given factor of lambda I + F(labeled) where the dense form needs one (tests compare factors). */
+  static double logDetGain(StrategyInput in, int[] a, int[] b, Supplier<double[]> labeledFactor) {
     RewardModel m = in.model();
     int h = m.featureDim();
     int n = a.length;
@@ -81,7 +198,7 @@ public final class BatchInformation {
     int g;
     if (needsLabeledInformation(in.labeled().size(), h, n)) {
       // Rows of D = W L^-T: d_k = L^-1 w_k.
-      Whitening.whiten(w, n, h, in.labeledInformation().factor());
+      Whitening.whiten(w, n, h, labeledFactor.get());
       if (n <= h) {
         g = n;
         gram = new double[n * n];

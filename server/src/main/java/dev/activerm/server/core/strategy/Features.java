@@ -6,6 +6,7 @@ import dev.activerm.server.core.linalg.DenseMatrices;
 import dev.activerm.server.core.linalg.PairKernels;
 import dev.activerm.server.core.linalg.Parallel;
 import dev.activerm.server.core.linalg.RowSource;
+import dev.activerm.server.core.model.LinearRewardModel;
 import dev.activerm.server.core.model.RewardModel;
 import java.util.function.BooleanSupplier;
 
@@ -29,18 +30,22 @@ final class Features {
     int h = model == null ? d : model.featureDim();
     int t = rows.length;
     float[] phi = new float[Math.multiplyExact(t, h)];
-    if (model == null) {
+    // A LINEAR head's features are the embedding itself (LinearRewardModel.features is a copy):
+    // the rows go straight into phi, as without a model, not through two chunk-sized staging
+    // arrays (2 x 4 MiB at D = 256, allocated and zeroed per call whatever t is).
+    if (model == null || model instanceof LinearRewardModel) {
       Parallel.forRange(t, (from, to) -> {
         for (int i = from; i < to; i++) {
           source.copyRow(rows[i], phi, i * h);
         }
       });
     } else {
-      float[] x = new float[FEATURE_CHUNK * d];
-      float[] out = new float[FEATURE_CHUNK * h];
-      for (int from = 0; from < t; from += FEATURE_CHUNK) {
+      int chunk = Math.min(FEATURE_CHUNK, t);
+      float[] x = new float[chunk * d];
+      float[] out = new float[chunk * h];
+      for (int from = 0; from < t; from += chunk) {
         CancelledException.checkSelection(cancelled, "features");
-        int n = Math.min(FEATURE_CHUNK, t - from);
+        int n = Math.min(chunk, t - from);
         for (int i = 0; i < n; i++) {
           source.copyRow(rows[from + i], x, i * d);
         }

@@ -68,6 +68,11 @@ public final class LabeledInformation {
     }
   }
 
+  /** The factor if {@link #factor} has computed it, else null (tests). */
+  double[] factorIfComputed() {
+    return factor;
+  }
+
   /** What a cache holds for it: the matrix and (once computed) its factor. */
   public long bytes() {
     return 16L * h * h + 64;

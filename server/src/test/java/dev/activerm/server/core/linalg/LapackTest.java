@@ -152,4 +152,28 @@ class LapackTest {
       assertThat(DenseMatrices.choleskyLower(indefinite, h)).as("h = %d, negative pivot", h).isNull();
     }
   }
+
+  @Test
+  void rowByRowFactorMatchesTextbookAndOjAlgoAndRefusesWhatIsNotPositiveDefinite() {
+    Random r = new Random(8);
+    for (int h : new int[] {1, 2, 3, 5, 17, 256}) {
+      double[] a = spd(r, h);
+      double[] before = a.clone();
+      double[] l = DenseMatrices.choleskyLowerRows(a, h);
+      assertThat(a).containsExactly(before);
+      assertThat(l).as("h = %d", h).isNotNull().hasSize(h * h);
+      for (int i = 0; i < h; i++) {
+        for (int j = i + 1; j < h; j++) {
+          assertThat(l[i * h + j]).isZero();
+        }
+      }
+      assertThat(relMaxDiff(l, textbook(a, h))).as("h = %d vs textbook", h).isLessThan(1e-12);
+      assertThat(relMaxDiff(l, ojAlgo(a, h))).as("h = %d vs ojAlgo", h).isLessThan(1e-12);
+    }
+    double[] indefinite = {1, 2, 2, 1};
+    assertThat(DenseMatrices.choleskyLowerRows(indefinite, 2)).isNull();
+    double[] nan = {1, Double.NaN, Double.NaN, 1};
+    assertThat(DenseMatrices.choleskyLowerRows(nan, 2)).isNull();
+    assertThat(DenseMatrices.choleskyLowerRows(new double[] {0}, 1)).isNull();
+  }
 }

@@ -127,4 +127,104 @@ class BatchInformationTest {
     // Few labels on wide features: the Woodbury form, n^2 h.
     assertThat(BatchInformation.ownFlops(1000, 4096, 64)).isCloseTo(1e6 * 4096 + 1e9 / 3, within(1.0));
   }
+
+  /** |got - ref| / |ref| (ref > 0). */
+  private static double rel(double got, double ref) {
+    return Math.abs(got - ref) / Math.abs(ref);
+  }
+
+  @Test
+  void ownFormForStrategiesWithoutTheMatrixMatchesTheLaplacianFormTo1e12() {
+    // The form a DOPT or RANDOM selection's gain used before (lambda I + F(labeled) from
+    // LabeledInformation, Phi^T L Phi), against the gain's own SYRK of the labeled rows.
+    Random r = new Random(5);
+    World[] worlds = {
+        world(21, 400, 32, null, 120), // T near 2n: the SYRK form
+        world(22, 2000, 64, null, 700),
+        world(23, 300, 24, Ref.TanhModel.random(r, 24, 40), 150), // a network's features
+    };
+    for (World w : worlds) {
+      int h = w.model().featureDim();
+      for (int batch : new int[] {1, 16, h + 9}) { // B x B and, wider than h, h x h
+        PairList pick = pairs(new Random(batch), w.rows(), batch);
+        StrategyInput in = w.input(Strategy.DOPT);
+        assertThat(BatchInformation.needsLabeledInformation(w.lab().size(), h, batch)).isTrue();
+        StrategyInput dense = withDense(in);
+        double before = BatchInformation.logDetGain(dense, pick.a(), pick.b(), () -> dense.labeledInfo().factor());
+        double own = BatchInformation.ownLogDetGain(in, pick.a(), pick.b(), () -> {
+          throw new AssertionError("the SYRK form must not build LabeledInformation");
+        });
+        assertThat(before).isPositive();
+        assertThat(rel(own, before)).as("h %d, n %d, batch %d", h, w.lab().size(), batch).isLessThan(1e-12);
+        assertThat(own).isCloseTo(w.reference(pick.a(), pick.b()), within(1e-5 * before));
+      }
+    }
+  }
+
+  @Test
+  void ownFormOnAFewHeavilyLabeledRowsUsesTheSharedLaplacianMatrix() {
+    // 600 labeled pairs among 120 responses: T < n / 2, so Phi^T L Phi is the cheaper product.
+    World w = world(24, 120, 16, null, 600);
+    PairList pick = pairs(new Random(3), 120, 8);
+    StrategyInput in = w.input(Strategy.RANDOM);
+    LabeledInformation li = LabeledInformation.compute(in);
+    int[] calls = {0};
+    double own = BatchInformation.ownLogDetGain(in, pick.a(), pick.b(), () -> {
+      calls[0]++;
+      return li;
+    });
+    assertThat(calls[0]).isEqualTo(1);
+    assertThat(own).isEqualTo(BatchInformation.logDetGain(in.withLabeledInfo(li), pick.a(), pick.b()));
+    assertThat(li.factorIfComputed()).as("the gain leaves the shared factor alone").isNull();
+  }
+
+  @Test
+  void gainWithItsOwnRowFactorMatchesTheSharedOjAlgoFactorTo1e12() {
+    // What PAST_AWARE_DOPT's, GREEDY_DOPT's, BATCH_DOPT's ... gain used before: the shared
+    // matrix's own (ojAlgo) factor. Now the gain factors the shared matrix itself.
+    Random r = new Random(6);
+    World[] worlds = {world(31, 400, 32, null, 120), world(32, 300, 24, Ref.TanhModel.random(r, 24, 40), 150)};
+    for (World w : worlds) {
+      int h = w.model().featureDim();
+      for (int batch : new int[] {1, 16, h + 9}) {
+        PairList pick = pairs(new Random(batch), w.rows(), batch);
+        StrategyInput in = withDense(w.input(Strategy.PAST_AWARE_DOPT));
+        double now = BatchInformation.logDetGain(in, pick.a(), pick.b());
+        assertThat(in.labeledInfo().factorIfComputed()).isNull();
+        double shared = BatchInformation.logDetGain(in, pick.a(), pick.b(), () -> in.labeledInfo().factor());
+        assertThat(rel(now, shared)).as("h %d, batch %d", h, batch).isLessThan(1e-12);
+        // A strategy that factors the matrix itself (whitened GREEDY_DOPT) keeps that factor's bits.
+        StrategyInput greedy = withDense(w.input(Strategy.GREEDY_DOPT));
+        assertThat(BatchInformation.strategyFactors(greedy)).isTrue();
+        assertThat(BatchInformation.logDetGain(greedy, pick.a(), pick.b()))
+            .isEqualTo(BatchInformation.logDetGain(greedy, pick.a(), pick.b(), () -> greedy.labeledInfo().factor()));
+      }
+    }
+  }
+
+  @Test
+  void ownFormSpreadOverSeveralSyrkChunksMatchesOneChunk() {
+    World w = world(25, 3000, 8, null, 1400);
+    PairList pick = pairs(new Random(4), 3000, 6);
+    StrategyInput in = w.input(Strategy.DOPT);
+    StrategyInput dense = withDense(in);
+    double before = BatchInformation.logDetGain(dense, pick.a(), pick.b(), () -> dense.labeledInfo().factor());
+    double own = BatchInformation.ownLogDetGain(in, pick.a(), pick.b(), () -> {
+      throw new AssertionError("T >= n / 2 here");
+    });
+    assertThat(rel(own, before)).isLessThan(1e-12);
+    // The same through 7 chunks of 200 rows of Y (the default chunk holds them all).
+    double chunked = BatchInformation.ownLogDetGain(in, pick.a(), pick.b(), null, 200 * 8);
+    assertThat(rel(chunked, before)).isLessThan(1e-12);
+  }
+
+  @Test
+  void ownFormWithoutLabelsIsTheGainOverThePrior() {
+    World w = world(26, 100, 8, null, 0);
+    PairList pick = pairs(new Random(14), 100, 5);
+    double own = BatchInformation.ownLogDetGain(w.input(Strategy.DOPT), pick.a(), pick.b(), () -> {
+      throw new AssertionError("nothing labeled");
+    });
+    assertThat(own).isCloseTo(w.reference(pick.a(), pick.b()), within(1e-6));
+  }
 }

@@ -162,6 +162,7 @@ public final class Main implements Callable<Integer> {
   /** The parsed flags as a config (validated there). */
   ServerConfig config() {
     int cores = Runtime.getRuntime().availableProcessors();
+    // Checked here as well as in ServerConfig: the MiB -> bytes shift below would overflow first.
     if (flowControlWindowMib < 0 || flowControlWindowMib > ServerConfig.MAX_FLOW_CONTROL_WINDOW_MIB) {
       throw new IllegalArgumentException("--flow-control-window-mib is " + flowControlWindowMib + "; use 0 (gRPC's own,"
           + " auto-tuned window) .. " + ServerConfig.MAX_FLOW_CONTROL_WINDOW_MIB);

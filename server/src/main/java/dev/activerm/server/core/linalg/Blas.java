@@ -32,7 +32,9 @@ public final class Blas {
     // ("NEHALEM" on every machine), which this line used to print as if it were the kernels in
     // use. The real name (kernels()) needs the second JNI library (openblas_full), 0.1-0.3 s
     // more to start, so the start-up line leaves it out.
-    log.info("OpenBLAS {} using {} threads", openblas_nolapack.OPENBLAS_VERSION.trim(), threads());
+    String timeout = System.getenv("OPENBLAS_THREAD_TIMEOUT");
+    log.info("OpenBLAS {} using {} threads (OPENBLAS_THREAD_TIMEOUT {})", openblas_nolapack.OPENBLAS_VERSION.trim(),
+        threads(), timeout == null ? "unset: idle threads spin; 4 is faster on shared cores, docs/operations.md" : timeout);
   }
 
   /**

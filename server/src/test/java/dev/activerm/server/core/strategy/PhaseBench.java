@@ -13,11 +13,9 @@ import dev.activerm.server.core.model.Rewards;
 import dev.activerm.server.core.pairs.PairList;
 import dev.activerm.server.core.selection.CandidateGenerator;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 
 /**
  * Benchmark (not a test): where one LINEAR selection's time goes at the label-efficiency size
@@ -48,23 +46,13 @@ public final class PhaseBench {
     int n = Integer.parseInt(args[3]);
     int d = Integer.parseInt(args[4]);
     int reps = Integer.parseInt(args[5]);
-    Blas.setThreads(2);
-    Parallel.setThreads(2);
-    SplittableRandom rnd = new SplittableRandom(1);
-    float[] x = new float[r * d];
-    for (int i = 0; i < x.length; i++) {
-      x[i] = (float) rnd.nextGaussian();
-    }
-    double[] w = new double[d];
-    for (int i = 0; i < d; i++) {
-      w[i] = rnd.nextGaussian() / Math.sqrt(d);
-    }
-    RowSource pool = Ref.pool(x, r, d);
-    LinearRewardModel model = new LinearRewardModel(1, w);
+    // BenchData's pool, model and labeled pairs (same seeds); the candidates over the first c rows only.
+    BenchData data = BenchData.linear(r, p, d, 2, n);
+    RowSource pool = data.pool();
+    LinearRewardModel model = data.model();
     PairList cand = CandidateGenerator.crossPrompt(c, p, k -> false, 0, 7, CancelledException.NEVER);
-    PairList lab = CandidateGenerator.crossPrompt(r, n, k -> false, 0, 99, CancelledException.NEVER);
-    double[] labW = new double[lab.size()];
-    Arrays.fill(labW, 1.0);
+    PairList lab = data.lab();
+    double[] labW = data.labW();
     StrategyInput in = new StrategyInput(pool, model, cand, lab, labW, 1.0, Strategy.DOPT,
         StrategyParams.DEFAULTS.resolve(), 0, 64, CancelledException.NEVER, null);
     for (int rep = 0; rep < reps; rep++) {
